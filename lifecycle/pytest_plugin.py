@@ -1,0 +1,1 @@
+"""pytest plugin: replay recorded traces (see lifecycle.replay)."""
