@@ -1,1 +1,104 @@
+"""System checks: misconfigurations reported by ``manage.py check`` with stable ids and a hint."""
+
 from __future__ import annotations
+
+from importlib.util import find_spec
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+from lifecycle import conf
+
+MIDDLEWARE_PATH = "lifecycle.middleware.LifecycleMiddleware"
+
+_TYPES = {
+    "ENABLED": bool, "LIVE_SPANS": bool,
+    "MAX_SPANS": int, "STACK_DEPTH": int, "MAX_BODY": int, "MAX_VALUE_LENGTH": int,
+    "N_PLUS_ONE_THRESHOLD": int, "RECENT_TRACES": int, "PUBLISH_QUEUE_SIZE": int,
+    "PUBLISH_LINGER": (int, float),
+    "IGNORE_PATHS": (list, tuple), "HIDE_IN_STACKTRACES": (list, tuple), "REDACT_FIELDS": (list, tuple),
+    "REDACT_HEADERS": (list, tuple), "REDACT_SQL_PATTERNS": (list, tuple),
+}
+
+
+@register(Tags.compatibility)
+def check_middleware(app_configs=None, **kwargs):
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if MIDDLEWARE_PATH not in middleware:
+        return [Error(
+            f"{MIDDLEWARE_PATH} is not in MIDDLEWARE, so no request is recorded.",
+            hint=f'Add "{MIDDLEWARE_PATH}" as the first entry of MIDDLEWARE.',
+            id="lifecycle.E001",
+        )]
+    if middleware[0] != MIDDLEWARE_PATH:
+        return [Warning(
+            f"{MIDDLEWARE_PATH} is not the first entry of MIDDLEWARE; the middleware above it "
+            f"({middleware[0]}, ...) is not timed and its queries are not recorded.",
+            hint=f'Move "{MIDDLEWARE_PATH}" to the top of MIDDLEWARE.',
+            id="lifecycle.W001",
+        )]
+    return []
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs=None, **kwargs):
+    value = getattr(settings, "LIFECYCLE", None)
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [Error(
+            f"LIFECYCLE must be a dict, got {type(value).__name__}.",
+            hint="Set LIFECYCLE = {...} with the keys documented in the README, or remove it.",
+            id="lifecycle.E002",
+        )]
+    problems = []
+    for key in conf.unknown_keys():
+        problems.append(Warning(
+            f"LIFECYCLE has an unknown key {key!r}; it is ignored.",
+            hint=f"Known keys: {', '.join(sorted(conf.DEFAULTS))}.",
+            id="lifecycle.W002",
+        ))
+    for key, expected in _TYPES.items():
+        if key not in value:
+            continue
+        got = value[key]
+        bad = not isinstance(got, expected) or (expected is int and isinstance(got, bool))
+        if not bad and isinstance(got, (int, float)) and not isinstance(got, bool) and got < 0:
+            bad = True
+        if bad:
+            names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
+            problems.append(Error(
+                f"LIFECYCLE[{key!r}] must be a non-negative {names}, got {got!r}.",
+                hint=f"The default is {conf.DEFAULTS[key]!r}.",
+                id="lifecycle.E003",
+            ))
+    return problems
+
+
+@register(Tags.compatibility)
+def check_live_stack(app_configs=None, **kwargs):
+    """The dashboard needs Channels for its websocket and an ASGI server (daphne) to serve it."""
+    problems = []
+    if find_spec("channels") is None:
+        problems.append(Error(
+            "The lifecycle dashboard needs Django Channels, which is not installed.",
+            hint="pip install channels daphne",
+            id="lifecycle.E004",
+        ))
+        return problems
+    if not apps.is_installed("daphne"):
+        problems.append(Warning(
+            "'daphne' is not in INSTALLED_APPS: `manage.py runserver` will not serve the dashboard's websocket.",
+            hint='Add "daphne" as the first entry of INSTALLED_APPS (and set ASGI_APPLICATION), '
+                 "or serve the site with an ASGI server.",
+            id="lifecycle.W003",
+        ))
+    if not getattr(settings, "ASGI_APPLICATION", None):
+        problems.append(Warning(
+            "ASGI_APPLICATION is not set: the dashboard's live websocket needs the ASGI application "
+            "that routes lifecycle.routing.websocket_urlpatterns.",
+            hint='Set ASGI_APPLICATION = "yourproject.asgi.application"; the README shows a complete asgi.py.',
+            id="lifecycle.W004",
+        ))
+    return problems

@@ -1,6 +1,26 @@
+"""``LifecycleMiddleware``: the first entry of MIDDLEWARE; one trace per request.
+
+It opens a :class:`~lifecycle.recorder.Recording` in a ContextVar, lets the instruments add spans while
+the rest of the chain runs, then finishes the trace, keeps it in the recent-trace store and hands it to
+the publisher. A streaming response's trace ends when the server closes the response, and its content
+is produced with the recording active, so queries made while streaming are part of it.
+
+Nothing here may break a request: a failure of ours is logged once (``lifecycle.safety``) and the
+request goes on as if the recorder were not installed.
+"""
+
 from __future__ import annotations
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+
+from lifecycle import capture, conf, frames, store
+from lifecycle.publish import get_publisher
+from lifecycle.recorder import Recording, current
+from lifecycle.safety import report
+from lifecycle.summary import finalize
+
+_ALWAYS_IGNORED_URL_NAMES = ("lifecycle:dashboard",)
 
 
 class LifecycleMiddleware:
@@ -9,13 +29,156 @@ class LifecycleMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
             markcoroutinefunction(self)
+        self._ignored: tuple[str, ...] | None = None
+        conf.on_reset(self._reset)
+
+    def _reset(self) -> None:
+        self._ignored = None
+
+    # -- deciding ----------------------------------------------------------------------------------------
+
+    def ignored_prefixes(self) -> tuple[str, ...]:
+        if self._ignored is None:
+            prefixes = list(conf.get("IGNORE_PATHS"))
+            static_url = getattr(settings, "STATIC_URL", None)
+            if static_url and static_url.startswith("/"):
+                prefixes.append(static_url)
+            elif static_url and "://" not in static_url:
+                prefixes.append("/" + static_url)
+            try:
+                from django.urls import reverse
+
+                prefixes.append(reverse("lifecycle:dashboard"))
+            except Exception:
+                pass  # the dashboard URLs are not included: nothing of ours to ignore
+            self._ignored = tuple(p for p in prefixes if p)
+        return self._ignored
+
+    def should_record(self, request) -> bool:
+        if not conf.get("ENABLED") or current() is not None:
+            return False
+        return not request.path.startswith(self.ignored_prefixes())
+
+    # -- recording ---------------------------------------------------------------------------------------
+
+    def begin(self, request) -> Recording | None:
+        try:
+            if not self.should_record(request):
+                return None
+            publisher = get_publisher()
+            rec = Recording(
+                "request", f"{request.method} {request.path}",
+                {"method": request.method, "path": request.path},
+                max_spans=conf.get("MAX_SPANS"),
+                listener=publisher.span_event if conf.get("LIVE_SPANS") else None,
+            )
+            rec.trace.request = capture.request_info(request)
+            publisher.trace_started(rec)
+            return rec
+        except Exception as exc:
+            report("starting a trace", exc)
+            return None
+
+    def end(self, rec: Recording, request, response) -> None:
+        """Finish and hand on the trace of ``request``."""
+        try:
+            rec.end(rec.request_span)
+            trace = rec.finish()
+            trace.request["user"] = capture.user_info(request)
+            if response is not None:
+                trace.response = capture.response_info(response)
+            finalize(trace)
+            data = trace.to_json()
+            store.add(trace, data)
+            get_publisher().trace_finished(trace, data)
+        except Exception as exc:
+            report("finishing a trace", exc)
+
+    def handle_response(self, rec: Recording, request, response):
+        try:
+            if getattr(response, "streaming", False):
+                _stream_within(rec, response, lambda: self.end(rec, request, response))
+                return response
+        except Exception as exc:
+            report("streaming response", exc)
+        self.end(rec, request, response)
+        return response
 
     def __call__(self, request):
-        if iscoroutinefunction(self):
+        if self.is_async:
             return self.__acall__(request)
-        return self.get_response(request)
+        rec = self.begin(request)
+        if rec is None:
+            return self.get_response(request)
+        rec.activate()
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            rec.deactivate()
+            self.end(rec, request, None)
+            raise
+        rec.deactivate()
+        return self.handle_response(rec, request, response)
+
+    frames.stop_at(__call__.__code__)
 
     async def __acall__(self, request):
-        return await self.get_response(request)
+        rec = self.begin(request)
+        if rec is None:
+            return await self.get_response(request)
+        rec.activate()
+        try:
+            response = await self.get_response(request)
+        except BaseException:
+            rec.deactivate()
+            self.end(rec, request, None)
+            raise
+        rec.deactivate()
+        return self.handle_response(rec, request, response)
+
+
+def _stream_within(rec: Recording, response, on_close) -> None:
+    """Produce the streaming content with ``rec`` active and end the trace when the response closes."""
+    span = rec.begin("stream", "streaming response", {})
+    content = response.streaming_content
+    if getattr(response, "is_async", False):
+        async def agen():
+            try:
+                async for chunk in content:
+                    yield chunk
+            finally:
+                rec.end(span)
+        inner = agen()
+
+        async def activated():
+            while True:
+                rec.activate()
+                try:
+                    chunk = await inner.__anext__()
+                except StopAsyncIteration:
+                    return
+                finally:
+                    rec.deactivate()
+                yield chunk
+        response.streaming_content = activated()
+    else:
+        iterator = iter(content)
+
+        def activated_sync():
+            try:
+                while True:
+                    rec.activate()
+                    try:
+                        chunk = next(iterator)
+                    except StopIteration:
+                        return
+                    finally:
+                        rec.deactivate()
+                    yield chunk
+            finally:
+                rec.end(span)
+        response.streaming_content = activated_sync()
+    response._resource_closers.append(on_close)

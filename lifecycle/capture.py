@@ -1,0 +1,70 @@
+"""What a trace keeps of the HTTP request and response, redacted and size-capped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lifecycle import conf, redact
+
+
+def request_info(request) -> dict[str, Any]:
+    meta = request.META
+    content_type = meta.get("CONTENT_TYPE", "") or ""
+    info: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "query": redact.query_string(meta.get("QUERY_STRING", "") or ""),
+        "headers": redact.headers(meta),
+        "body": None,
+        "body_omitted": None,
+        "content_type": content_type,
+        "scheme": request.scheme,
+        "user": None,
+    }
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        info["body"], info["body_omitted"] = _body(request, content_type)
+    return info
+
+
+def _body(request, content_type: str) -> tuple[str | None, str | None]:
+    limit = conf.get("MAX_BODY")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length == 0:
+        return None, None
+    if length > limit:
+        return None, f"too large ({length} bytes > MAX_BODY {limit})"
+    if content_type.startswith("multipart/"):
+        return None, "multipart"
+    # Reading a small body now is safe: Django keeps it in request._body, and request.POST and
+    # request.read() are served from that copy afterwards.
+    return redact.body(request.body, content_type)
+
+
+def user_info(request) -> dict[str, Any] | None:
+    """The logged-in user, only if the site already loaded it (we never run a query of our own)."""
+    lazy = request.__dict__.get("user")
+    if lazy is None:
+        return None
+    wrapped = getattr(lazy, "_wrapped", lazy)
+    from django.utils.functional import empty
+
+    if wrapped is empty or not getattr(wrapped, "is_authenticated", False):
+        return None
+    try:
+        return {"id": wrapped.pk, "username": wrapped.get_username()}
+    except Exception:
+        return None
+
+
+def response_info(response) -> dict[str, Any]:
+    streaming = bool(getattr(response, "streaming", False))
+    size = None if streaming else len(response.content)
+    return {
+        "status": response.status_code,
+        "headers": redact.response_headers(response.items()),
+        "size": size,
+        "streaming": streaming,
+    }

@@ -1,0 +1,90 @@
+"""Settings: one ``LIFECYCLE`` dict in the Django settings, merged over these defaults.
+
+Read settings through :func:`get` (cached, cleared on ``setting_changed``). Every key is documented in
+the README's "Settings" section; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULTS: dict[str, Any] = {
+    # Master switch. False: the middleware passes requests through and nothing is recorded.
+    "ENABLED": True,
+    # Path prefixes never recorded (the dashboard's own page, API and static files are always ignored).
+    "IGNORE_PATHS": ("/favicon.ico",),
+    # Spans kept per trace; further spans are counted in trace["dropped"].
+    "MAX_SPANS": 5000,
+    # User-code frames kept per SQL query and exception (0 turns stack capture off).
+    "STACK_DEPTH": 5,
+    # Module prefixes whose frames count as library code, besides the stdlib and site-packages.
+    "HIDE_IN_STACKTRACES": ("django.", "lifecycle.", "asgiref.", "channels.", "daphne.", "debug_toolbar."),
+    # Names (case-insensitive substrings) whose values are replaced by REDACTED in query strings,
+    # form bodies, JSON bodies and SQL parameters.
+    "REDACT_FIELDS": ("password", "passwd", "secret", "token", "api_key", "apikey", "csrf", "session",
+                      "auth", "signature", "credit_card", "card_number", "cvv", "ssn"),
+    # Request and response headers whose values are replaced by REDACTED.
+    "REDACT_HEADERS": ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrftoken",
+                       "x-api-key", "x-auth-token"),
+    # SQL whose text mentions one of these (case-insensitive) has all its parameters redacted.
+    "REDACT_SQL_PATTERNS": ("password", "session_key", "session_data", "token", "secret"),
+    # Request bodies larger than this (bytes) are not kept; 0 keeps no bodies.
+    "MAX_BODY": 4096,
+    # Longest string kept for one SQL parameter or header value.
+    "MAX_VALUE_LENGTH": 200,
+    # A duplicate-query group of at least this many queries is flagged as an N+1.
+    "N_PLUS_ONE_THRESHOLD": 3,
+    # How many finished traces the in-process store keeps for the dashboard backlog and downloads.
+    "RECENT_TRACES": 100,
+    # Stream span events while a request is running (False: only finished traces are published).
+    "LIVE_SPANS": True,
+    # Events waiting to be published; when full the oldest are dropped and counted.
+    "PUBLISH_QUEUE_SIZE": 10000,
+    # Seconds the publisher waits to batch events before sending them to the channel layer.
+    "PUBLISH_LINGER": 0.03,
+    # Channel layer alias used to publish (see CHANNEL_LAYERS); None disables publishing.
+    "CHANNEL_LAYER": "default",
+    # Dotted path to a callable(request_or_scope_user, ...) deciding who may see the dashboard.
+    "ACCESS_CALLBACK": "lifecycle.access.default_access",
+}
+
+REDACTED = "********"
+
+
+@cache
+def _merged() -> dict[str, Any]:
+    user = getattr(settings, "LIFECYCLE", None) or {}
+    if not isinstance(user, dict):
+        return dict(DEFAULTS)
+    return {**DEFAULTS, **user}
+
+
+def get(name: str) -> Any:
+    return _merged()[name]
+
+
+def unknown_keys() -> list[str]:
+    user = getattr(settings, "LIFECYCLE", None) or {}
+    return sorted(k for k in user if k not in DEFAULTS) if isinstance(user, dict) else []
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting == "LIFECYCLE":
+        _merged.cache_clear()
+        for hook in _reset_hooks:
+            hook()
+
+
+_reset_hooks: list = []
+
+
+def on_reset(hook):
+    """Register ``hook()`` to run when ``LIFECYCLE`` changes (tests use override_settings)."""
+    _reset_hooks.append(hook)
+    return hook

@@ -1,0 +1,105 @@
+"""SQL: every query on every database alias, through Django's public ``execute_wrapper`` hook.
+
+The wrapper is attached to each connection object when it is first created and on every reconnection
+(``connection_created``), for every alias and every thread, including the connections that
+``sync_to_async`` worker threads open for async views.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connections
+from django.db.backends.signals import connection_created
+
+from lifecycle import conf
+from lifecycle.frames import user_frames
+from lifecycle.recorder import _recording
+from lifecycle.safety import report
+
+_installed = False
+_depth = 5
+
+
+class SqlWrapper:
+    """Callable added to ``connection.execute_wrappers``; knows its connection's alias and vendor."""
+
+    __slots__ = ("alias", "vendor")
+
+    def __init__(self, alias: str, vendor: str) -> None:
+        self.alias = alias
+        self.vendor = vendor
+
+    def __call__(self, execute, sql, params, many, context):
+        rec = _recording.get()
+        if rec is None:
+            return execute(sql, params, many, context)
+        try:
+            text = sql if isinstance(sql, str) else str(sql)
+            attrs: dict[str, Any] = {"sql": text, "raw_params": params, "many": many, "alias": self.alias,
+                                     "vendor": self.vendor, "rows": None}
+            if _depth:
+                attrs["stack"] = user_frames(_depth)
+            span = rec.begin("sql", text[:120], attrs)
+        except Exception as exc:  # never let the recorder break a query
+            report("sql instrument", exc)
+            return execute(sql, params, many, context)
+        try:
+            result = execute(sql, params, many, context)
+        except Exception as exc:
+            attrs["error"] = f"{type(exc).__name__}: {exc}"
+            rec.end(span)
+            raise
+        try:
+            rowcount = context["cursor"].rowcount
+            if isinstance(rowcount, int) and rowcount >= 0:
+                attrs["rows"] = rowcount
+        except Exception:
+            pass
+        rec.end(span)
+        return result
+
+
+def _attach(connection) -> None:
+    for wrapper in connection.execute_wrappers:
+        if isinstance(wrapper, SqlWrapper):
+            return
+    connection.execute_wrappers.append(SqlWrapper(connection.alias, connection.vendor))
+
+
+def _on_connection_created(sender, connection, **kwargs) -> None:
+    try:
+        _attach(connection)
+    except Exception as exc:
+        report("sql instrument attach", exc)
+
+
+def configure() -> None:
+    global _depth
+    _depth = conf.get("STACK_DEPTH")
+
+
+def install() -> None:
+    global _installed
+    configure()
+    if _installed:
+        return
+    _installed = True
+    connection_created.connect(_on_connection_created, dispatch_uid="lifecycle.sql")
+    # Connections this thread created before we were installed (and the wrapper objects that will
+    # reconnect later) get the wrapper now.
+    for alias in connections:
+        try:
+            _attach(connections[alias])
+        except Exception as exc:
+            report("sql instrument attach", exc)
+
+
+def uninstall() -> None:
+    global _installed
+    if not _installed:
+        return
+    _installed = False
+    connection_created.disconnect(dispatch_uid="lifecycle.sql")
+    for conn in connections.all(initialized_only=True):
+        conn.execute_wrappers[:] = [w for w in conn.execute_wrappers if not isinstance(w, SqlWrapper)]

@@ -1,0 +1,152 @@
+"""Redaction: secrets are replaced before anything leaves the process (configured in ``conf``)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+import orjson
+
+from lifecycle import conf
+from lifecycle.conf import REDACTED
+
+_sensitive_cache: dict[str, bool] = {}
+_sql_cache: dict[str, bool] = {}
+
+
+@conf.on_reset
+def _clear() -> None:
+    _sensitive_cache.clear()
+    _sql_cache.clear()
+
+
+def sensitive_name(name: str) -> bool:
+    hit = _sensitive_cache.get(name)
+    if hit is None:
+        low = name.lower()
+        hit = any(word in low for word in conf.get("REDACT_FIELDS"))
+        if len(_sensitive_cache) > 2048:
+            _sensitive_cache.clear()
+        _sensitive_cache[name] = hit
+    return hit
+
+
+def sensitive_sql(sql: str) -> bool:
+    hit = _sql_cache.get(sql)
+    if hit is None:
+        low = sql.lower()
+        hit = any(word in low for word in conf.get("REDACT_SQL_PATTERNS"))
+        if len(_sql_cache) > 2048:
+            _sql_cache.clear()
+        _sql_cache[sql] = hit
+    return hit
+
+
+def cap(text: str, limit: int | None = None) -> str:
+    limit = limit or conf.get("MAX_VALUE_LENGTH")
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
+
+
+def headers(meta: dict[str, Any]) -> dict[str, str]:
+    """Request headers from a WSGI/ASGI ``META`` dict, named as sent, secrets redacted."""
+    secret = {h.lower() for h in conf.get("REDACT_HEADERS")}
+    out: dict[str, str] = {}
+    for key, value in meta.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").title()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key.replace("_", "-").title()
+        else:
+            continue
+        out[name] = REDACTED if name.lower() in secret or sensitive_name(name) else cap(str(value))
+    return out
+
+
+def response_headers(items) -> dict[str, str]:
+    secret = {h.lower() for h in conf.get("REDACT_HEADERS")}
+    return {k: REDACTED if k.lower() in secret else cap(str(v)) for k, v in items}
+
+
+def query_string(qs: str) -> str:
+    """A query string with the values of secret-looking fields redacted."""
+    if not qs:
+        return ""
+    pairs = parse_qsl(qs, keep_blank_values=True)
+    return "&".join(
+        f"{quote(k)}={REDACTED if sensitive_name(k) else quote(cap(v))}" for k, v in pairs
+    )
+
+
+def _redact_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if isinstance(k, str) and sensitive_name(k) else _redact_json(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(v) for v in value]
+    return value
+
+
+def body(raw: bytes, content_type: str) -> tuple[str | None, str | None]:
+    """``(body, omitted_reason)``: a small body with secret fields redacted, or why it was not kept."""
+    limit = conf.get("MAX_BODY")
+    if not raw:
+        return None, None
+    if len(raw) > limit:
+        return None, f"too large ({len(raw)} bytes > MAX_BODY {limit})"
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "binary"
+    if ctype == "application/x-www-form-urlencoded":
+        return query_string(text), None
+    if ctype == "application/json" or ctype.endswith("+json"):
+        try:
+            return orjson.dumps(_redact_json(orjson.loads(text))).decode(), None
+        except orjson.JSONDecodeError:
+            return None, "invalid JSON"
+    if ctype.startswith("multipart/"):
+        return None, "multipart"
+    if ctype.startswith("text/") or ctype in ("application/xml", ""):
+        return text, None
+    return None, f"content type {ctype}"
+
+
+def sql_params(sql: str, params: Any, many: bool) -> list[str]:
+    """Parameters as display strings; all redacted when the SQL touches a secret-looking column."""
+    if params is None:
+        return []
+    if many:
+        try:
+            count = len(params)
+        except TypeError:
+            count = "?"
+        return [f"<{count} parameter sets>"]
+    secret = sensitive_sql(sql)
+    if isinstance(params, dict):
+        items = list(params.values())
+    else:
+        try:
+            items = list(params)
+        except TypeError:
+            items = [params]
+    if secret:
+        return [REDACTED] * len(items)
+    return [_param(p) for p in items]
+
+
+def _param(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    return cap(str(value) if isinstance(value, str) else repr(value))
+
+
+def cache_key(key: Any) -> str:
+    text = str(key)
+    if "session" in text.lower():
+        # Session keys are credentials: keep the prefix, hide the key.
+        head = text.rsplit(".", 1)[0] if "." in text else "session"
+        return f"{head}.{REDACTED}"
+    return cap(text)

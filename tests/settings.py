@@ -1,0 +1,10 @@
+"""Test settings: the demo site plus a small app of views made to exercise each instrument."""
+
+from __future__ import annotations
+
+from demo_site.settings import *  # noqa: F401,F403
+from demo_site.settings import INSTALLED_APPS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+ROOT_URLCONF = "tests.urls"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from tests.testapp import views
+
+urlpatterns = [
+    path("queries/<int:n>/", views.queries, name="t-queries"),
+    path("tagged/<str:tag>/", views.tagged, name="t-tagged"),
+    path("async-tagged/<str:tag>/", views.async_tagged, name="t-async-tagged"),
+    path("nested/", views.nested, name="t-nested"),
+    path("cache/", views.cache_view, name="t-cache"),
+    path("boom/", views.boom, name="t-boom"),
+    path("async/", views.async_view, name="t-async"),
+    path("stream/", views.stream, name="t-stream"),
+    path("echo/", views.echo, name="t-echo"),
+]

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import time
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+
+
+def _select(value) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s", [value])
+        cursor.fetchone()
+
+
+def queries(request, n: int):
+    for i in range(n):
+        _select(i)
+    return HttpResponse(f"{n} queries")
+
+
+def tagged(request, tag: str):
+    _select(f"{tag}-a")
+    time.sleep(0.002)
+    _select(f"{tag}-b")
+    return HttpResponse(tag)
+
+
+async def async_tagged(request, tag: str):
+    await sync_to_async(_select)(f"{tag}-a")
+    count = await User.objects.filter(username=tag).acount()
+    return HttpResponse(f"{tag} {count}")
+
+
+def nested(request):
+    return render(request, "testapp/page.html", {"items": [1, 2, 3]})
+
+
+def cache_view(request):
+    first = cache.get("lifecycle-test-key")
+    cache.set("lifecycle-test-key", "value", 30)
+    second = cache.get("lifecycle-test-key")
+    return HttpResponse(f"{first} {second}")
+
+
+def explode(request):
+    raise ValueError("deliberate test failure")
+
+
+def boom(request):
+    _select(1)
+    explode(request)
+
+
+async def async_view(request):
+    users = await User.objects.acount()
+    names = await sync_to_async(lambda: list(User.objects.values_list("username", flat=True)))()
+    return JsonResponse({"count": users, "names": names})
+
+
+def stream(request):
+    def chunks():
+        yield "start\n"
+        _select("streamed")
+        yield "end\n"
+
+    return StreamingHttpResponse(chunks())
+
+
+@csrf_exempt
+def echo(request):
+    return HttpResponse(request.POST.get("username", ""))
