@@ -1,0 +1,1 @@
+"""The demo project: a small bookshop instrumented by django-request-lifecycle; also the test project."""

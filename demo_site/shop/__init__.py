@@ -1,0 +1,1 @@
+"""The demo bookshop: each page shows one thing a request trace reveals."""

@@ -1,0 +1,261 @@
+"""The demo pages. Each one exists to show one thing in a request trace; some are slow or wrong on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from asgiref.sync import sync_to_async
+from django.core.cache import cache
+from django.core.handlers.asgi import ASGIRequest
+from django.db.models import Avg, Count, Max, Min, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_http_methods
+
+from demo_site.shop.forms import LoginForm
+from demo_site.shop.models import Author, Book, Review
+
+SLOW_DEFAULT_MS = 1500
+SLOW_MAX_MS = 10_000
+STATS_KEY = "shop:stats"
+STATS_COMPUTED_AT_KEY = "shop:stats:computed-at"
+STATS_SERVED_KEY = "shop:stats:served"
+STATS_TIMEOUT = 60
+STREAM_BOOKS = 8
+STREAM_MARKER = "<!-- stream -->"
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    url: str | None
+    shows: str
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    first_book = Book.objects.order_by("pk").values_list("pk", flat=True).first()
+    pages = [
+        Page("Books, the naive way", reverse("book-list"),
+             "An N+1: one query for the books, then one more per book for its author."),
+        Page("Books, fixed", reverse("book-list-fixed"),
+             "The same list with select_related and prefetch_related: two queries, however many books."),
+        Page("One book", reverse("book-detail", args=[first_book]) if first_book else None,
+             "Nested templates: extends, includes, and one include per review."),
+        Page("Async view", reverse("async-books"),
+             "An async def view: the async ORM (acount, async for) and a sync helper through sync_to_async."),
+        Page("Slow view", reverse("slow"),
+             "A query, a 1.5 s sleep, another query: the gap shows in the view span (?ms= changes it)."),
+        Page("Slow async view", reverse("slow-async"), "The same with asyncio.sleep in an async view."),
+        Page("Error", reverse("error"), "One query, then a ValueError raised in a helper: a 500 and its stack."),
+        Page("JSON API", reverse("api-books") + "?limit=5",
+             "A JsonResponse built in a single query with select_related (?limit= caps it)."),
+        Page("Cached statistics", reverse("cached"),
+             "The low-level cache API: a miss and a set on the first visit, hits afterwards."),
+        Page("Login form", reverse("login-form"), "A form POST whose password is redacted in the trace."),
+        Page("Streaming", reverse("stream"),
+             "A StreamingHttpResponse whose query runs while the body streams, after the view returned."),
+        Page("Not found", "/no-such-page/", "Django's own 404: URL resolution fails."),
+    ]
+    return render(request, "shop/home.html", {"pages": pages, "has_books": first_book is not None})
+
+
+def book_list(request: HttpRequest) -> HttpResponse:
+    # Deliberately naive: the template reads book.author.name, which runs one query per book (N+1).
+    # The review count is annotated so that the author lookup is the only repeated query.
+    books = Book.objects.annotate(review_count=Count("reviews")).order_by("title")
+    return render(request, "shop/book_list.html", {"books": books, "fixed": False})
+
+
+def book_list_fixed(request: HttpRequest) -> HttpResponse:
+    books = (
+        Book.objects.select_related("author")
+        .prefetch_related("tags")
+        .annotate(review_count=Count("reviews"))
+        .order_by("title")
+    )
+    return render(request, "shop/book_list.html", {"books": books, "fixed": True})
+
+
+def book_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    book = get_object_or_404(Book.objects.select_related("author"), pk=pk)
+    context = {"book": book, "reviews": list(book.reviews.all()), "tags": list(book.tags.all())}
+    return render(request, "shop/book_detail.html", context)
+
+
+async def async_books(request: HttpRequest) -> HttpResponse:
+    count = await Book.objects.acount()
+    recent = [book async for book in Book.objects.select_related("author").order_by("-published")[:5]]
+    best_rated = await sync_to_async(_best_rated_books)()
+    # Everything the template reads is loaded above: rendering in the event loop runs no query.
+    context = {"count": count, "recent": recent, "best_rated": best_rated}
+    return render(request, "shop/async_books.html", context)
+
+
+def _best_rated_books(limit: int = 5) -> list[Book]:
+    books = Book.objects.select_related("author").annotate(avg_rating=Avg("reviews__rating"))
+    return list(books.order_by("-avg_rating", "title")[:limit])
+
+
+def slow(request: HttpRequest) -> HttpResponse:
+    try:
+        delay_ms = _delay_ms(request)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    books = Book.objects.count()
+    time.sleep(delay_ms / 1000)
+    reviews = Review.objects.count()
+    context = {"delay_ms": delay_ms, "books": books, "reviews": reviews, "is_async": False}
+    return render(request, "shop/slow.html", context)
+
+
+async def slow_async(request: HttpRequest) -> HttpResponse:
+    try:
+        delay_ms = _delay_ms(request)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    books = await Book.objects.acount()
+    await asyncio.sleep(delay_ms / 1000)
+    reviews = await Review.objects.acount()
+    context = {"delay_ms": delay_ms, "books": books, "reviews": reviews, "is_async": True}
+    return render(request, "shop/slow.html", context)
+
+
+def _delay_ms(request: HttpRequest) -> int:
+    ms = _query_int(request, "ms")
+    return SLOW_DEFAULT_MS if ms is None else min(ms, SLOW_MAX_MS)
+
+
+def _query_int(request: HttpRequest, name: str) -> int | None:
+    """The query parameter `name` as a non-negative int, None when absent; ValueError when malformed."""
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise ValueError(f"Expected a non-negative integer for ?{name}=, got {raw!r}.")
+    return int(raw)
+
+
+def error(request: HttpRequest) -> HttpResponse:
+    Book.objects.count()  # some work before the failure, for the trace to show
+    _fail()
+
+
+def _fail() -> NoReturn:
+    raise ValueError("Deliberate error from the demo error view")
+
+
+def api_books(request: HttpRequest) -> JsonResponse:
+    try:
+        limit = _query_int(request, "limit")
+    except ValueError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    books = Book.objects.select_related("author").order_by("title")
+    if limit is not None:
+        books = books[:limit]
+    data = [
+        {
+            "id": book.pk,
+            "title": book.title,
+            "author": book.author.name,
+            "published": book.published.isoformat(),
+            "price": str(book.price),
+        }
+        for book in books
+    ]
+    return JsonResponse({"count": len(data), "books": data})
+
+
+def cached(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("refresh"):
+        cache.delete_many([STATS_KEY, STATS_COMPUTED_AT_KEY, STATS_SERVED_KEY])
+    stats = cache.get(STATS_KEY)
+    hit = stats is not None
+    if stats is None:
+        stats = _shop_stats()
+        cache.set(STATS_KEY, stats, STATS_TIMEOUT)
+        cache.set(STATS_COMPUTED_AT_KEY, timezone.now(), STATS_TIMEOUT)
+        cache.set(STATS_SERVED_KEY, 0, STATS_TIMEOUT)
+    else:
+        try:
+            cache.incr(STATS_SERVED_KEY)
+        except ValueError:  # the counter expired just before the statistics did
+            pass
+    meta = cache.get_many([STATS_COMPUTED_AT_KEY, STATS_SERVED_KEY])
+    context = {
+        "hit": hit,
+        "stats": stats,
+        "computed_at": meta.get(STATS_COMPUTED_AT_KEY),
+        "served": meta.get(STATS_SERVED_KEY, 0),
+        "timeout": STATS_TIMEOUT,
+    }
+    return render(request, "shop/cached.html", context)
+
+
+def _shop_stats() -> dict[str, Any]:
+    books = Book.objects.aggregate(
+        books=Count("id"),
+        authors=Count("author", distinct=True),
+        avg_price=Avg("price"),
+        first_published=Min("published"),
+        last_published=Max("published"),
+    )
+    reviews = Review.objects.aggregate(reviews=Count("id"), avg_rating=Avg("rating"))
+    top_authors = (
+        Author.objects.annotate(avg_rating=Avg("books__reviews__rating"), reviews=Count("books__reviews"))
+        .filter(reviews__gt=0)
+        .order_by("-avg_rating", "name")
+        .values("name", "avg_rating", "reviews")[:3]
+    )
+    return {**books, **reviews, "top_authors": list(top_authors)}
+
+
+@require_http_methods(["GET", "POST"])
+def login_form(request: HttpRequest) -> HttpResponse:
+    # Looks like a login, signs nobody in: it exists to show that the password is redacted in traces.
+    signed_in_as = None
+    if request.method == "POST":
+        form = LoginForm(request.POST)
+        if form.is_valid():
+            signed_in_as = form.cleaned_data["username"]
+    else:
+        form = LoginForm()
+    return render(request, "shop/login.html", {"form": form, "signed_in_as": signed_in_as})
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    head, tail = render_to_string("shop/stream.html", request=request).split(STREAM_MARKER)
+    # Hand the server the kind of iterator it consumes natively: Django buffers a sync iterator under
+    # ASGI (and an async one under WSGI) into a list, with a warning, which would defeat streaming.
+    parts = _astream_parts(head, tail) if isinstance(request, ASGIRequest) else _stream_parts(head, tail)
+    return StreamingHttpResponse(parts, content_type="text/html; charset=utf-8")
+
+
+def _stream_books() -> QuerySet[Book]:
+    return Book.objects.select_related("author").order_by("title")[:STREAM_BOOKS]
+
+
+def _stream_row(book: Book) -> str:
+    url = reverse("book-detail", args=[book.pk])
+    return format_html('<li><a href="{}">{}</a> by {}</li>\n', url, book.title, book.author.name)
+
+
+def _stream_parts(head: str, tail: str) -> Iterator[str]:
+    yield head
+    for book in _stream_books():  # the query runs here, while the response streams
+        yield _stream_row(book)
+    yield tail
+
+
+async def _astream_parts(head: str, tail: str) -> AsyncIterator[str]:
+    yield head
+    async for book in _stream_books():
+        yield _stream_row(book)
+    yield tail
