@@ -1,0 +1,75 @@
+# The two commands a newcomer needs: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Django 6 needs Python 3.12+: a second virtualenv runs the suite on it.
+PY312 ?= env PYENV_VERSION=3.12.1 python3.12
+VENV6 ?= .venv-django6
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL := $(filter postgres://% postgresql://%,$(DATABASE_URL))
+
+.PHONY: demo test test-python test-postgres test-django6 frontend frontend-test install install-dev bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make demo: install, migrate, seed, and serve the demo site with the live dashboard on 127.0.0.1:8000
+demo: $(VENV)/.installed
+	env -u DATABASE_URL -u LIFECYCLE_REDIS_URL $(PY) manage.py migrate --noinput
+	env -u DATABASE_URL -u LIFECYCLE_REDIS_URL $(PY) manage.py seed_demo
+	@echo ""
+	@echo "  Demo site:  http://$(HOST):$(PORT)/"
+	@echo "  Dashboard:  http://$(HOST):$(PORT)/__lifecycle__/"
+	@echo ""
+	env -u DATABASE_URL -u LIFECYCLE_REDIS_URL $(PY) manage.py runserver $(HOST):$(PORT)
+
+## make test: everything CI runs (frontend checks, Python suite on SQLite, PostgreSQL and Django 6)
+test: frontend-test test-python test-postgres test-django6
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+frontend-test: frontend/node_modules/.installed
+	cd frontend && npm test && npm run check-build
+
+## make frontend: rebuild the dashboard into lifecycle/static/lifecycle/ (commit the result)
+frontend: frontend/node_modules/.installed
+	cd frontend && npm run build
+
+test-python: $(VENV)/.installed-dev
+	env -u DATABASE_URL $(PY) -m pytest
+
+test-postgres: $(VENV)/.installed-dev
+ifeq ($(PG_URL),)
+	@echo "SKIPPED the PostgreSQL run: DATABASE_URL does not point to PostgreSQL (.ci/run sets it)."
+else
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m sql_backends -p no:randomly
+endif
+
+$(VENV6)/.installed: pyproject.toml
+	test -x $(VENV6)/bin/python || $(PY312) -m venv $(VENV6)
+	$(VENV6)/bin/python -m pip install -q --upgrade pip
+	$(VENV6)/bin/python -m pip install -q -e '.[dev]' 'Django>=6.0,<7'
+	touch $@
+
+test-django6: $(VENV6)/.installed
+	env -u DATABASE_URL $(VENV6)/bin/python -m pytest -m "not browser"
+
+bench:
+	@echo "See bench/README.md"
+
+clean:
+	rm -rf $(VENV) $(VENV6) frontend/node_modules build *.egg-info
