@@ -54,7 +54,9 @@ def snapshot() -> dict[str, list[Any]]:
         "authors": list(Author.objects.order_by("pk").values_list()),
         "tags": list(Tag.objects.order_by("pk").values_list()),
         "books": list(Book.objects.order_by("pk").values_list()),
-        "book_tags": list(Book.tags.through.objects.order_by("book_id", "tag_id").values_list("book_id", "tag_id")),
+        "book_tags": list(
+            Book.tags.through.objects.order_by("book_id", "tag_id").values_list("book_id", "tag_id")
+        ),
         "reviews": list(Review.objects.order_by("pk").values_list()),
     }
 
@@ -135,8 +137,18 @@ def test_page_answers(seeded: str, client: Client, url_name: str, query: str, st
 def test_home_links_to_every_page_and_the_dashboard(seeded: str, client: Client) -> None:
     content = client.get("/").content.decode()
     first_book = Book.objects.order_by("pk").first()
-    for url_name in ["book-list", "book-list-fixed", "async-books", "slow", "slow-async", "error", "api-books",
-                     "cached", "login-form", "stream"]:
+    for url_name in [
+        "book-list",
+        "book-list-fixed",
+        "async-books",
+        "slow",
+        "slow-async",
+        "error",
+        "api-books",
+        "cached",
+        "login-form",
+        "stream",
+    ]:
         assert f'href="{reverse(url_name)}' in content, url_name
     assert f'href="{reverse("book-detail", args=[first_book.pk])}"' in content
     assert 'href="/__lifecycle__/"' in content
@@ -198,7 +210,7 @@ def test_book_list_fixed_runs_a_constant_number_of_queries(seeded: str, client: 
 
 
 def author_queries_in(sqls: list[str]) -> list[str]:
-    return [sql for sql in sqls if sql.lstrip().startswith('SELECT') and 'FROM "shop_author"' in sql]
+    return [sql for sql in sqls if sql.lstrip().startswith("SELECT") and 'FROM "shop_author"' in sql]
 
 
 @pytest.mark.django_db
@@ -351,7 +363,9 @@ def test_login_form_post_needs_both_fields(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_login_form_enforces_csrf() -> None:
-    response = Client(enforce_csrf_checks=True).post(reverse("login-form"), {"username": "a", "password": "b"})
+    response = Client(enforce_csrf_checks=True).post(
+        reverse("login-form"), {"username": "a", "password": "b"}
+    )
     assert response.status_code == 403
 
 
@@ -361,10 +375,9 @@ def test_stream_queries_while_streaming(seeded: str, client: Client) -> None:
         response = client.get(reverse("stream"))
     assert response.streaming
     assert in_view.captured_queries == []
-    with CaptureQueriesContext(connection) as while_streaming:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            chunks = list(response.streaming_content)
+    with CaptureQueriesContext(connection) as while_streaming, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chunks = list(response.streaming_content)
     assert len(while_streaming.captured_queries) == 1
     assert len(chunks) == 2 + views.STREAM_BOOKS
     body = b"".join(chunks).decode()
@@ -409,17 +422,36 @@ def test_asgi_application_routes_http_and_websockets() -> None:
     [
         (
             "postgres://shop:s%40cret@db.example:5433/bookshop?sslmode=require",
-            {"ENGINE": "django.db.backends.postgresql", "NAME": "bookshop", "USER": "shop",
-             "PASSWORD": "s@cret", "HOST": "db.example", "PORT": "5433", "OPTIONS": {"sslmode": "require"}},
+            {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": "bookshop",
+                "USER": "shop",
+                "PASSWORD": "s@cret",
+                "HOST": "db.example",
+                "PORT": "5433",
+                "OPTIONS": {"sslmode": "require"},
+            },
         ),
         (
             "postgresql://localhost/bookshop",
-            {"ENGINE": "django.db.backends.postgresql", "NAME": "bookshop", "USER": "", "PASSWORD": "",
-             "HOST": "localhost", "PORT": "", "OPTIONS": {}},
+            {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": "bookshop",
+                "USER": "",
+                "PASSWORD": "",
+                "HOST": "localhost",
+                "PORT": "",
+                "OPTIONS": {},
+            },
         ),
-        ("sqlite:///demo_site/other.sqlite3", {"ENGINE": "django.db.backends.sqlite3",
-                                               "NAME": "/repo/demo_site/other.sqlite3"}),
-        ("sqlite:////tmp/shop.sqlite3", {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/shop.sqlite3"}),
+        (
+            "sqlite:///demo_site/other.sqlite3",
+            {"ENGINE": "django.db.backends.sqlite3", "NAME": "/repo/demo_site/other.sqlite3"},
+        ),
+        (
+            "sqlite:////tmp/shop.sqlite3",
+            {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/shop.sqlite3"},
+        ),
         ("sqlite://", {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}),
         ("sqlite:///:memory:", {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}),
     ],

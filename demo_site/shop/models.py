@@ -48,7 +48,9 @@ class Review(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"),
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"
+            ),
             models.UniqueConstraint(fields=["book", "reviewer"], name="one_review_per_reviewer_per_book"),
         ]
 

@@ -56,7 +56,16 @@ BOOKS: tuple[BookRow, ...] = (
 )
 
 REVIEWERS: tuple[str, ...] = (
-    "alice", "bruno", "chiara", "dmitri", "esther", "farid", "greta", "hiro", "imani", "jonas",
+    "alice",
+    "bruno",
+    "chiara",
+    "dmitri",
+    "esther",
+    "farid",
+    "greta",
+    "hiro",
+    "imani",
+    "jonas",
 )
 
 REVIEW_TEXTS: dict[int, str] = {
