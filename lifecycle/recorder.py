@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from time import perf_counter_ns
 from typing import Any
 
+from lifecycle.safety import report
 from lifecycle.trace import Span, Trace
 
 _recording: ContextVar[Recording | None] = ContextVar("lifecycle_recording", default=None)
@@ -89,28 +90,38 @@ class Recording:
     # -- spans -----------------------------------------------------------------------------------------
 
     def begin(self, kind: str, name: str, attrs: dict[str, Any] | None = None) -> Span | None:
-        spans = self.trace.spans
-        if len(spans) >= self.max_spans or self._finished:
-            self.dropped += 1
+        try:
+            spans = self.trace.spans
+            if len(spans) >= self.max_spans or self._finished:
+                self.dropped += 1
+                return None
+            parent = _parent.get()
+            span = Span(next(self._next_id), parent.id if parent is not None else 0, kind, name,
+                        perf_counter_ns() - self.t0, None, attrs if attrs is not None else {})
+            spans.append(span)
+            return span
+        except Exception as exc:  # a span lost, never a request
+            report("recording a span", exc)
             return None
-        parent = _parent.get()
-        span = Span(next(self._next_id), parent.id if parent is not None else 0, kind, name,
-                    perf_counter_ns() - self.t0, None, attrs if attrs is not None else {})
-        spans.append(span)
-        return span
 
     def end(self, span: Span | None) -> None:
         if span is not None and span.duration_ns is None:
             span.duration_ns = perf_counter_ns() - self.t0 - span.start_ns
             if self.listener is not None:
-                self.listener("span.end", self, span)
+                try:
+                    self.listener("span.end", self, span)
+                except Exception as exc:
+                    report("publishing a span", exc)
 
     def push(self, kind: str, name: str, attrs: dict[str, Any] | None = None) -> tuple[Span | None, Token | None]:
         span = self.begin(kind, name, attrs)
         if span is None:
             return None, None
         if self.listener is not None:
-            self.listener("span.start", self, span)
+            try:
+                self.listener("span.start", self, span)
+            except Exception as exc:
+                report("publishing a span", exc)
         return span, _parent.set(span)
 
     def pop(self, span: Span | None, token: Token | None) -> None:
@@ -127,7 +138,10 @@ class Recording:
         if span is not None:
             span.duration_ns = 0
             if self.listener is not None:
-                self.listener("span.end", self, span)
+                try:
+                    self.listener("span.end", self, span)
+                except Exception as exc:
+                    report("publishing a span", exc)
         return span
 
     def elapsed_ns(self) -> int:

@@ -8,3 +8,7 @@ from demo_site.settings import INSTALLED_APPS
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 ROOT_URLCONF = "tests.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A second database alias, to show that every alias is recorded.
+DATABASES = {**DATABASES, "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:",  # noqa: F405
+                                    "TEST": {"NAME": ":memory:"}}}

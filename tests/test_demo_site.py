@@ -75,6 +75,7 @@ def test_seed_loads_the_catalogue(seeded: str) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.sql_backends
 def test_seed_is_idempotent(seeded: str) -> None:
     before = snapshot()
     out = seed()
@@ -84,6 +85,7 @@ def test_seed_is_idempotent(seeded: str) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.sql_backends
 def test_seed_restores_changed_rows(seeded: str) -> None:
     before = snapshot()
     book = Book.objects.get(title="Market Day")
@@ -170,6 +172,7 @@ def test_unknown_path_is_a_404(seeded: str, client: Client) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.sql_backends
 def test_book_list_runs_one_author_query_per_book(seeded: str, client: Client) -> None:
     books = Book.objects.count()
     with CaptureQueriesContext(connection) as ctx:
@@ -192,6 +195,7 @@ def test_book_list_author_queries_grow_with_the_books(seeded: str, client: Clien
 
 
 @pytest.mark.django_db
+@pytest.mark.sql_backends
 def test_book_list_fixed_runs_a_constant_number_of_queries(seeded: str, client: Client) -> None:
     def queries() -> list[str]:
         with CaptureQueriesContext(connection) as ctx:
@@ -242,6 +246,7 @@ def test_book_detail_renders_nested_templates(seeded: str, client: Client) -> No
 
 
 @pytest.mark.django_db
+@pytest.mark.sql_backends
 def test_async_view_with_async_client(seeded: str) -> None:
     # async_to_sync keeps the ORM calls on this thread, inside the test's transaction (as Django's own
     # TestCase does for async tests), so the seeded rows are visible.
@@ -294,6 +299,7 @@ def test_error_view_raises_a_value_error(seeded: str, client: Client) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.sql_backends
 def test_api_returns_the_seeded_books_in_one_query(seeded: str, client: Client) -> None:
     with CaptureQueriesContext(connection) as ctx:
         data = client.get(reverse("api-books")).json()
@@ -315,6 +321,7 @@ def test_api_limit(seeded: str, client: Client) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.sql_backends
 def test_cached_view_misses_then_hits(seeded: str, client: Client) -> None:
     with CaptureQueriesContext(connection) as miss_queries:
         miss = client.get(reverse("cached"))
@@ -370,6 +377,7 @@ def test_login_form_enforces_csrf() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.sql_backends
 def test_stream_queries_while_streaming(seeded: str, client: Client) -> None:
     with CaptureQueriesContext(connection) as in_view:
         response = client.get(reverse("stream"))

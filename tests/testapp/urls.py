@@ -14,4 +14,5 @@ urlpatterns = [
     path("async/", views.async_view, name="t-async"),
     path("stream/", views.stream, name="t-stream"),
     path("echo/", views.echo, name="t-echo"),
+    path("whoami/", views.whoami, name="t-whoami"),
 ]

@@ -74,3 +74,7 @@ def stream(request):
 @csrf_exempt
 def echo(request):
     return HttpResponse(request.POST.get("username", ""))
+
+
+def whoami(request):
+    return HttpResponse(request.user.get_username())

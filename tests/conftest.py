@@ -1,0 +1,62 @@
+"""Shared fixtures: seeded demo data, a clean recent-trace store, and helpers to read the last trace."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+from lifecycle import store
+from lifecycle.trace import Trace
+
+
+def pytest_report_header(config):
+    url = os.environ.get("DATABASE_URL", "")
+    backend = "PostgreSQL" if url.startswith(("postgres://", "postgresql://")) else "SQLite"
+    return f"lifecycle: database backend {backend}"
+
+
+@pytest.fixture(autouse=True)
+def _clean_store():
+    store.clear()
+    yield
+    store.clear()
+
+
+@pytest.fixture
+def seeded(db):
+    """The demo bookshop data (seed_demo), for tests that request demo pages."""
+    call_command("seed_demo", verbosity=0)
+
+
+def last_trace() -> Trace:
+    rows = store.recent(1)
+    assert rows, "no trace was recorded"
+    trace = store.get(rows[0]["id"])
+    assert trace is not None
+    return trace
+
+
+def all_traces() -> list[Trace]:
+    return [store.get(row["id"]) for row in store.recent()]
+
+
+def assert_nested(trace: Trace) -> None:
+    """Every span lies inside its parent's time range, and parents come before children."""
+    by_id = {s.id: s for s in trace.spans}
+    for span in trace.spans:
+        assert span.duration_ns is not None, f"{span} never ended"
+        if span.parent_id is None:
+            continue
+        parent = by_id[span.parent_id]
+        assert parent.start_ns <= span.start_ns, f"{span} starts before its parent {parent}"
+        assert span.start_ns + span.duration_ns <= parent.start_ns + parent.duration_ns, (
+            f"{span} ends after its parent {parent}"
+        )
+
+
+@pytest.fixture
+def seeded_tx(transactional_db):
+    """Seeded demo data committed for real, for tests whose requests run in other threads."""
+    call_command("seed_demo", verbosity=0)
