@@ -43,6 +43,19 @@ def _body(request, content_type: str) -> tuple[str | None, str | None]:
     return redact.body(request.body, content_type)
 
 
+def multipart_form(request) -> dict[str, list[str]] | None:
+    """The fields of a multipart form the site parsed (files by name only), secrets redacted."""
+    post = request.__dict__.get("_post")
+    if post is None:
+        return None
+    form = {k: [conf.REDACTED if redact.sensitive_name(k) else redact.cap(v) for v in post.getlist(k)]
+            for k in post}
+    files = request.__dict__.get("_files")
+    if files:
+        form.update({k: [f"<file {f.name}>" for f in files.getlist(k)] for k in files})
+    return form
+
+
 def user_info(request) -> dict[str, Any] | None:
     """The logged-in user, only if the site already loaded it (we never run a query of our own)."""
     lazy = request.__dict__.get("user")

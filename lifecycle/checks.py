@@ -32,9 +32,10 @@ def check_middleware(app_configs=None, **kwargs):
             id="lifecycle.E001",
         )]
     if middleware[0] != MIDDLEWARE_PATH:
+        above = ", ".join(middleware[: middleware.index(MIDDLEWARE_PATH)])
         return [Warning(
             f"{MIDDLEWARE_PATH} is not the first entry of MIDDLEWARE; the middleware above it "
-            f"({middleware[0]}, ...) is not timed and its queries are not recorded.",
+            f"({above}) is not timed and its queries are not recorded.",
             hint=f'Move "{MIDDLEWARE_PATH}" to the top of MIDDLEWARE.',
             id="lifecycle.W001",
         )]

@@ -88,6 +88,8 @@ class LifecycleMiddleware:
             rec.end(rec.request_span)
             trace = rec.finish()
             trace.request["user"] = capture.user_info(request)
+            if trace.request.get("body_omitted") == "multipart":
+                trace.request["form"] = capture.multipart_form(request)
             if response is not None:
                 trace.response = capture.response_info(response)
             finalize(trace)

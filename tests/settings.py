@@ -5,7 +5,7 @@ from __future__ import annotations
 from demo_site.settings import *  # noqa: F401,F403
 from demo_site.settings import INSTALLED_APPS
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar", "tests.testapp"]
 ROOT_URLCONF = "tests.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

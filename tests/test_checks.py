@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import run_checks
+from django.test import override_settings
+
+from lifecycle.checks import MIDDLEWARE_PATH
+
+
+def _ids() -> set[str]:
+    return {m.id for m in run_checks() if m.id and m.id.startswith("lifecycle.")}
+
+
+def test_demo_configuration_is_clean():
+    assert _ids() == set()
+
+
+def test_missing_middleware():
+    middleware = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE_PATH]
+    with override_settings(MIDDLEWARE=middleware):
+        assert "lifecycle.E001" in _ids()
+
+
+def test_middleware_not_first():
+    middleware = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE_PATH]
+    middleware.insert(2, MIDDLEWARE_PATH)
+    with override_settings(MIDDLEWARE=middleware):
+        messages = [m for m in run_checks() if m.id == "lifecycle.W001"]
+    assert messages and "SessionMiddleware" in messages[0].msg
+    assert "top of MIDDLEWARE" in messages[0].hint
+
+
+def test_bad_settings():
+    with override_settings(LIFECYCLE=["oops"]):
+        assert "lifecycle.E002" in _ids()
+    with override_settings(LIFECYCLE={"MAX_SPAN": 10}):
+        (msg,) = [m for m in run_checks() if m.id == "lifecycle.W002"]
+        assert "'MAX_SPAN'" in msg.msg and "MAX_SPANS" in msg.hint
+    with override_settings(LIFECYCLE={"MAX_SPANS": "many", "ENABLED": "yes", "STACK_DEPTH": -1}):
+        errors = [m for m in run_checks() if m.id == "lifecycle.E003"]
+        assert len(errors) == 3
+        assert any("LIFECYCLE['MAX_SPANS'] must be a non-negative int, got 'many'" in e.msg for e in errors)
+
+
+def test_daphne_and_asgi_missing():
+    apps = [a for a in settings.INSTALLED_APPS if a != "daphne"]
+    with override_settings(INSTALLED_APPS=apps):
+        assert "lifecycle.W003" in _ids()
+    with override_settings(ASGI_APPLICATION=None):
+        assert "lifecycle.W004" in _ids()
