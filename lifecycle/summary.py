@@ -58,6 +58,7 @@ def finalize(trace: Trace) -> Trace:
             if not attrs.get("handled") and error is None:
                 error = f"{attrs.get('type')}: {attrs.get('message')}"
 
+    _middleware_split(trace)
     threshold = conf.get("N_PLUS_ONE_THRESHOLD")
     duplicates = []
     for group in by_fp.values():
@@ -91,3 +92,14 @@ def finalize(trace: Trace) -> Trace:
         "error": error,
     }
     return trace
+
+
+def _middleware_split(trace: Trace) -> None:
+    """Each middleware layer's own time before and after the inner handler (``before_ns``/``after_ns``)."""
+    layers = {s.id: s for s in trace.spans if s.kind == "middleware"}
+    for span in trace.spans:
+        outer = layers.get(span.parent_id) if span.kind == "middleware" else None
+        if outer is not None and "before_ns" not in outer.attrs:
+            outer.attrs["before_ns"] = span.start_ns - outer.start_ns
+            outer.attrs["after_ns"] = max(0, (outer.duration_ns or 0) - (span.start_ns - outer.start_ns)
+                                          - (span.duration_ns or 0))

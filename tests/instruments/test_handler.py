@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.test import AsyncClient, Client
+from django.test import AsyncClient, Client, SimpleTestCase
 
 from tests.conftest import assert_nested, last_trace
 
@@ -18,7 +18,17 @@ def test_every_middleware_layer_is_a_nested_span(db):
     for outer, inner in zip(layers, layers[1:]):
         assert inner.parent_id == outer.id
         assert inner.duration_ns <= outer.duration_ns
+        assert outer.attrs["before_ns"] + inner.duration_ns + outer.attrs["after_ns"] == outer.duration_ns
     assert_nested(trace)
+
+
+class TestUnderSimpleTestCase(SimpleTestCase):
+    """SimpleTestCase swaps the connections for a failing stand-in; recording must not trip over it."""
+
+    def test_request_without_database(self):
+        response = self.client.get("/t/nested/")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(len(last_trace().spans_of("template")), 9)
 
 
 def test_resolve_and_view_spans(db):
