@@ -128,6 +128,8 @@ class LifecycleMiddleware:
     frames.stop_at(__call__.__code__)
 
     async def __acall__(self, request):
+        # The server's loop: the publisher drains there, also for events from sync views' threads.
+        get_publisher().bind_running_loop()
         rec = self.begin(request)
         if rec is None:
             return await self.get_response(request)

@@ -1,4 +1,18 @@
+"""``path("__lifecycle__/", include("lifecycle.urls"))``: the dashboard and its JSON API.
+
+The middleware never records requests under the prefix that ``lifecycle:dashboard`` reverses to.
+"""
+
 from __future__ import annotations
 
+from django.urls import path
+
+from lifecycle import views
+
 app_name = "lifecycle"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("api/traces/", views.api_traces, name="api-traces"),
+    path("api/traces/<str:trace_id>/", views.api_trace, name="api-trace"),
+]

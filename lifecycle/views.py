@@ -1,0 +1,117 @@
+"""The dashboard page and the JSON endpoints for scripts (``docs/trace-format.md``, "HTTP endpoints").
+
+Every view asks the access callback first (``lifecycle.access``), exactly like the websocket does, and
+answers a refusal with a bare 403 that says nothing about the traces. Responses are never cached.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import get_script_prefix, reverse
+from django.utils.html import escape
+from django.utils.http import content_disposition_header
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from lifecycle import store
+from lifecycle.access import request_allowed
+from lifecycle.publish import get_publisher
+from lifecycle.routing import WS_PATH
+
+TEMPLATE = "lifecycle/dashboard.html"
+CONFIG_VERSION = 1
+
+# Shown when the built dashboard template is missing (a source checkout whose frontend is not built).
+_FALLBACK_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Request lifecycle</title></head>
+<body><h1>Request lifecycle</h1>
+<p>The dashboard template <code>{template}</code> is not installed: build the frontend
+(<code>frontend/</code>) or reinstall django-request-lifecycle. The JSON API still works:
+<a href="{api}">{api}</a>.</p>
+{config}
+</body></html>
+"""
+
+
+def dashboard_config() -> dict[str, object]:
+    """The page's config, rendered with ``json_script`` as ``lifecycle-config``."""
+    base = reverse("lifecycle:dashboard")
+    return {"wsUrl": get_script_prefix() + WS_PATH, "apiBase": base + "api/", "version": CONFIG_VERSION}
+
+
+def _forbidden_json() -> JsonResponse:
+    return JsonResponse({"error": "access refused"}, status=403)
+
+
+@never_cache
+@require_safe
+def dashboard(request):
+    if not request_allowed(request):
+        return HttpResponseForbidden("<h1>403 Forbidden</h1>", content_type="text/html")
+    config = dashboard_config()
+    try:
+        get_template(TEMPLATE)
+    except TemplateDoesNotExist:
+        from django.utils.html import json_script
+
+        page = _FALLBACK_PAGE.format(
+            template=escape(TEMPLATE), api=escape(config["apiBase"] + "traces/"),
+            config=json_script(config, "lifecycle-config"),
+        )
+        return HttpResponse(page)
+    return render(request, TEMPLATE, {"config": config})
+
+
+@never_cache
+@require_safe
+def api_traces(request):
+    """``{"traces": [row, ...], "dropped_events": N, "publisher": {counters}}``, newest first."""
+    if not request_allowed(request):
+        return _forbidden_json()
+    limit = request.GET.get("limit")
+    if limit is not None:
+        if not limit.isdigit():
+            return JsonResponse({"error": f"limit: expected a non-negative integer, got {limit!r}"}, status=400)
+        limit = int(limit)
+    publisher = get_publisher()
+    return JsonResponse({"traces": store.recent(limit), "dropped_events": publisher.dropped_events,
+                         "publisher": publisher.stats()})
+
+
+@never_cache
+@require_safe
+def api_trace(request, trace_id: str):
+    """The full trace JSON; ``?download=1`` makes it an attachment with a readable file name."""
+    if not request_allowed(request):
+        return _forbidden_json()
+    data = store.get_json(trace_id)
+    if data is None:
+        return JsonResponse(
+            {"error": f"no trace {trace_id!r} in the recent-trace store (it keeps the last RECENT_TRACES)"},
+            status=404,
+        )
+    response = HttpResponse(data, content_type="application/json")
+    if request.GET.get("download") not in (None, "", "0", "false"):
+        response["Content-Disposition"] = content_disposition_header(True, download_filename(trace_id))
+    return response
+
+
+def download_filename(trace_id: str) -> str:
+    """``trace-20261125-014000-GET-books-detail-6f1c2a0e9b3d4c55.json``: when, what, which."""
+    row = next((r for r in store.recent() if r["id"] == trace_id), None)
+    parts = ["trace"]
+    if row is not None:
+        stamp = re.sub(r"[^0-9T]", "", (row.get("started_at") or "")[:19]).replace("T", "-")
+        if stamp:
+            parts.append(stamp)
+        if row.get("method"):
+            parts.append(str(row["method"]).upper())
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", row.get("path") or "").strip("-")[:60].strip("-")
+        parts.append(slug or "root")
+    parts.append(re.sub(r"[^A-Za-z0-9]", "", trace_id)[:32])
+    return "-".join(parts) + ".json"
