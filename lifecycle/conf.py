@@ -16,8 +16,9 @@ from django.dispatch import receiver
 DEFAULTS: dict[str, Any] = {
     # Master switch. False: the middleware passes requests through and nothing is recorded.
     "ENABLED": True,
-    # Path prefixes never recorded (the dashboard's own page, API and static files are always ignored).
-    "IGNORE_PATHS": ("/favicon.ico",),
+    # Path prefixes never recorded (the dashboard's own page, API and static files are always ignored;
+    # "/__debug__/" is django-debug-toolbar's).
+    "IGNORE_PATHS": ("/favicon.ico", "/__debug__/"),
     # Spans kept per trace; further spans are counted in trace["dropped"].
     "MAX_SPANS": 5000,
     # User-code frames kept per SQL query and exception (0 turns stack capture off).

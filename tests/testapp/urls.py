@@ -15,4 +15,5 @@ urlpatterns = [
     path("stream/", views.stream, name="t-stream"),
     path("echo/", views.echo, name="t-echo"),
     path("whoami/", views.whoami, name="t-whoami"),
+    path("hostile/", views.hostile, name="t-hostile"),
 ]

@@ -78,3 +78,10 @@ def echo(request):
 
 def whoami(request):
     return HttpResponse(request.user.get_username())
+
+
+def hostile(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 /* <img src=x onerror=alert(1)> */")
+        cursor.execute("SELECT 1 /* <img src=x onerror=alert(1)> */")
+    return HttpResponse("<html><body><p>hostile</p></body></html>")

@@ -1,0 +1,87 @@
+"""A django-debug-toolbar panel: this request's lifecycle trace inside the toolbar.
+
+Add ``"lifecycle.panels.LifecyclePanel"`` to ``DEBUG_TOOLBAR_PANELS``. Our middleware must stay first in
+MIDDLEWARE (before ``DebugToolbarMiddleware``), so the trace is open while the toolbar collects its
+panels: the panel takes a snapshot of it then (everything the site did; the toolbar's own rendering
+comes later), summarized the same way as a finished trace, and links to it in the live dashboard.
+"""
+
+from __future__ import annotations
+
+from debug_toolbar.panels import Panel
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from lifecycle.recorder import current
+from lifecycle.summary import finalize
+from lifecycle.trace import Span, Trace
+
+KINDS = ("middleware", "resolve", "view", "sql", "template", "cache", "exception")
+
+
+def snapshot(trace: Trace) -> Trace:
+    """A finished copy of a trace still being recorded (the original keeps recording)."""
+    spans = [Span(s.id, s.parent_id, s.kind, s.name, s.start_ns, s.duration_ns, dict(s.attrs))
+             for s in list(trace.spans)]
+    copy = Trace(trace.id, trace.started_at, None, dict(trace.request), trace.response, trace.resolver, spans)
+    return finalize(copy)
+
+
+class LifecyclePanel(Panel):
+    title = _("Request lifecycle")
+    nav_title = _("Lifecycle")
+    template = "lifecycle/panel.html"
+    is_async = True
+
+    def nav_subtitle(self) -> str:
+        stats = self.get_stats()
+        if not stats.get("trace_id"):
+            return str(_("not recorded"))
+        text = f"{stats['queries']} queries"
+        if stats["n_plus_one"]:
+            text += f" · {stats['n_plus_one']} N+1"
+        return text
+
+    def generate_stats(self, request, response) -> None:
+        rec = current()
+        if rec is None:
+            self.record_stats({"trace_id": None})
+            return
+        trace = snapshot(rec.trace)
+        summary = trace.summary
+        try:
+            dashboard = reverse("lifecycle:dashboard") + f"#trace={trace.id}"
+        except NoReverseMatch:
+            dashboard = None
+        by_id = {s.id: s for s in trace.spans}
+
+        def depth(span: Span) -> int:
+            d = 0
+            while span.parent_id is not None and span.parent_id in by_id:
+                span = by_id[span.parent_id]
+                d += 1
+            return d
+
+        total = max((s.start_ns + (s.duration_ns or 0) for s in trace.spans), default=1) or 1
+        rows = [{
+            "kind": s.kind, "name": s.name[:200], "depth": depth(s),
+            "start_ms": s.start_ns / 1e6, "duration_ms": (s.duration_ns or 0) / 1e6,
+            "left": 100 * s.start_ns / total, "width": max(0.3, 100 * (s.duration_ns or 0) / total),
+        } for s in trace.spans[:500]]
+        self.record_stats({
+            "trace_id": trace.id,
+            "dashboard": dashboard,
+            "queries": summary["queries"],
+            "n_plus_one": summary["n_plus_one"],
+            "counts": [(k, summary["counts"].get(k, 0), summary["time_ns"].get(k, 0) / 1e6) for k in KINDS],
+            "groups": [{"count": g["count"], "fingerprint": g["fingerprint"][:300], "n_plus_one": g["n_plus_one"],
+                        "where": ":".join(map(str, g["stack"][0][:2])) if g["stack"] else ""}
+                       for g in summary["duplicate_groups"]],
+            "rows": rows,
+            "more": max(0, len(trace.spans) - 500),
+        })
+
+    @property
+    def content(self) -> str:
+        return render_to_string(self.template, self.get_stats())
