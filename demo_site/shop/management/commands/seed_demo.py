@@ -23,6 +23,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, with_admin: bool, **options: Any) -> None:
         report = seed(with_admin=with_admin)
+        if options.get("verbosity", 1) == 0:
+            return
         for line in report.lines():
             self.stdout.write(line)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
