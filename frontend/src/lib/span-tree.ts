@@ -1,0 +1,117 @@
+// The span tree, built from the flat span list, and its visible (expanded) rows in display order.
+
+import type { Span } from "./trace-format";
+
+export interface SpanNode {
+  span: Span;
+  parent: SpanNode | null;
+  children: SpanNode[];
+  depth: number;
+  /** The parent id was given but no such span exists (or the links form a cycle): shown at the root. */
+  orphan: boolean;
+  /** This span or a descendant raised (exception span, SQL error). */
+  problem: boolean;
+}
+
+export interface SpanTree {
+  roots: SpanNode[];
+  byId: Map<number, SpanNode>;
+  size: number;
+}
+
+export function spanHasProblem(span: Span): boolean {
+  return span.kind === "exception" || (span.attrs["error"] !== undefined && span.attrs["error"] !== null);
+}
+
+function byStart(a: SpanNode, b: SpanNode): number {
+  return a.span.start_ns - b.span.start_ns || a.span.id - b.span.id;
+}
+
+/**
+ * Links spans by parent_id. The list is meant to come parents first, ordered by start, but nothing here
+ * relies on it: spans are linked in two passes, children sorted by start, and orphans or cycles in broken
+ * data become roots flagged `orphan` instead of being lost. Iterative throughout: a hostile trace can nest
+ * deeper than the call stack.
+ */
+export function buildSpanTree(spans: readonly Span[]): SpanTree {
+  const byId = new Map<number, SpanNode>();
+  const nodes: SpanNode[] = [];
+  for (const span of spans) {
+    if (byId.has(span.id)) continue; // first one wins; the parser rejects duplicates anyway
+    const node: SpanNode = { span, parent: null, children: [], depth: 0, orphan: false, problem: spanHasProblem(span) };
+    byId.set(span.id, node);
+    nodes.push(node);
+  }
+  const roots: SpanNode[] = [];
+  for (const node of nodes) {
+    const pid = node.span.parent_id;
+    const parent = pid === null ? undefined : byId.get(pid);
+    if (parent && parent !== node) {
+      node.parent = parent;
+      parent.children.push(node);
+    } else {
+      node.orphan = pid !== null;
+      roots.push(node);
+    }
+  }
+  // Depth-first from the roots; whatever is not reached sits on a cycle: cut it loose as an orphan root.
+  const reached = new Set<SpanNode>();
+  const walk = (start: SpanNode[]): void => {
+    const stack = [...start];
+    while (stack.length) {
+      const n = stack.pop() as SpanNode;
+      if (reached.has(n)) continue;
+      reached.add(n);
+      n.depth = n.parent ? n.parent.depth + 1 : 0;
+      n.children.sort(byStart);
+      for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i] as SpanNode);
+    }
+  };
+  walk(roots);
+  for (const node of nodes) {
+    if (reached.has(node)) continue;
+    const parent = node.parent;
+    if (parent) parent.children.splice(parent.children.indexOf(node), 1);
+    node.parent = null;
+    node.orphan = true;
+    roots.push(node);
+    walk([node]);
+  }
+  roots.sort(byStart);
+  // Problems bubble up: deepest first.
+  const order = [...reached].sort((a, b) => b.depth - a.depth);
+  for (const n of order) if (n.problem && n.parent) n.parent.problem = true;
+  return { roots, byId, size: nodes.length };
+}
+
+/** Rows in display order (pre-order), skipping the descendants of collapsed spans. */
+export function visibleRows(tree: SpanTree, collapsed: ReadonlySet<number>): SpanNode[] {
+  const out: SpanNode[] = [];
+  const stack: SpanNode[] = [];
+  for (let i = tree.roots.length - 1; i >= 0; i--) stack.push(tree.roots[i] as SpanNode);
+  while (stack.length) {
+    const n = stack.pop() as SpanNode;
+    out.push(n);
+    if (collapsed.has(n.span.id)) continue;
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i] as SpanNode);
+  }
+  return out;
+}
+
+/** Ids of the ancestors of a span, nearest first. */
+export function ancestorIds(tree: SpanTree, id: number): number[] {
+  const out: number[] = [];
+  let n = tree.byId.get(id)?.parent ?? null;
+  while (n && out.length <= tree.size) {
+    out.push(n.span.id);
+    n = n.parent;
+  }
+  return out;
+}
+
+/** Collapsed set with every ancestor of `ids` expanded (so those spans are visible). */
+export function revealSpans(tree: SpanTree, collapsed: ReadonlySet<number>, ids: Iterable<number>): Set<number> {
+  const next = new Set(collapsed);
+  for (const id of ids) for (const a of ancestorIds(tree, id)) next.delete(a);
+  return next;
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { cacheStats, computeSummary, duplicateCount, groupMembership, mergeSpans, partialTrace } from "./summary";
+import { parseTrace } from "./trace-parse";
+import { fixture, row, span } from "./test-helpers";
+
+describe("summaries", () => {
+  it("recomputes the fixture's counts and duplicate group in the browser", () => {
+    const t = parseTrace(fixture("book-list"));
+    const s = computeSummary(t.spans, 200, null);
+    expect(s.counts).toEqual(t.summary.counts);
+    expect(s.time_ns).toEqual(t.summary.time_ns);
+    expect(s.queries).toBe(21);
+    expect(s.duplicate_groups).toHaveLength(1);
+    expect(s.duplicate_groups[0]?.span_ids).toEqual(t.summary.duplicate_groups[0]?.span_ids);
+    expect(s.duplicate_groups[0]?.identical).toBe(20);
+    expect(duplicateCount(t.summary)).toBe(20);
+    expect(groupMembership(t.summary).get(9)).toBe(0);
+    expect(cacheStats(t.spans)).toEqual({ hits: 1, misses: 0, other: 1 });
+  });
+
+  it("builds a partial trace for a running request", () => {
+    const p = partialTrace(row("r1", { status: null, duration_ns: null }), [span(0, null, 0, null, "request")]);
+    expect(p.duration_ns).toBeNull();
+    expect(p.summary.counts).toEqual({ request: 1 });
+  });
+
+  it("merges live spans over fetched ones", () => {
+    const merged = mergeSpans([span(0, null, 0, null), span(1, 0, 5, 3)], [span(1, 0, 5, null), span(0, null, 0, 100), span(2, 0, 9, null)]);
+    expect(merged.map((s) => [s.id, s.duration_ns])).toEqual([
+      [0, 100],
+      [1, 3],
+      [2, null],
+    ]);
+  });
+});

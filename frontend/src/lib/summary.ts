@@ -1,0 +1,144 @@
+// Summaries computed in the browser: for traces still running (the server's summary comes with
+// trace.end) and for the chips (cache hits/misses are not in the server summary).
+
+import type { DuplicateGroup, Frame, ListRow, Span, Summary, Trace } from "./trace-format";
+import { TRACE_FORMAT, TRACE_VERSION } from "./trace-format";
+
+export function computeSummary(spans: readonly Span[], status: number | null, error: string | null): Summary {
+  const counts: Record<string, number> = {};
+  const time: Record<string, number> = {};
+  const byFp = new Map<string, Span[]>();
+  for (const s of spans) {
+    counts[s.kind] = (counts[s.kind] ?? 0) + 1;
+    time[s.kind] = (time[s.kind] ?? 0) + (s.duration_ns ?? 0);
+    const fp = s.attrs["fp"];
+    if (s.kind === "sql" && typeof fp === "string") {
+      const list = byFp.get(fp);
+      if (list) list.push(s);
+      else byFp.set(fp, [s]);
+    }
+  }
+  const groups: DuplicateGroup[] = [];
+  for (const [fp, list] of byFp) {
+    if (list.length < 2) continue;
+    const first = list[0] as Span;
+    const identical = new Map<string, number>();
+    for (const s of list) {
+      const k = JSON.stringify(s.attrs["params"] ?? null);
+      identical.set(k, (identical.get(k) ?? 0) + 1);
+    }
+    let dupParams = 0;
+    for (const n of identical.values()) if (n > 1) dupParams += n;
+    groups.push({
+      fp,
+      fingerprint: typeof first.attrs["sql"] === "string" ? first.attrs["sql"] : first.name,
+      count: list.length,
+      total_ns: list.reduce((a, s) => a + (s.duration_ns ?? 0), 0),
+      span_ids: list.map((s) => s.id),
+      identical: dupParams,
+      // The server decides N+1 (it sees the whole request); a running trace only shows duplicates.
+      n_plus_one: false,
+      stack: stackOf(first),
+    });
+  }
+  groups.sort((a, b) => b.count - a.count);
+  return {
+    counts,
+    time_ns: time,
+    queries: counts["sql"] ?? 0,
+    duplicate_groups: groups,
+    similar_groups: [],
+    n_plus_one: 0,
+    status,
+    error,
+  };
+}
+
+export function stackOf(span: Span): Frame[] {
+  const st = span.attrs["stack"];
+  if (!Array.isArray(st)) return [];
+  const out: Frame[] = [];
+  for (const f of st) {
+    if (Array.isArray(f) && typeof f[0] === "string" && typeof f[2] === "string") {
+      out.push([f[0], typeof f[1] === "number" ? f[1] : 0, f[2]]);
+    }
+  }
+  return out;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  other: number;
+}
+
+export function cacheStats(spans: readonly Span[]): CacheStats {
+  const st = { hits: 0, misses: 0, other: 0 };
+  for (const s of spans) {
+    if (s.kind !== "cache") continue;
+    const hit = s.attrs["hit"];
+    if (hit === true) st.hits++;
+    else if (hit === false) st.misses++;
+    else st.other++;
+  }
+  return st;
+}
+
+export function duplicateCount(summary: Summary): number {
+  return summary.duplicate_groups.reduce((a, g) => a + g.count, 0);
+}
+
+/** span id -> index of its duplicate group (for the colored chips). */
+export function groupMembership(summary: Summary): Map<number, number> {
+  const m = new Map<number, number>();
+  summary.duplicate_groups.forEach((g, i) => {
+    for (const id of g.span_ids) m.set(id, i);
+  });
+  return m;
+}
+
+/** A Trace assembled from a list row and the spans seen so far, for a request still running. */
+export function partialTrace(row: ListRow, spans: Span[]): Trace {
+  return {
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    id: row.id,
+    started_at: row.started_at,
+    duration_ns: row.duration_ns,
+    request: {
+      method: row.method,
+      path: row.path,
+      query: "",
+      headers: {},
+      body: null,
+      body_omitted: null,
+      content_type: "",
+      user: null,
+      scheme: "",
+    },
+    response: null,
+    resolver: null,
+    spans,
+    summary: computeSummary(spans, row.status, row.error),
+    dropped: { spans: 0, reason: null },
+  };
+}
+
+/**
+ * Spans of a trace fetched while running, updated by the live events seen since: same id -> the
+ * live copy wins when it is more complete (closed, or the base copy is still open).
+ */
+export function mergeSpans(base: readonly Span[], live: readonly Span[]): Span[] {
+  if (live.length === 0) return [...base];
+  const liveById = new Map(live.map((s) => [s.id, s]));
+  const out: Span[] = [];
+  for (const s of base) {
+    const l = liveById.get(s.id);
+    if (l) {
+      out.push(s.duration_ns !== null && l.duration_ns === null ? s : l);
+      liveById.delete(s.id);
+    } else out.push(s);
+  }
+  for (const l of liveById.values()) out.push(l);
+  return out;
+}

@@ -1,0 +1,40 @@
+// Helpers for the unit tests (not bundled: only *.test.ts import it).
+
+import bookList from "./__fixtures__/book-list-n-plus-one.json";
+import orderError from "./__fixtures__/order-error-500.json";
+import type { ListRow, Span } from "./trace-format";
+
+export type Mutable = Record<string, unknown>;
+
+/** Deep copies of the fixtures, as plain JSON to poke at. */
+export function fixture(name: "book-list" | "order-error"): Mutable {
+  return structuredClone(name === "book-list" ? bookList : orderError) as Mutable;
+}
+
+export function at(o: unknown, ...keys: (string | number)[]): Mutable {
+  let cur: unknown = o;
+  for (const k of keys) cur = (cur as Record<string | number, unknown>)[k];
+  return cur as Mutable;
+}
+
+export function row(id: string, over: Partial<ListRow> = {}): ListRow {
+  return {
+    id,
+    started_at: "2026-11-25T01:40:00.000000Z",
+    method: "GET",
+    path: `/p/${id}/`,
+    status: 200,
+    duration_ns: 1_000_000,
+    queries: 0,
+    duplicates: 0,
+    n_plus_one: 0,
+    error: null,
+    view: null,
+    url_name: null,
+    ...over,
+  };
+}
+
+export function span(id: number, parent: number | null, start: number, dur: number | null, kind = "view"): Span {
+  return { id, parent_id: parent, kind, name: `${kind} ${id}`, start_ns: start, duration_ns: dur, attrs: {} };
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { FormatError, parseServerMessage, parseTrace, parseTraceText } from "./trace-parse";
+import { at, fixture } from "./test-helpers";
+
+describe("parseTrace", () => {
+  it("reads the fixtures", () => {
+    const t = parseTrace(fixture("book-list"));
+    expect(t.id).toBe("6f1c2a0e9b3d4c55");
+    expect(t.spans).toHaveLength(31);
+    expect(t.spans[0]?.kind).toBe("request");
+    expect(t.summary.queries).toBe(21);
+    expect(t.summary.duplicate_groups[0]?.span_ids).toHaveLength(20);
+    expect(t.summary.duplicate_groups[0]?.stack[0]).toEqual(["shop/models.py", 31, "__str__"]);
+    expect(t.response?.status).toBe(200);
+    const e = parseTrace(fixture("order-error"));
+    expect(e.summary.status).toBe(500);
+    expect(e.summary.error).toContain("ValueError");
+  });
+
+  it("names the field that is wrong", () => {
+    const t = fixture("book-list");
+    at(t, "spans", 3).start_ns = "abc";
+    expect(() => parseTrace(t)).toThrow(FormatError);
+    expect(() => parseTrace(t)).toThrow('trace.spans[3].start_ns: expected a number, got "abc"');
+  });
+
+  it("names missing required fields", () => {
+    const t = fixture("book-list");
+    delete at(t, "request").method;
+    expect(() => parseTrace(t)).toThrow("trace.request.method: expected a string, got nothing (missing)");
+    const u = fixture("book-list");
+    delete u.spans;
+    expect(() => parseTrace(u)).toThrow("trace.spans: expected an array");
+  });
+
+  it("checks format and version", () => {
+    const t = fixture("book-list");
+    t.format = "speedscope";
+    expect(() => parseTrace(t)).toThrow('trace.format: expected "lifecycle-trace", got "speedscope"');
+    const v = fixture("book-list");
+    v.version = 2;
+    expect(() => parseTrace(v)).toThrow("trace.version: this dashboard reads trace format version 1, got 2");
+  });
+
+  it("rejects duplicate span ids and unsafe trace ids", () => {
+    const t = fixture("book-list");
+    at(t, "spans", 5).id = 3;
+    expect(() => parseTrace(t)).toThrow("trace.spans[5].id: duplicate span id 3");
+    const u = fixture("book-list");
+    u.id = "../../admin";
+    expect(() => parseTrace(u)).toThrow("trace.id");
+  });
+
+  it("names nested summary fields", () => {
+    const t = fixture("book-list");
+    at(t, "summary", "duplicate_groups", 0).span_ids = [1, "x"];
+    expect(() => parseTrace(t)).toThrow("trace.summary.duplicate_groups[0].span_ids[1]: expected an integer");
+  });
+
+  it("defaults optional fields", () => {
+    const t = fixture("order-error");
+    delete t.dropped;
+    delete at(t, "summary").similar_groups;
+    delete at(t, "spans", 2).attrs;
+    const p = parseTrace(t);
+    expect(p.dropped).toEqual({ spans: 0, reason: null });
+    expect(p.summary.similar_groups).toEqual([]);
+    expect(p.spans[2]?.attrs).toEqual({});
+  });
+
+  it("reports JSON errors with the file name", () => {
+    expect(() => parseTraceText("{nope", "slow.json")).toThrow(/^slow\.json: not valid JSON/);
+    expect(() => parseTraceText("[]", "slow.json")).toThrow("slow.json: expected an object, got an array of 0");
+  });
+});
+
+describe("parseServerMessage", () => {
+  it("never throws on garbage", () => {
+    for (const bad of ["", "nope", "null", "[]", "42", '{"type": 7}', '{"type": "weird"}', undefined]) {
+      const r = parseServerMessage(bad);
+      expect(r.message).toBeNull();
+      expect(r.warnings.length).toBe(1);
+    }
+  });
+
+  it("parses hello and backlog, skipping bad rows", () => {
+    expect(parseServerMessage('{"type":"hello","version":1,"dropped_events":3}').message).toEqual({
+      type: "hello",
+      version: 1,
+      dropped_events: 3,
+    });
+    const r = parseServerMessage(
+      JSON.stringify({
+        type: "backlog",
+        traces: [
+          { id: "a1", started_at: "x", method: "GET", path: "/", status: 200, duration_ns: 5, queries: 1 },
+          { id: "a2", method: 5 },
+        ],
+      }),
+    );
+    expect(r.message?.type).toBe("backlog");
+    expect(r.message?.type === "backlog" && r.message.traces.map((t) => t.id)).toEqual(["a1"]);
+    expect(r.warnings).toEqual(["backlog.traces[1].method: expected a string, got 5"]);
+  });
+
+  it("keeps the good events of a batch and the row of a trace.end with a broken trace", () => {
+    const row = { id: "t1", started_at: "s", method: "GET", path: "/", status: 200, duration_ns: 9, queries: 0 };
+    const r = parseServerMessage(
+      JSON.stringify({
+        type: "events",
+        dropped_events: 2,
+        events: [
+          { e: "span.start", trace_id: "t1", span: { id: 1, parent_id: 0, kind: "sql", name: "x", start_ns: 1, duration_ns: null } },
+          { e: "span.end", trace_id: "t1", span: { id: "1" } },
+          { e: "bogus", trace_id: "t1" },
+          { e: "trace.end", trace_id: "t1", row, trace: { format: "lifecycle-trace", version: 1 } },
+        ],
+      }),
+    );
+    expect(r.message?.type).toBe("events");
+    if (r.message?.type !== "events") return;
+    expect(r.message.events.map((e) => e.e)).toEqual(["span.start", "trace.end"]);
+    expect(r.message.dropped_events).toBe(2);
+    const end = r.message.events[1];
+    expect(end?.e === "trace.end" && end.trace).toBeNull();
+    expect(r.warnings).toHaveLength(3);
+    expect(r.warnings[0]).toBe('events.events[1].span.id: expected an integer, got "1"');
+  });
+});

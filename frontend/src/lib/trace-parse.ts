@@ -1,0 +1,349 @@
+// Parsing and validation of traces, list rows and websocket frames (docs/trace-format.md).
+// Missing optional fields get their documented default; a field of the wrong type is an error that names it.
+
+import {
+  TRACE_FORMAT,
+  TRACE_VERSION,
+  type DuplicateGroup,
+  type Frame,
+  type ListRow,
+  type LiveEvent,
+  type ServerMessage,
+  type SimilarGroup,
+  type Span,
+  type Summary,
+  type Trace,
+} from "./trace-format";
+import {
+  FormatError,
+  arr,
+  arrField,
+  bool,
+  checkNum,
+  describe,
+  fail,
+  field,
+  isObject,
+  join,
+  num,
+  numOrNull,
+  numberMap,
+  obj,
+  objField,
+  objOrNull,
+  str,
+  strOrNull,
+  stringMap,
+  type Json,
+} from "./validate";
+
+export { FormatError } from "./validate";
+
+/** Ids go into API URLs: keep them to a safe alphabet (the server uses 16 hex chars). */
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+function traceId(o: Json, key: string, path: string): string {
+  const v = str(o, key, path);
+  if (!ID_RE.test(v)) fail(join(path, key), "an id of letters, digits, '-' or '_' (16 hex chars)", v);
+  return v;
+}
+
+export function parseFrame(v: unknown, path: string): Frame {
+  const a = arr(v, path);
+  const [file, line, func] = a;
+  if (a.length < 3 || typeof file !== "string" || typeof func !== "string") {
+    fail(path, "a frame [file, line, function]", v);
+  }
+  const n = line === null ? 0 : checkNum(line, join(path, 1), { int: true });
+  return [file, n, func];
+}
+
+export function parseStack(v: unknown, path: string): Frame[] {
+  if (v === undefined || v === null) return [];
+  return arr(v, path).map((f, i) => parseFrame(f, join(path, i)));
+}
+
+export function parseSpan(v: unknown, path: string): Span {
+  const o = obj(v, path);
+  const attrs = field(o, "attrs");
+  return {
+    id: num(o, "id", path, { int: true, min: 0 }),
+    parent_id: numOrNull(o, "parent_id", path, { int: true, min: 0 }),
+    kind: str(o, "kind", path),
+    name: str(o, "name", path, ""),
+    start_ns: num(o, "start_ns", path, { min: 0 }),
+    duration_ns: numOrNull(o, "duration_ns", path, { min: 0 }),
+    attrs: attrs === undefined || attrs === null ? {} : obj(attrs, join(path, "attrs")),
+  };
+}
+
+function idList(o: Json, key: string, path: string): number[] {
+  return arrField(o, key, path, []).map((x, i) => checkNum(x, join(join(path, key), i), { int: true, min: 0 }));
+}
+
+function parseDuplicateGroup(v: unknown, path: string): DuplicateGroup {
+  const o = obj(v, path);
+  const spanIds = idList(o, "span_ids", path);
+  return {
+    fp: str(o, "fp", path),
+    fingerprint: str(o, "fingerprint", path, ""),
+    count: num(o, "count", path, { int: true, min: 0, dflt: spanIds.length }),
+    total_ns: num(o, "total_ns", path, { min: 0, dflt: 0 }),
+    span_ids: spanIds,
+    identical: num(o, "identical", path, { int: true, min: 0, dflt: 0 }),
+    n_plus_one: bool(o, "n_plus_one", path, false),
+    stack: parseStack(field(o, "stack"), join(path, "stack")),
+  };
+}
+
+function parseSimilarGroup(v: unknown, path: string): SimilarGroup {
+  const o = obj(v, path);
+  const spanIds = idList(o, "span_ids", path);
+  return {
+    key: str(o, "key", path, ""),
+    pattern: str(o, "pattern", path, ""),
+    count: num(o, "count", path, { int: true, min: 0, dflt: spanIds.length }),
+    total_ns: num(o, "total_ns", path, { min: 0, dflt: 0 }),
+    span_ids: spanIds,
+  };
+}
+
+export function parseSummary(v: unknown, path: string): Summary {
+  const o = obj(v, path);
+  const counts = numberMap(o, "counts", path);
+  const groups = arrField(o, "duplicate_groups", path, []).map((g, i) =>
+    parseDuplicateGroup(g, join(join(path, "duplicate_groups"), i)),
+  );
+  return {
+    counts,
+    time_ns: numberMap(o, "time_ns", path),
+    queries: num(o, "queries", path, { int: true, min: 0, dflt: counts["sql"] ?? 0 }),
+    duplicate_groups: groups,
+    similar_groups: arrField(o, "similar_groups", path, []).map((g, i) =>
+      parseSimilarGroup(g, join(join(path, "similar_groups"), i)),
+    ),
+    n_plus_one: num(o, "n_plus_one", path, {
+      int: true,
+      min: 0,
+      dflt: groups.filter((g) => g.n_plus_one).length,
+    }),
+    status: numOrNull(o, "status", path, { int: true }),
+    error: strOrNull(o, "error", path),
+  };
+}
+
+export function parseTrace(v: unknown, path = "trace"): Trace {
+  const o = obj(v, path);
+  const format = field(o, "format");
+  if (format !== TRACE_FORMAT) fail(join(path, "format"), JSON.stringify(TRACE_FORMAT), format);
+  const version = field(o, "version");
+  if (version !== TRACE_VERSION) {
+    throw new FormatError(
+      join(path, "version"),
+      `this dashboard reads trace format version ${TRACE_VERSION}, got ${describe(version)}`,
+    );
+  }
+  const req = objField(o, "request", path);
+  const reqPath = join(path, "request");
+  const user = objOrNull(req, "user", reqPath);
+  const res = objOrNull(o, "response", path);
+  const resPath = join(path, "response");
+  const rsv = objOrNull(o, "resolver", path);
+  const rsvPath = join(path, "resolver");
+  const spansPath = join(path, "spans");
+  const spans = arrField(o, "spans", path).map((s, i) => parseSpan(s, join(spansPath, i)));
+  const seen = new Set<number>();
+  spans.forEach((s, i) => {
+    if (seen.has(s.id)) throw new FormatError(join(join(spansPath, i), "id"), `duplicate span id ${s.id}`);
+    seen.add(s.id);
+  });
+  const dropped = objOrNull(o, "dropped", path);
+  return {
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    id: traceId(o, "id", path),
+    started_at: str(o, "started_at", path),
+    duration_ns: numOrNull(o, "duration_ns", path, { min: 0 }),
+    request: {
+      method: str(req, "method", reqPath),
+      path: str(req, "path", reqPath),
+      query: str(req, "query", reqPath, ""),
+      headers: stringMap(req, "headers", reqPath),
+      body: strOrNull(req, "body", reqPath),
+      body_omitted: strOrNull(req, "body_omitted", reqPath),
+      content_type: str(req, "content_type", reqPath, ""),
+      user: user
+        ? {
+            id: ((): number | string | null => {
+              const id = field(user, "id");
+              return typeof id === "number" || typeof id === "string" ? id : null;
+            })(),
+            username: str(user, "username", join(reqPath, "user"), ""),
+          }
+        : null,
+      scheme: str(req, "scheme", reqPath, ""),
+    },
+    response: res
+      ? {
+          status: num(res, "status", resPath, { int: true }),
+          headers: stringMap(res, "headers", resPath),
+          size: numOrNull(res, "size", resPath, { min: 0 }),
+          streaming: bool(res, "streaming", resPath, false),
+        }
+      : null,
+    resolver: rsv
+      ? {
+          url_name: strOrNull(rsv, "url_name", rsvPath),
+          namespace: str(rsv, "namespace", rsvPath, ""),
+          route: str(rsv, "route", rsvPath, ""),
+          view: str(rsv, "view", rsvPath, ""),
+          args: arrField(rsv, "args", rsvPath, []),
+          kwargs: objField(rsv, "kwargs", rsvPath, {}),
+        }
+      : null,
+    spans,
+    summary: parseSummary(field(o, "summary"), join(path, "summary")),
+    dropped: dropped
+      ? {
+          spans: num(dropped, "spans", join(path, "dropped"), { int: true, min: 0, dflt: 0 }),
+          reason: strOrNull(dropped, "reason", join(path, "dropped")),
+        }
+      : { spans: 0, reason: null },
+  };
+}
+
+/** Parse a saved trace file. Errors name the source and the field. */
+export function parseTraceText(text: string, source = "trace"): Trace {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new FormatError(source, `not valid JSON (${(e as Error).message})`);
+  }
+  return parseTrace(data, source);
+}
+
+export function parseRow(v: unknown, path: string): ListRow {
+  const o = obj(v, path);
+  return {
+    id: traceId(o, "id", path),
+    started_at: str(o, "started_at", path, ""),
+    method: str(o, "method", path),
+    path: str(o, "path", path),
+    status: numOrNull(o, "status", path, { int: true }),
+    duration_ns: numOrNull(o, "duration_ns", path, { min: 0 }),
+    queries: num(o, "queries", path, { int: true, min: 0, dflt: 0 }),
+    duplicates: num(o, "duplicates", path, { int: true, min: 0, dflt: 0 }),
+    n_plus_one: num(o, "n_plus_one", path, { int: true, min: 0, dflt: 0 }),
+    error: strOrNull(o, "error", path),
+    view: strOrNull(o, "view", path),
+    url_name: strOrNull(o, "url_name", path),
+  };
+}
+
+/** A trace.end whose trace failed validation keeps its row (so the list completes) with trace null. */
+export type ParsedEvent =
+  | Exclude<LiveEvent, { e: "trace.end" }>
+  | { e: "trace.end"; trace_id: string; row: ListRow; trace: Trace | null };
+
+export type ParsedMessage =
+  | Exclude<ServerMessage, { type: "events" }>
+  | { type: "events"; events: ParsedEvent[]; dropped_events: number | null };
+
+export function parseEvent(v: unknown, path: string, warnings: string[]): ParsedEvent {
+  const o = obj(v, path);
+  const e = field(o, "e");
+  const trace_id = traceId(o, "trace_id", path);
+  switch (e) {
+    case "trace.start":
+      return { e, trace_id, row: parseRow(field(o, "row"), join(path, "row")) };
+    case "span.start":
+    case "span.end":
+      return { e, trace_id, span: parseSpan(field(o, "span"), join(path, "span")) };
+    case "trace.end": {
+      const row = parseRow(field(o, "row"), join(path, "row"));
+      let trace: Trace | null = null;
+      try {
+        trace = parseTrace(field(o, "trace"), join(path, "trace"));
+      } catch (err) {
+        warnings.push(errorText(err));
+      }
+      return { e, trace_id, row, trace };
+    }
+    default:
+      return fail(join(path, "e"), "an event type (trace.start, span.start, span.end, trace.end)", e);
+  }
+}
+
+export interface ParseResult {
+  message: ParsedMessage | null;
+  warnings: string[];
+}
+
+/**
+ * Parse one websocket text frame. Never throws: a frame that cannot be used gives message null and a
+ * warning; a bad event inside an `events` batch is skipped with a warning and the rest are kept.
+ */
+export function parseServerMessage(text: unknown): ParseResult {
+  const warnings: string[] = [];
+  try {
+    if (typeof text !== "string") fail("frame", "a JSON text frame", text);
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      throw new FormatError("frame", `not valid JSON (${(e as Error).message})`);
+    }
+    const o = obj(data, "frame");
+    const type = field(o, "type");
+    switch (type) {
+      case "hello":
+        return {
+          message: {
+            type,
+            version: num(o, "version", "hello", { int: true }),
+            dropped_events: num(o, "dropped_events", "hello", { int: true, min: 0, dflt: 0 }),
+          },
+          warnings,
+        };
+      case "backlog": {
+        const rows = [];
+        for (const [i, r] of arrField(o, "traces", "backlog").entries()) {
+          try {
+            rows.push(parseRow(r, `backlog.traces[${i}]`));
+          } catch (err) {
+            warnings.push(errorText(err));
+          }
+        }
+        return { message: { type, traces: rows }, warnings };
+      }
+      case "events": {
+        const events: ParsedEvent[] = [];
+        for (const [i, ev] of arrField(o, "events", "events").entries()) {
+          try {
+            events.push(parseEvent(ev, `events.events[${i}]`, warnings));
+          } catch (err) {
+            warnings.push(errorText(err));
+          }
+        }
+        return {
+          message: { type, events, dropped_events: numOrNull(o, "dropped_events", "events", { int: true, min: 0 }) },
+          warnings,
+        };
+      }
+      case "pong":
+        return { message: { type }, warnings };
+      case "error":
+        return { message: { type, error: isObject(o) ? str(o, "error", "error", "unknown error") : "" }, warnings };
+      default:
+        return fail("frame.type", "hello, backlog, events, pong or error", type);
+    }
+  } catch (err) {
+    warnings.push(errorText(err));
+    return { message: null, warnings };
+  }
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

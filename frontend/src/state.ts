@@ -1,0 +1,94 @@
+// The app state: one explicit object, changed only through `set`, observed through `subscribe`.
+// Live trace data lives in the TraceStore (lib/trace-store.ts); this holds what the user sees and chose.
+
+import type { Trace } from "./lib/trace-format";
+
+export type ConnectionState = "connecting" | "live" | "reconnecting" | "disconnected";
+
+export interface OpenTrace {
+  id: string;
+  source: "server" | "file";
+  fileName: string | null;
+  /** Original text of a trace loaded from a file (what "Save trace" writes back). */
+  fileText: string | null;
+  /** The trace as fetched, loaded or taken from trace.end; null while loading. */
+  base: Trace | null;
+  loading: boolean;
+  error: string | null;
+}
+
+export interface Highlight {
+  spanIds: ReadonlySet<number>;
+  label: string;
+}
+
+export interface AppState {
+  connection: ConnectionState;
+  /** Local time (ms) of the next reconnect attempt, when waiting for one. */
+  retryAt: number | null;
+  paused: boolean;
+  filterText: string;
+  selectedTraceId: string | null;
+  open: OpenTrace | null;
+  selectedSpanId: number | null;
+  highlight: Highlight | null;
+  droppedEvents: number;
+  /** Messages shown in the error banner, oldest first. */
+  errors: string[];
+}
+
+export const MAX_ERRORS = 5;
+
+export function initialState(): AppState {
+  return {
+    connection: "connecting",
+    retryAt: null,
+    paused: false,
+    filterText: "",
+    selectedTraceId: null,
+    open: null,
+    selectedSpanId: null,
+    highlight: null,
+    droppedEvents: 0,
+    errors: [],
+  };
+}
+
+export type Listener = (state: AppState, prev: AppState) => void;
+
+export class State {
+  private current: AppState;
+  private readonly listeners = new Set<Listener>();
+
+  constructor(initial: AppState = initialState()) {
+    this.current = initial;
+  }
+
+  get(): AppState {
+    return this.current;
+  }
+
+  set(patch: Partial<AppState>): void {
+    const prev = this.current;
+    let changed = false;
+    for (const k of Object.keys(patch) as (keyof AppState)[]) {
+      if (patch[k] !== prev[k]) changed = true;
+    }
+    if (!changed) return;
+    this.current = { ...prev, ...patch };
+    for (const l of this.listeners) l(this.current, prev);
+  }
+
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Adds a message to the error banner (repeats are counted, not stacked) and logs it. */
+  reportError(text: string): void {
+    console.warn(`[lifecycle] ${text}`);
+    const errors = this.current.errors.filter((e) => e !== text);
+    errors.push(text);
+    this.set({ errors: errors.slice(-MAX_ERRORS) });
+  }
+}

@@ -1,0 +1,476 @@
+// The app: wires the socket, the trace store, the state and the views. Websocket frames are queued
+// and applied once per animation frame, so a burst of traffic costs one render.
+
+import { websocketUrl } from "../lib/backoff";
+import { parseFilter, type Filter } from "../lib/filter";
+import { computeSummary, mergeSpans, partialTrace } from "../lib/summary";
+import type { DashboardConfig, DuplicateGroup, Span, Trace } from "../lib/trace-format";
+import { TRACE_VERSION } from "../lib/trace-format";
+import { FormatError, errorText, parseServerMessage, parseTraceText } from "../lib/trace-parse";
+import { DEFAULT_CAP, TraceStore, isRunning, type TraceEntry } from "../lib/trace-store";
+import { maxEndNs } from "../lib/waterfall-layout";
+import { LiveSocket } from "../live-socket";
+import { State, type OpenTrace } from "../state";
+import { DetailPane } from "./detail-pane";
+import { h, isTextEntry } from "./dom";
+import { ConnectionBanner, ErrorBanner } from "./error-banner";
+import { RequestList } from "./request-list";
+import { TopBar } from "./top-bar";
+import { TraceView } from "./trace-view";
+
+export interface AppDeps {
+  WebSocket?: typeof WebSocket;
+  fetch?: typeof fetch;
+  location?: { protocol: string; host: string };
+  cap?: number;
+}
+
+/** Largest trace file we try to open. */
+const MAX_FILE_BYTES = 512 * 1024 * 1024;
+/** Malformed frames logged to the console one by one before only every 100th is. */
+const WARN_LIMIT = 20;
+
+export class App {
+  readonly state = new State();
+  readonly store: TraceStore;
+  readonly topBar: TopBar;
+  readonly list: RequestList;
+  readonly traceView: TraceView;
+  readonly detail: DetailPane;
+  private readonly errorBanner: ErrorBanner;
+  private readonly connectionBanner: ConnectionBanner;
+  private readonly dropZone: HTMLElement;
+  private readonly socket: LiveSocket;
+  private readonly fetchFn: typeof fetch;
+
+  private queue: unknown[] = [];
+  private flushPending = false;
+  private animating = false;
+  private malformed = 0;
+  private filter: Filter = parseFilter("");
+  private listVersionShown = -1;
+  private filterShown = "";
+  private frozenRows: readonly TraceEntry[] | null = null;
+  private pausedAtInserted = 0;
+  /** Trace shown for the open trace, recomputed only when its data changes. */
+  private display: { open: OpenTrace | null; entry: TraceEntry | undefined; version: number; trace: Trace | null } = {
+    open: null,
+    entry: undefined,
+    version: -1,
+    trace: null,
+  };
+  private fetchedAtMs = 0;
+  private fetchSeq = 0;
+
+  constructor(
+    readonly root: HTMLElement,
+    readonly config: DashboardConfig,
+    deps: AppDeps = {},
+  ) {
+    this.store = new TraceStore(deps.cap ?? DEFAULT_CAP);
+    this.fetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
+    this.topBar = new TopBar({
+      retryNow: () => this.socket.retryNow(),
+      togglePause: () => this.togglePause(),
+      setFilter: (text) => this.state.set({ filterText: text }),
+      openFile: (file) => void this.openFile(file),
+    });
+    this.list = new RequestList((id) => this.openTrace(id));
+    this.traceView = new TraceView({
+      select: (id) => this.selectSpan(id),
+      highlightGroup: (g, label) => this.highlightGroup(g, label),
+    });
+    this.detail = new DetailPane();
+    this.errorBanner = new ErrorBanner(() => this.state.set({ errors: [] }));
+    this.connectionBanner = new ConnectionBanner();
+    this.dropZone = h("div", { class: "drop-zone", testid: "drop-zone", text: "Drop a trace file to open it" });
+    this.dropZone.hidden = true;
+    root.classList.add("lifecycle-app");
+    root.replaceChildren(
+      this.topBar.el,
+      this.connectionBanner.el,
+      this.errorBanner.el,
+      h("main", { class: "panes" }, this.list.el, this.traceView.el, this.detail.el),
+      this.dropZone,
+    );
+
+    const url = websocketUrl(config.wsUrl, deps.location ?? window.location);
+    this.socket = new LiveSocket(
+      url,
+      {
+        onState: (connection, retryAt) => this.state.set({ connection, retryAt }),
+        onMessage: (data) => this.enqueue(data),
+      },
+      deps.WebSocket ?? WebSocket,
+    );
+    this.state.subscribe((s, prev) => {
+      if (s.filterText !== prev.filterText) this.filter = parseFilter(s.filterText);
+      if (s.selectedTraceId !== prev.selectedTraceId) this.list.setSelected(s.selectedTraceId);
+      if (s.filterText !== prev.filterText) this.refreshList();
+      if (s.open !== prev.open || s.selectedSpanId !== prev.selectedSpanId || s.highlight !== prev.highlight) this.renderOpen();
+      this.renderChrome();
+    });
+    this.bindKeys();
+    this.bindDrop();
+    setInterval(() => {
+      if (this.state.get().retryAt !== null) this.renderChrome();
+    }, 1000);
+    this.refreshList();
+    this.renderChrome();
+  }
+
+  start(): void {
+    this.socket.connect();
+  }
+
+  stop(): void {
+    this.socket.close();
+  }
+
+  // ---- live data
+
+  private enqueue(data: unknown): void {
+    this.queue.push(data);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushPending) return;
+    this.flushPending = true;
+    const run = (): void => {
+      if (!this.flushPending) return;
+      this.flushPending = false;
+      this.flush();
+    };
+    // requestAnimationFrame does not run in background tabs: the timeout keeps the queue bounded there.
+    if (typeof requestAnimationFrame !== "undefined") requestAnimationFrame(run);
+    setTimeout(run, 250);
+  }
+
+  /** Applies every queued frame, then renders once. */
+  flush(): void {
+    const queue = this.queue;
+    this.queue = [];
+    const now = performance.now();
+    for (const data of queue) {
+      const { message, warnings } = parseServerMessage(data);
+      for (const w of warnings) this.malformedFrame(w);
+      if (!message) continue;
+      if (message.type === "hello" && message.version !== TRACE_VERSION) {
+        this.state.reportError(`The server speaks protocol version ${message.version}; this dashboard reads version ${TRACE_VERSION}. Rebuild it: make frontend.`);
+      }
+      if (message.type === "error") console.warn(`[lifecycle] server: ${message.error}`);
+      this.store.apply(message, now);
+    }
+    this.state.set({ droppedEvents: this.store.droppedEvents });
+    if (!this.state.get().paused) {
+      this.refreshList();
+      this.refreshOpenTrace();
+    }
+    this.renderChrome();
+  }
+
+  private malformedFrame(warning: string): void {
+    this.malformed++;
+    if (this.malformed <= WARN_LIMIT || this.malformed % 100 === 0) {
+      this.state.reportError(`Ignored malformed data from the server (${this.malformed} so far): ${warning}`);
+    }
+  }
+
+  private refreshList(): void {
+    const s = this.state.get();
+    const rows = s.paused && this.frozenRows ? this.frozenRows : this.store.rows();
+    if (!s.paused && this.listVersionShown === this.store.listVersion && this.filterShown === s.filterText) return;
+    this.listVersionShown = this.store.listVersion;
+    this.filterShown = s.filterText;
+    this.list.setRows(rows, this.filter);
+  }
+
+  private togglePause(): void {
+    const paused = !this.state.get().paused;
+    if (paused) {
+      this.frozenRows = this.store.rows();
+      this.pausedAtInserted = this.store.insertedTotal;
+    } else {
+      this.frozenRows = null;
+      this.listVersionShown = -1;
+    }
+    this.state.set({ paused });
+    if (!paused) {
+      this.refreshList();
+      this.refreshOpenTrace();
+    }
+  }
+
+  // ---- the open trace
+
+  openTrace(id: string): void {
+    const entry = this.store.get(id) ?? this.list.rows.find((e) => e.id === id);
+    const have = entry?.trace ?? null;
+    const open: OpenTrace = { id, source: "server", fileName: null, fileText: null, base: have, loading: !have, error: null };
+    this.state.set({ selectedTraceId: id, open, selectedSpanId: null, highlight: null });
+    this.list.scrollToId(id);
+    if (!have) void this.fetchTrace(id, entry ? isRunning(entry.row) : false);
+  }
+
+  private async fetchTrace(id: string, running: boolean): Promise<void> {
+    const seq = ++this.fetchSeq;
+    const url = `${this.config.apiBase}traces/${encodeURIComponent(id)}/`;
+    let trace: Trace | null = null;
+    let error: string | null = null;
+    try {
+      const res = await this.fetchFn(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (!res.ok) throw new Error(`HTTP ${res.status}${res.status === 404 ? " (the server no longer keeps it)" : ""}`);
+      trace = parseTraceText(await res.text(), `trace ${id}`);
+    } catch (e) {
+      error = `Could not load trace ${id}: ${errorText(e)}`;
+      if (e instanceof FormatError) this.state.reportError(error);
+    }
+    const open = this.state.get().open;
+    if (seq !== this.fetchSeq || !open || open.id !== id || open.source !== "server") return;
+    // The live trace may have finished (trace.end) while we waited: that one is newer.
+    const done = this.store.get(id)?.trace ?? null;
+    this.fetchedAtMs = performance.now();
+    const live = this.store.get(id)?.live;
+    if (error && running && live && live.size > 0) error = null; // the live spans are enough
+    this.state.set({ open: { ...open, base: done ?? trace ?? open.base, loading: false, error } });
+  }
+
+  async openFile(file: File): Promise<void> {
+    if (file.size > MAX_FILE_BYTES) {
+      this.state.reportError(`${file.name} is too large to open (${Math.round(file.size / 1e6)} MB).`);
+      return;
+    }
+    let trace: Trace;
+    let text: string;
+    try {
+      text = await file.text();
+      trace = parseTraceText(text, file.name);
+    } catch (e) {
+      this.state.reportError(`Could not open ${file.name}: ${errorText(e)}`);
+      return;
+    }
+    this.state.set({
+      selectedTraceId: null,
+      selectedSpanId: null,
+      highlight: null,
+      open: { id: trace.id, source: "file", fileName: file.name, fileText: text, base: trace, loading: false, error: null },
+    });
+  }
+
+  /** The trace to show for the open one: the full trace, or the fetched one grown by live spans. */
+  private displayedTrace(): Trace | null {
+    const open = this.state.get().open;
+    if (!open) return null;
+    if (open.source === "file") return open.base;
+    const entry = this.store.get(open.id);
+    const version = this.store.traceVersion(open.id);
+    const d = this.display;
+    if (d.open === open && d.entry === entry && d.version === version) return d.trace;
+    let trace: Trace | null = open.base;
+    if (entry?.trace) trace = entry.trace;
+    else if (entry?.live && (entry.live.size > 0 || !open.base)) {
+      const spans = mergeSpans(open.base?.spans ?? [], entry.live.spans());
+      trace = open.base
+        ? { ...open.base, spans, summary: computeSummary(spans, open.base.summary.status, open.base.summary.error) }
+        : partialTrace(entry.row, spans);
+    }
+    this.display = { open, entry, version, trace };
+    return trace;
+  }
+
+  private nowNsFor(trace: Trace): number {
+    const open = this.state.get().open;
+    const live = open?.source === "server" ? this.store.get(open.id)?.live : null;
+    const now = performance.now();
+    if (live && live.size > 0) return live.nowNs(now);
+    if (trace.duration_ns !== null) return trace.duration_ns;
+    return maxEndNs(trace.spans, 0) + Math.max(0, now - this.fetchedAtMs) * 1e6;
+  }
+
+  private refreshOpenTrace(): void {
+    const open = this.state.get().open;
+    if (!open || open.source !== "server") return;
+    const entry = this.store.get(open.id);
+    if (entry?.trace && open.base !== entry.trace) {
+      // trace.end arrived for the open trace: adopt it (state change re-renders).
+      this.state.set({ open: { ...open, base: entry.trace, loading: false, error: null } });
+      return;
+    }
+    this.renderOpen();
+  }
+
+  private renderOpen(): void {
+    const s = this.state.get();
+    const open = s.open;
+    const trace = this.displayedTrace();
+    if (!open) {
+      this.traceView.showMessage("Select a request to see its trace.");
+      this.detail.update(null, null);
+      return;
+    }
+    if (!trace) {
+      if (open.error) this.traceView.showMessage(open.error, "error");
+      else this.traceView.showMessage("Loading trace…", "loading");
+      this.detail.update(null, null);
+      return;
+    }
+    this.traceView.show(trace, open, this.nowNsFor(trace));
+    this.traceView.waterfall.setSelected(s.selectedSpanId);
+    this.traceView.waterfall.setHighlight(s.highlight?.spanIds ?? null);
+    const span = s.selectedSpanId === null ? null : (trace.spans.find((x) => x.id === s.selectedSpanId) ?? null);
+    this.detail.update(span, trace);
+    if (trace.duration_ns === null && !s.paused) this.animate();
+  }
+
+  /** While a running trace is open, move "now" every frame so open spans grow. */
+  private animate(): void {
+    if (this.animating || typeof requestAnimationFrame === "undefined") return;
+    this.animating = true;
+    const step = (): void => {
+      const s = this.state.get();
+      const trace = this.display.trace;
+      if (!trace || trace.duration_ns !== null || s.paused || !s.open) {
+        this.animating = false;
+        return;
+      }
+      this.traceView.waterfall.tick(this.nowNsFor(trace));
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  }
+
+  private selectSpan(id: number): void {
+    this.state.set({ selectedSpanId: id });
+  }
+
+  private highlightGroup(g: DuplicateGroup, label: string): void {
+    const cur = this.state.get().highlight;
+    if (cur && cur.label === label) {
+      this.state.set({ highlight: null });
+      return;
+    }
+    this.state.set({ highlight: { spanIds: new Set(g.span_ids), label }, selectedSpanId: g.span_ids[0] ?? null });
+  }
+
+  private clearSelection(): void {
+    const s = this.state.get();
+    if (s.selectedSpanId !== null || s.highlight) this.state.set({ selectedSpanId: null, highlight: null });
+    else if (s.open) this.state.set({ open: null, selectedTraceId: null });
+  }
+
+  // ---- chrome, keys, files
+
+  private renderChrome(): void {
+    const s = this.state.get();
+    const now = Date.now();
+    this.topBar.update(s, this.config.apiBase, this.store.insertedTotal - this.pausedAtInserted, now);
+    this.errorBanner.update(s);
+    this.connectionBanner.update(s, now);
+    this.root.dataset["connection"] = s.connection;
+    this.root.classList.toggle("paused", s.paused);
+  }
+
+  private bindKeys(): void {
+    document.addEventListener("keydown", (ev) => {
+      if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      const target = ev.target;
+      if (ev.key === "Escape") {
+        if (isTextEntry(target)) (target as HTMLElement).blur();
+        else this.clearSelection();
+        return;
+      }
+      if (isTextEntry(target)) return;
+      const wf = this.traceView.waterfall;
+      const big = ev.shiftKey;
+      switch (ev.code) {
+        case "Slash":
+          if (ev.key !== "/" && ev.key !== "?") return;
+          this.topBar.filterInput.focus();
+          this.topBar.filterInput.select();
+          break;
+        case "Space":
+          // A focused button or link handles Space itself.
+          if (target instanceof HTMLElement && target.closest("button, a, label, summary")) return;
+          this.togglePause();
+          break;
+        case "ArrowDown":
+        case "ArrowUp": {
+          const id = this.list.neighbour(ev.code === "ArrowDown" ? 1 : -1);
+          if (id) this.openTrace(id);
+          break;
+        }
+        case "KeyW":
+          wf.zoomBy(big ? 0.5 : 0.8);
+          break;
+        case "KeyS":
+          wf.zoomBy(big ? 2 : 1.25);
+          break;
+        case "KeyA":
+          wf.panBy(big ? -0.5 : -0.1);
+          break;
+        case "KeyD":
+          wf.panBy(big ? 0.5 : 0.1);
+          break;
+        case "Digit0":
+          wf.resetZoom();
+          break;
+        case "KeyF": {
+          const sel = this.state.get().selectedSpanId;
+          if (sel !== null) wf.fitSpan(sel);
+          break;
+        }
+        case "BracketLeft":
+          wf.setAllCollapsed(false);
+          break;
+        case "BracketRight":
+          wf.setAllCollapsed(true);
+          break;
+        default:
+          return;
+      }
+      ev.preventDefault();
+    });
+  }
+
+  private bindDrop(): void {
+    const hasFiles = (ev: DragEvent): boolean => !!ev.dataTransfer && Array.from(ev.dataTransfer.types).includes("Files");
+    let depth = 0;
+    document.addEventListener("dragenter", (ev) => {
+      if (!hasFiles(ev)) return;
+      depth++;
+      this.dropZone.hidden = false;
+    });
+    document.addEventListener("dragleave", (ev) => {
+      if (!hasFiles(ev)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) this.dropZone.hidden = true;
+    });
+    document.addEventListener("dragover", (ev) => {
+      if (hasFiles(ev)) ev.preventDefault();
+    });
+    document.addEventListener("drop", (ev) => {
+      if (!hasFiles(ev)) return;
+      ev.preventDefault();
+      depth = 0;
+      this.dropZone.hidden = true;
+      const file = ev.dataTransfer?.files[0];
+      if (file) void this.openFile(file);
+    });
+  }
+
+  /** For tests and debugging: the span ids the waterfall shows, in order. */
+  visibleSpanIds(): number[] {
+    return this.traceView.waterfall.visibleSpanIds;
+  }
+
+  spanById(id: number): Span | undefined {
+    return this.display.trace?.spans.find((s) => s.id === id);
+  }
+}
+
+export function mountApp(root: HTMLElement, config: DashboardConfig, deps: AppDeps = {}): App {
+  const app = new App(root, config, deps);
+  app.start();
+  return app;
+}

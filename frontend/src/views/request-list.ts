@@ -1,0 +1,192 @@
+// The request list: newest on top, virtualized with a fixed row height and a pool of row elements.
+
+import { matches, type Filter } from "../lib/filter";
+import { formatDuration, statusClass } from "../lib/format";
+import type { TraceEntry } from "../lib/trace-store";
+import { isRunning } from "../lib/trace-store";
+import { visibleRange } from "../lib/waterfall-layout";
+import { h, setAttr, setText, toggle } from "./dom";
+
+export const LIST_ROW_HEIGHT = 48;
+
+interface RowEls {
+  el: HTMLElement;
+  method: HTMLElement;
+  status: HTMLElement;
+  path: HTMLElement;
+  duration: HTMLElement;
+  barFill: HTMLElement;
+  queries: HTMLElement;
+  nplus1: HTMLElement;
+  error: HTMLElement;
+  entry: TraceEntry | null;
+  index: number;
+}
+
+export class RequestList {
+  readonly el: HTMLElement;
+  private readonly scroller: HTMLElement;
+  private readonly spacer: HTMLElement;
+  private readonly empty: HTMLElement;
+  private readonly count: HTMLElement;
+  private pool: RowEls[] = [];
+  /** The rows on screen (filtered, newest first); frozen while paused. */
+  private shown: readonly TraceEntry[] = [];
+  private slowest = 1;
+  private selectedId: string | null = null;
+  private totalCount = 0;
+
+  constructor(private readonly onSelect: (id: string) => void) {
+    this.spacer = h("div", { class: "list-spacer" });
+    this.scroller = h("div", { class: "list-scroll", testid: "request-list", attrs: { role: "listbox", tabindex: "0", "aria-label": "Requests" } }, this.spacer);
+    this.scroller.addEventListener("scroll", () => this.renderRows());
+    this.scroller.addEventListener("click", (ev) => {
+      const row = (ev.target as HTMLElement).closest<HTMLElement>("[data-trace-id]");
+      const id = row?.dataset["traceId"];
+      if (id) this.onSelect(id);
+    });
+    this.empty = h("div", { class: "empty", testid: "empty-state" });
+    this.count = h("div", { class: "list-count", testid: "request-count" });
+    this.el = h("section", { class: "request-list" }, this.count, this.scroller, this.empty);
+  }
+
+  /** New data: filter, keep the scroll anchored on what the user was looking at, redraw. */
+  setRows(all: readonly TraceEntry[], filter: Filter): void {
+    const anchor = this.scroller.scrollTop > 0 ? this.firstVisibleId() : null;
+    const out: TraceEntry[] = [];
+    let slowest = 1;
+    for (const e of all) {
+      if (filter.terms.length && !matches(filter, e.row)) continue;
+      out.push(e);
+      if (e.row.duration_ns !== null && e.row.duration_ns > slowest) slowest = e.row.duration_ns;
+    }
+    this.shown = out;
+    this.slowest = slowest;
+    this.totalCount = all.length;
+    this.spacer.style.height = `${out.length * LIST_ROW_HEIGHT}px`;
+    if (anchor !== null) {
+      // New rows arrive on top: keep the rows under the user's eyes where they are.
+      const i = out.findIndex((e) => e.id === anchor.id);
+      if (i >= 0) this.scroller.scrollTop = i * LIST_ROW_HEIGHT + anchor.offset;
+    }
+    const filtered = filter.terms.length > 0;
+    setText(this.count, filtered ? `${out.length} of ${all.length} requests` : `${all.length} request${all.length === 1 ? "" : "s"}`);
+    toggle(this.empty, out.length === 0);
+    setText(this.empty, all.length === 0 ? "Waiting for requests. Open your site in another tab." : "No requests match the filter.");
+    this.renderRows();
+  }
+
+  setSelected(id: string | null): void {
+    if (id === this.selectedId) return;
+    this.selectedId = id;
+    this.renderRows();
+  }
+
+  get rows(): readonly TraceEntry[] {
+    return this.shown;
+  }
+
+  get total(): number {
+    return this.totalCount;
+  }
+
+  /** Id of the row `delta` rows away from the selected one (or the first row). */
+  neighbour(delta: number): string | null {
+    if (this.shown.length === 0) return null;
+    const i = this.shown.findIndex((e) => e.id === this.selectedId);
+    const j = i < 0 ? 0 : Math.max(0, Math.min(this.shown.length - 1, i + delta));
+    return this.shown[j]?.id ?? null;
+  }
+
+  scrollToId(id: string): void {
+    const i = this.shown.findIndex((e) => e.id === id);
+    if (i < 0) return;
+    const top = i * LIST_ROW_HEIGHT;
+    const view = this.scroller.clientHeight;
+    if (top < this.scroller.scrollTop) this.scroller.scrollTop = top;
+    else if (top + LIST_ROW_HEIGHT > this.scroller.scrollTop + view) this.scroller.scrollTop = top + LIST_ROW_HEIGHT - view;
+  }
+
+  focus(): void {
+    this.scroller.focus();
+  }
+
+  private firstVisibleId(): { id: string; offset: number } | null {
+    const top = this.scroller.scrollTop;
+    const i = Math.floor(top / LIST_ROW_HEIGHT);
+    const e = this.shown[i];
+    return e ? { id: e.id, offset: top - i * LIST_ROW_HEIGHT } : null;
+  }
+
+  private renderRows(): void {
+    const view = this.scroller.clientHeight || 800;
+    const [first, last] = visibleRange(this.scroller.scrollTop, view, this.shown.length, LIST_ROW_HEIGHT, 4);
+    const need = last - first;
+    while (this.pool.length < need) this.pool.push(this.makeRow());
+    for (let k = 0; k < this.pool.length; k++) {
+      const r = this.pool[k] as RowEls;
+      const entry = k < need ? this.shown[first + k] : undefined;
+      if (!entry) {
+        if (r.el.parentNode) r.el.remove();
+        r.entry = null;
+        continue;
+      }
+      if (!r.el.parentNode) this.scroller.appendChild(r.el);
+      this.fillRow(r, entry, first + k);
+    }
+  }
+
+  private makeRow(): RowEls {
+    const method = h("span", { class: "badge method" });
+    const status = h("span", { class: "badge status" });
+    const path = h("span", { class: "row-path" });
+    const duration = h("span", { class: "row-duration" });
+    const barFill = h("span", { class: "row-bar-fill" });
+    const queries = h("span", { class: "row-queries" });
+    const nplus1 = h("span", { class: "badge nplus1", text: "N+1", title: "N+1 queries" });
+    const error = h("span", { class: "row-error", text: "⚠", title: "error" });
+    const el = h(
+      "div",
+      { class: "request-row", testid: "request-row", attrs: { role: "option" } },
+      h("div", { class: "row-line" }, method, status, path),
+      h("div", { class: "row-line row-meta" }, duration, h("span", { class: "row-bar" }, barFill), queries, nplus1, error),
+    );
+    return { el, method, status, path, duration, barFill, queries, nplus1, error, entry: null, index: -1 };
+  }
+
+  private fillRow(r: RowEls, e: TraceEntry, index: number): void {
+    const selected = e.id === this.selectedId;
+    if (r.index !== index) {
+      r.el.style.transform = `translateY(${index * LIST_ROW_HEIGHT}px)`;
+      r.index = index;
+    }
+    r.el.classList.toggle("selected", selected);
+    setAttr(r.el, "aria-selected", String(selected));
+    if (r.entry === e && r.el.dataset["slowest"] === String(this.slowest)) return;
+    r.entry = e;
+    r.el.dataset["slowest"] = String(this.slowest);
+    const row = e.row;
+    const running = isRunning(row);
+    setAttr(r.el, "data-trace-id", row.id);
+    setAttr(r.el, "data-status", row.status === null ? "" : String(row.status));
+    setAttr(r.el, "data-queries", String(row.queries));
+    setAttr(r.el, "data-running", String(running));
+    r.el.classList.toggle("running", running);
+    setText(r.method, row.method);
+    r.method.className = `badge method method-${/^[A-Z]{1,10}$/.test(row.method) ? row.method.toLowerCase() : "other"}`;
+    setText(r.status, row.status === null ? "…" : String(row.status));
+    r.status.className = `badge status status-${statusClass(row.status)}`;
+    setText(r.path, row.path);
+    r.path.title = `${row.method} ${row.path}${row.view ? `\n${row.view}` : ""}`;
+    setText(r.duration, running ? "running" : formatDuration(row.duration_ns));
+    r.barFill.style.width = running ? "100%" : `${Math.max(1, ((row.duration_ns ?? 0) / this.slowest) * 100).toFixed(1)}%`;
+    setText(r.queries, `${row.queries} q · ${row.duplicates} dup`);
+    r.queries.classList.toggle("has-dups", row.duplicates > 0);
+    toggle(r.nplus1, row.n_plus_one > 0);
+    if (row.n_plus_one > 1) setText(r.nplus1, `N+1 ×${row.n_plus_one}`);
+    else setText(r.nplus1, "N+1");
+    const err = row.error !== null || (row.status !== null && row.status >= 500);
+    toggle(r.error, err);
+    r.error.title = row.error ?? `HTTP ${row.status ?? ""}`;
+  }
+}

@@ -1,0 +1,184 @@
+// The detail pane: everything about one span, per kind, then any other attributes as a table.
+
+import { formatBytes, formatDuration } from "../lib/format";
+import { kindClass, kindStyle } from "../lib/kinds";
+import { stackOf } from "../lib/summary";
+import type { Frame, Span, Trace } from "../lib/trace-format";
+import { h, kvTable } from "./dom";
+import { renderSql } from "./sql-view";
+
+/** Attributes shown by the per-kind sections; the rest go into the "Other attributes" table. */
+const SHOWN: Record<string, string[]> = {
+  request: ["method", "path"],
+  middleware: ["class"],
+  resolve: ["route", "url_name", "namespace", "view", "args", "kwargs", "error"],
+  view: ["view", "is_async"],
+  sql: ["sql", "params", "alias", "vendor", "rows", "many", "stack", "fp", "error"],
+  template: ["template", "origin", "via"],
+  cache: ["op", "key", "hit", "alias"],
+  exception: ["type", "message", "stack", "handled"],
+};
+
+function section(title: string, ...body: (Node | null)[]): HTMLElement {
+  return h("section", { class: "detail-section" }, h("h3", { text: title }), ...body);
+}
+
+function str(v: unknown): string {
+  if (v === null || v === undefined) return "–";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+export function renderStack(frames: readonly Frame[]): HTMLElement {
+  if (frames.length === 0) return h("p", { class: "muted", text: "No user frames recorded." });
+  const ol = h("ol", { class: "stack", testid: "stack" });
+  for (const [file, line, func] of frames) {
+    ol.appendChild(h("li", {}, h("span", { class: "frame-file", text: `${file}:${line}` }), " ", h("span", { class: "frame-func", text: func })));
+  }
+  return ol;
+}
+
+function sqlSection(span: Span, trace: Trace | null): HTMLElement[] {
+  const a = span.attrs;
+  const out: HTMLElement[] = [];
+  const sql = typeof a["sql"] === "string" ? a["sql"] : span.name;
+  out.push(section("SQL", renderSql(sql)));
+  if (typeof a["error"] === "string") out.push(h("p", { class: "detail-error", text: a["error"] }));
+  const group = trace?.summary.duplicate_groups.find((g) => g.span_ids.includes(span.id));
+  if (group) {
+    const label = `${group.n_plus_one ? "N+1: " : ""}Duplicated ${group.count} times (${group.identical} with identical params), ${formatDuration(group.total_ns)} in all`;
+    out.push(h("p", { class: group.n_plus_one ? "detail-warn" : "muted", text: label }));
+  }
+  const params = Array.isArray(a["params"]) ? a["params"] : [];
+  out.push(
+    section(
+      "Query",
+      kvTable([
+        ["params", params.length ? params.map(str).join(", ") : "none"],
+        ["alias", str(a["alias"])],
+        ["vendor", str(a["vendor"])],
+        ["rows", str(a["rows"])],
+        ["many", str(a["many"])],
+        ["fingerprint", str(a["fp"])],
+      ]),
+    ),
+  );
+  out.push(section("Stack (innermost first)", renderStack(stackOf(span))));
+  return out;
+}
+
+function kindSections(span: Span, trace: Trace | null): HTMLElement[] {
+  const a = span.attrs;
+  switch (span.kind) {
+    case "sql":
+      return sqlSection(span, trace);
+    case "template":
+      return [section("Template", kvTable([["template", str(a["template"] ?? span.name)], ["origin", str(a["origin"])], ["via", str(a["via"])]]))];
+    case "cache":
+      return [
+        section(
+          "Cache",
+          kvTable([
+            ["op", str(a["op"])],
+            ["key", str(a["key"])],
+            ["hit", a["hit"] === true ? "hit" : a["hit"] === false ? "miss" : "–"],
+            ["alias", str(a["alias"])],
+          ]),
+        ),
+      ];
+    case "exception":
+      return [
+        section(
+          "Exception",
+          h("p", { class: "detail-error" }, h("b", { text: str(a["type"] ?? span.name) }), ": ", str(a["message"])),
+          h("p", { class: "muted", text: a["handled"] === true ? "Handled" : "Not handled" }),
+        ),
+        section("Stack (innermost first)", renderStack(stackOf(span))),
+      ];
+    case "resolve":
+      return [
+        section(
+          "URL resolution",
+          kvTable([
+            ["route", str(a["route"])],
+            ["url_name", str(a["url_name"])],
+            ["namespace", str(a["namespace"])],
+            ["view", str(a["view"])],
+            ["args", str(a["args"])],
+            ["kwargs", str(a["kwargs"])],
+            ...(a["error"] !== undefined ? ([["error", str(a["error"])]] as [string, unknown][]) : []),
+          ]),
+        ),
+      ];
+    case "view":
+      return [section("View", kvTable([["view", str(a["view"] ?? span.name)], ["async", str(a["is_async"])]]))];
+    case "middleware":
+      return [section("Middleware", kvTable([["class", str(a["class"] ?? span.name)]]))];
+    case "request":
+      return trace ? requestSections(trace) : [];
+    default:
+      return [];
+  }
+}
+
+function requestSections(t: Trace): HTMLElement[] {
+  const r = t.request;
+  const out = [
+    section(
+      "Request",
+      kvTable([
+        ["method", r.method],
+        ["path", r.path],
+        ["query", r.query || "–"],
+        ["scheme", r.scheme || "–"],
+        ["content type", r.content_type || "–"],
+        ["user", r.user ? `${r.user.username} (id ${str(r.user.id)})` : "anonymous"],
+        ["body", r.body ?? (r.body_omitted ? `omitted: ${r.body_omitted}` : "–")],
+      ]),
+    ),
+  ];
+  if (Object.keys(r.headers).length) out.push(section("Request headers", kvTable(Object.entries(r.headers))));
+  if (t.response) {
+    out.push(
+      section(
+        "Response",
+        kvTable([
+          ["status", String(t.response.status)],
+          ["size", formatBytes(t.response.size)],
+          ["streaming", String(t.response.streaming)],
+        ]),
+      ),
+    );
+    if (Object.keys(t.response.headers).length) out.push(section("Response headers", kvTable(Object.entries(t.response.headers))));
+  }
+  if (t.dropped.spans > 0) out.push(h("p", { class: "detail-warn", text: `${t.dropped.spans} spans not kept (${t.dropped.reason ?? "limit reached"})` }));
+  return out;
+}
+
+export function renderSpanDetail(span: Span, trace: Trace | null): HTMLElement {
+  const style = kindStyle(span.kind);
+  const root = h("div", { class: "span-detail-body" });
+  root.appendChild(
+    h(
+      "header",
+      { class: "detail-head" },
+      h("span", { class: `kind-icon kind-${kindClass(span.kind)}`, text: style.symbol, title: style.label }),
+      h("span", { class: "detail-kind", text: span.kind }),
+      h("h2", { class: "detail-name", text: span.name || "(unnamed)" }),
+    ),
+  );
+  root.appendChild(
+    kvTable([
+      ["kind", span.kind],
+      ["start", `+${formatDuration(span.start_ns)}`],
+      ["duration", span.duration_ns === null ? "running…" : formatDuration(span.duration_ns)],
+      ["span id", String(span.id)],
+      ["parent", span.parent_id === null ? "–" : String(span.parent_id)],
+    ]),
+  );
+  for (const s of kindSections(span, trace)) root.appendChild(s);
+  const known = Object.hasOwn(SHOWN, span.kind);
+  const shown = new Set(known ? SHOWN[span.kind] : []);
+  const other = Object.entries(span.attrs).filter(([k]) => !shown.has(k));
+  if (other.length) root.appendChild(section(known ? "Other attributes" : "Attributes", kvTable(other, "span-attrs")));
+  return root;
+}

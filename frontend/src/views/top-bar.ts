@@ -1,0 +1,120 @@
+// Top bar: connection pill + Retry now, Pause, filter, dropped events, Open trace file, Save trace.
+
+import { parseFilter } from "../lib/filter";
+import type { AppState, ConnectionState } from "../state";
+import { h, setAttr, setText, toggle } from "./dom";
+
+export interface TopBarActions {
+  retryNow(): void;
+  togglePause(): void;
+  setFilter(text: string): void;
+  openFile(file: File): void;
+}
+
+const PILL_TEXT: Record<ConnectionState, string> = {
+  connecting: "connecting",
+  live: "live",
+  reconnecting: "reconnecting",
+  disconnected: "disconnected",
+};
+
+export const FILTER_HELP =
+  "Filter requests: path text, status:5xx, status:404, method:post, has:n+1, has:error, has:dup, is:running, slower:200ms, faster:5ms; prefix - to negate";
+
+export class TopBar {
+  readonly el: HTMLElement;
+  readonly filterInput: HTMLInputElement;
+  private readonly pill: HTMLElement;
+  private readonly retry: HTMLButtonElement;
+  private readonly pause: HTMLButtonElement;
+  private readonly pausedNote: HTMLElement;
+  private readonly dropped: HTMLElement;
+  private readonly save: HTMLAnchorElement;
+  private readonly fileInput: HTMLInputElement;
+  private saveBlobUrl: string | null = null;
+  private saveKey = "";
+
+  constructor(actions: TopBarActions) {
+    this.pill = h("span", { class: "pill", testid: "connection-state", attrs: { role: "status", "data-state": "connecting" }, text: "connecting" });
+    this.retry = h("button", { class: "btn btn-small", testid: "retry-button", text: "Retry now", attrs: { type: "button" } });
+    this.retry.addEventListener("click", () => actions.retryNow());
+    this.pause = h("button", { class: "btn", testid: "pause-button", text: "Pause", title: "Pause the live view (Space)", attrs: { type: "button", "aria-pressed": "false" } });
+    this.pause.addEventListener("click", () => actions.togglePause());
+    this.pausedNote = h("span", { class: "paused-note", testid: "paused-note" });
+    this.filterInput = h("input", {
+      class: "filter",
+      testid: "filter-input",
+      title: FILTER_HELP,
+      attrs: { type: "search", placeholder: "Filter  ( / )   books status:5xx has:n+1 -has:error slower:200ms", "aria-label": "Filter requests", spellcheck: "false", autocomplete: "off" },
+    });
+    this.filterInput.addEventListener("input", () => actions.setFilter(this.filterInput.value));
+    this.dropped = h("span", { class: "dropped", testid: "dropped-events", title: "Events the server could not send (the dashboard fell behind or the buffer was full)" });
+    this.dropped.hidden = true;
+    this.fileInput = h("input", { class: "visually-hidden", testid: "open-file-input", attrs: { type: "file", accept: ".json,application/json", "aria-label": "Open trace file" } });
+    this.fileInput.addEventListener("change", () => {
+      const f = this.fileInput.files?.[0];
+      if (f) actions.openFile(f);
+      this.fileInput.value = "";
+    });
+    const open = h("label", { class: "btn", title: "Open a saved trace JSON (or drop it on the page)" }, "Open trace file", this.fileInput);
+    this.save = h("a", { class: "btn", testid: "save-trace", text: "Save trace", title: "Download the open trace as JSON" });
+    this.save.hidden = true;
+    this.el = h(
+      "header",
+      { class: "top-bar", testid: "top-bar" },
+      h("h1", { class: "app-title", text: "Request lifecycle" }),
+      this.pill,
+      this.retry,
+      this.pause,
+      this.pausedNote,
+      this.filterInput,
+      this.dropped,
+      h("span", { class: "spacer" }),
+      open,
+      this.save,
+    );
+  }
+
+  update(s: AppState, apiBase: string, pausedNew: number, nowMs: number): void {
+    setText(this.pill, PILL_TEXT[s.connection]);
+    setAttr(this.pill, "data-state", s.connection);
+    const wait = s.retryAt !== null ? Math.max(0, Math.ceil((s.retryAt - nowMs) / 1000)) : null;
+    this.pill.title = wait !== null ? `Next attempt in ${wait} s` : "";
+    toggle(this.retry, s.connection !== "live" && s.connection !== "connecting");
+    setText(this.pause, s.paused ? "Resume" : "Pause");
+    setAttr(this.pause, "aria-pressed", String(s.paused));
+    toggle(this.pausedNote, s.paused);
+    setText(this.pausedNote, pausedNew > 0 ? `Paused · ${pausedNew} new` : "Paused");
+    toggle(this.dropped, s.droppedEvents > 0);
+    setText(this.dropped, `Dropped events: ${s.droppedEvents}`);
+    if (this.filterInput.value !== s.filterText && document.activeElement !== this.filterInput) this.filterInput.value = s.filterText;
+    const errors = parseFilter(s.filterText).errors;
+    this.filterInput.classList.toggle("invalid", errors.length > 0);
+    this.filterInput.title = errors.length ? `${errors.join("\n")}\n\n${FILTER_HELP}` : FILTER_HELP;
+    this.updateSave(s, apiBase);
+  }
+
+  private updateSave(s: AppState, apiBase: string): void {
+    const o = s.open;
+    const key = o ? `${o.source}:${o.id}:${o.fileName ?? ""}:${o.base ? 1 : 0}` : "";
+    if (key === this.saveKey) return;
+    this.saveKey = key;
+    if (this.saveBlobUrl) URL.revokeObjectURL(this.saveBlobUrl);
+    this.saveBlobUrl = null;
+    if (!o) {
+      this.save.hidden = true;
+      this.save.removeAttribute("href");
+      return;
+    }
+    this.save.hidden = false;
+    if (o.source === "server") {
+      this.save.href = `${apiBase}traces/${encodeURIComponent(o.id)}/?download=1`;
+      this.save.removeAttribute("download");
+    } else {
+      const text = o.fileText ?? (o.base ? JSON.stringify(o.base, null, 2) : "");
+      this.saveBlobUrl = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+      this.save.href = this.saveBlobUrl;
+      this.save.download = o.fileName ?? `trace-${o.id}.json`;
+    }
+  }
+}

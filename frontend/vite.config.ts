@@ -1,0 +1,31 @@
+import { defineConfig } from "vitest/config";
+
+// The build output is committed (lifecycle/static/lifecycle/) so that installing the Django app needs no
+// Node. Fixed file names, no hashes, no source maps, no public dir: the same sources must give
+// byte-identical files (scripts/check-build.mjs compares them).
+export default defineConfig({
+  base: "./",
+  publicDir: false,
+  build: {
+    outDir: "../lifecycle/static/lifecycle",
+    emptyOutDir: true,
+    target: "es2022",
+    sourcemap: false,
+    modulePreload: false,
+    cssCodeSplit: false,
+    reportCompressedSize: true,
+    rolldownOptions: {
+      input: "src/main.ts",
+      output: {
+        format: "es",
+        entryFileNames: "dashboard.js",
+        chunkFileNames: "dashboard-[name].js",
+        assetFileNames: (asset) => (asset.names.some((n) => n.endsWith(".css")) ? "dashboard.css" : "[name][extname]"),
+      },
+    },
+  },
+  test: {
+    include: ["src/**/*.test.ts"],
+    environment: "node",
+  },
+});
