@@ -71,7 +71,6 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN, reason="access refused")
             return
-        publisher.prepare()
         await self.accept()
         if self.channel_layer is not None:
             await self.channel_layer.group_add(GROUP, self.channel_name)
@@ -116,20 +115,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "error", "error": error})
 
     async def lifecycle_events(self, message: dict[str, Any]) -> None:
-        """A batch from a publisher (``lifecycle.publish``), forwarded as one ``events`` frame."""
-        events = []
-        for event in message.get("events") or ():
-            data = event.get("trace_json")
-            if data is not None:
-                event = {k: v for k, v in event.items() if k != "trace_json"}
-                # Already JSON: embedded as is, not parsed and dumped again.
-                event["trace"] = orjson.Fragment(data)
-            events.append(event)
+        """A batch from a publisher (``lifecycle.publish``), forwarded as one ``events`` frame.
+
+        ``events_json`` is the batch already serialized: it is embedded as is, never parsed here."""
         source = message.get("source")
         dropped = message.get("dropped_events")
-        if source is not None and isinstance(dropped, int):
+        if isinstance(source, str) and isinstance(dropped, int):
             self.dropped_by_source[source] = dropped
         publisher = get_publisher()
         self.dropped_by_source[publisher.source] = publisher.dropped_events
-        await self.send_json({"type": "events", "events": events,
+        await self.send_json({"type": "events", "events": orjson.Fragment(message["events_json"]),
                               "dropped_events": sum(self.dropped_by_source.values())})

@@ -39,8 +39,9 @@ How an event travels, and why (measured: ``/work/shared/notes/publishing.md``)
 4. Cheap when nobody listens: with the in-memory layer and no dashboard connected to this process, events
    are not even built. ``CHANNEL_LAYER`` set to None, or an alias without a layer, means no broadcast.
 
-The finished trace is already JSON bytes (the store keeps them): it travels as bytes in the message
-(``trace_json``) and the consumer embeds it unparsed with ``orjson.Fragment``.
+A batch travels as one JSON array in bytes (``events_json``), serialized once by the drain; the finished
+trace, already JSON bytes (the store keeps them), is embedded in it unparsed with ``orjson.Fragment``, and
+the consumer embeds the array in its frame the same way.
 
 Events still in the deque when the process exits are lost; the dashboards' backlog (the recent-trace
 store of the process they are connected to) covers finished traces.
@@ -55,6 +56,7 @@ import threading
 from collections import deque
 from typing import Any
 
+import orjson
 from asgiref.sync import SyncToAsync
 
 from lifecycle import conf
@@ -77,7 +79,8 @@ _LIVE_ATTRS: dict[str, tuple[str, ...]] = {
     "sql": ("sql", "alias", "vendor", "rows", "many"),
     "exception": ("type", "message", "handled"),
 }
-_SCALARS = (str, int, float, bool, type(None))
+_PLAIN = frozenset({int, float, bool, type(None)})
+_SKIP = object()
 _MAX_LIVE_STRING = 4000
 
 
@@ -153,11 +156,9 @@ class Publisher:
         return self._layer
 
     def prepare(self) -> None:
-        """Resolve the channel layer now (the first resolution imports and builds it).
-
-        Call it at start-up (``AppConfig.ready``) so that no request pays for it; the consumer's connect
-        calls it too. Never raises.
-        """
+        """Resolve the channel layer now (the first resolution imports and builds it: ~1 ms for the
+        in-memory layer, ~0.25 s for channels_redis). Without it, the first drain resolves it in a
+        worker thread, so neither a request nor the event loop waits. Never raises."""
         try:
             self.channel_layer()
         except Exception as exc:
@@ -357,12 +358,21 @@ class Publisher:
 
     async def _send(self, batch: list[dict[str, Any]]) -> None:
         try:
-            layer = self.channel_layer()
+            layer = self._layer
+            if layer is None:
+                if self._layer_kind() == _REMOTE:
+                    # Building a Redis layer imports channels_redis and redis (~0.25 s): not on the loop.
+                    layer = await asyncio.to_thread(self.channel_layer)
+                else:
+                    layer = self.channel_layer()  # the in-memory layer: cheap, and must be channels' own
             if layer is None:
                 return
+            # Serialized once here: the in-memory layer deep-copies a message for every member and Redis
+            # packs it, and both are cheap for one bytes object, costly for hundreds of small dicts.
+            events_json = orjson.dumps([_wire(event) for event in batch])
             await layer.group_send(GROUP, {
-                "type": MESSAGE_TYPE, "events": batch, "dropped_events": self.dropped_events,
-                "source": self.source,
+                "type": MESSAGE_TYPE, "events_json": events_json, "count": len(batch),
+                "dropped_events": self.dropped_events, "source": self.source,
             })
             with self._lock:
                 self.sent += len(batch)
@@ -416,19 +426,34 @@ class Publisher:
 def live_span(span) -> dict[str, Any]:
     """What a span event carries: the span, with only the attributes that are safe before finalize."""
     attrs = span.attrs
-    keys = _LIVE_ATTRS.get(span.kind)
+    keys = _LIVE_ATTRS.get(span.kind, attrs)
     safe: dict[str, Any] = {}
-    for key in (keys if keys is not None else attrs):
-        value = attrs.get(key)
-        if key not in attrs or not isinstance(value, _SCALARS):
-            continue
-        if isinstance(value, str):
-            value = str.__str__(value)[:_MAX_LIVE_STRING]  # SafeString -> str, capped
+    for key in keys:
+        value = attrs.get(key, _SKIP)
+        cls = type(value)
+        if cls is str:
+            if len(value) > _MAX_LIVE_STRING:
+                value = value[:_MAX_LIVE_STRING]
+        elif cls not in _PLAIN:
+            if not isinstance(value, str):
+                continue  # absent, or not JSON-safe yet (raw parameters, frame tuples...)
+            value = str.__str__(value)[:_MAX_LIVE_STRING]  # SafeString and other str subclasses
         safe[key] = value
+    name = span.name
     return {
-        "id": span.id, "parent_id": span.parent_id, "kind": span.kind, "name": str(span.name),
+        "id": span.id, "parent_id": span.parent_id, "kind": span.kind,
+        "name": name if type(name) is str else str.__str__(str(name)),
         "start_ns": span.start_ns, "duration_ns": span.duration_ns, "attrs": safe,
     }
+
+
+def _wire(event: dict[str, Any]) -> dict[str, Any]:
+    data = event.get("trace_json")
+    if data is None:
+        return event
+    wire = {k: v for k, v in event.items() if k != "trace_json"}
+    wire["trace"] = orjson.Fragment(data)  # already JSON: embedded as is, not parsed and dumped again
+    return wire
 
 
 def _run_forever(loop: asyncio.AbstractEventLoop) -> None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
@@ -42,7 +43,7 @@ class RecordingLayer(BaseChannelLayer):
         self.delivered.set()
 
     def events(self) -> list[dict]:
-        return [e for _, _, m in self.sent for e in m["events"]]
+        return [e for _, _, m in self.sent for e in orjson.loads(m["events_json"])]
 
 
 class LoopCheckingInMemoryLayer(InMemoryChannelLayer):
@@ -96,7 +97,8 @@ def test_a_full_queue_drops_the_oldest_and_counts_them():
             assert (publisher.published, publisher.dropped) == (8, 3)
             message = loop.run_until_complete(asyncio.wait_for(layer.receive(channel), 2))
         assert message["type"] == MESSAGE_TYPE
-        assert [e["span"]["id"] for e in message["events"]] == [3, 4, 5, 6, 7]
+        assert message["count"] == 5
+        assert [e["span"]["id"] for e in orjson.loads(message["events_json"])] == [3, 4, 5, 6, 7]
         assert message["dropped_events"] == 3
         assert publisher.stats()["queued"] == 0 and publisher.sent == 5
         loop.run_until_complete(layer.group_discard(GROUP, channel))
