@@ -12,7 +12,9 @@ from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.http import HttpResponse
 from django.test import AsyncClient, Client, override_settings
+from django.urls import include, path
 
 from demo_site.asgi import application
 from lifecycle import routing, store
@@ -132,28 +134,52 @@ async def test_live_span_events_and_finished_trace_from_an_async_request():
     await comm.disconnect()
 
 
-async def test_slow_sync_view_in_a_worker_thread_shows_as_running_then_finished():
-    """A request served by a plain thread (no event loop there) reaches the consumer's loop."""
+GATE = threading.Event()
+
+
+def gated_view(request):
+    """A view that runs one query, then waits until the test lets it finish."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    GATE.wait(5)
+    return HttpResponse("done")
+
+
+urlpatterns = [path("gated/", gated_view), path("", include("tests.urls"))]
+
+
+@override_settings(ROOT_URLCONF="tests.test_consumers")
+async def test_a_slow_sync_view_shows_as_running_then_finished():
+    """Served by a plain thread (no event loop there); its events reach the consumer's loop live."""
     comm = communicator()
     await connected(comm)
-    release = threading.Event()
-    started = threading.Event()
+    GATE.clear()
 
-    def slow_request() -> None:
+    def request() -> None:
         from django.db import connection
 
-        started.set()
-        record_sync("/t/tagged/slow/")
-        release.wait(5)
-        connection.close()
+        try:
+            record_sync("/gated/")
+        finally:
+            connection.close()
 
-    thread = threading.Thread(target=slow_request)
+    thread = threading.Thread(target=request)
     thread.start()
-    events = await events_until(comm, has_end("/t/tagged/slow/"))
-    release.set()
+    try:
+        running = await events_until(comm, lambda events: any(
+            e["e"] == "span.end" and e["span"]["kind"] == "sql" for e in events))
+        kinds = [e["e"] for e in running]
+        assert kinds[0] == "trace.start" and "trace.end" not in kinds
+        assert any(e["e"] == "span.start" and e["span"]["kind"] == "view" for e in running)
+    finally:
+        GATE.set()
+    finished = await events_until(comm, has_end("/gated/"))
     await asyncio.get_running_loop().run_in_executor(None, thread.join, 5)
-    assert [e["e"] for e in events][0] == "trace.start"
-    assert sum(1 for e in events if e["e"] == "span.end" and e["span"]["kind"] == "sql") == 2
+    view_end = [e for e in finished if e["e"] == "span.end" and e["span"]["kind"] == "view"]
+    assert len(view_end) == 1 and view_end[0]["span"]["duration_ns"] > 0
+    assert finished[-1]["row"]["status"] == 200
     await comm.disconnect()
 
 

@@ -188,6 +188,7 @@ def test_without_a_loop_a_cross_process_layer_gets_one_publisher_thread():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 @override_settings(CHANNEL_LAYERS=RECORDING, LIFECYCLE={"PUBLISH_LINGER": 0})
 def test_the_publisher_thread_is_started_again_after_a_fork():
     publisher = get_publisher()
