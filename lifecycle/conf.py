@@ -52,6 +52,24 @@ DEFAULTS: dict[str, Any] = {
     "CHANNEL_LAYER": "default",
     # Dotted path to a callable(request_or_scope_user, ...) deciding who may see the dashboard.
     "ACCESS_CALLBACK": "lifecycle.access.default_access",
+    # -- replaying traces in tests (lifecycle.replay, the pytest plugin; docs/replay.md) --------------------
+    # Record mode when neither --lifecycle-record nor record_mode= says: "once" (write a missing trace file,
+    # then compare), "none" (a missing file fails) or "all" (rewrite every file). None: "once", or "none"
+    # when the environment variable CI is "true".
+    "REPLAY_RECORD_MODE": None,
+    # Checks switched on or off over their defaults, e.g. {"timing": True, "templates": False}. Checks:
+    # view, status, templates, new_queries, more_queries, duplicates (on), query_count, timing (off).
+    "REPLAY_CHECKS": {},
+    # Folder for the trace of a failed replay; None: next to the recorded file, as NAME.actual.json.
+    "REPLAY_ACTUAL_DIR": None,
+    # Timing check: a replay may take the recorded duration times (1 + tolerance), plus the slack.
+    "REPLAY_TIME_TOLERANCE": 1.0,
+    "REPLAY_TIME_SLACK_MS": 10.0,
+    # SQL left out of replay comparisons (regular expressions, case-insensitive): transaction control,
+    # which depends on how the test wraps the request (TestCase savepoints), not on the code under test.
+    "REPLAY_IGNORE_SQL": (
+        r"^\s*(?:SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT|BEGIN|COMMIT|ROLLBACK)\b",
+    ),
 }
 
 REDACTED = "********"

@@ -1,0 +1,421 @@
+"""Comparing a recorded trace with a replayed one: what each check looks at, and the failure message.
+
+A trace is first reduced to a :class:`Profile`: the requests it made (method, path, status), where each
+was resolved (view, url name), the set of templates rendered, and its SQL grouped by fingerprint with the
+user-code frames that issued each group. Two profiles are then compared check by check (``CHECKS``).
+
+Fingerprints are recomputed from each span's SQL text with :func:`lifecycle.fingerprint.fingerprint`
+rather than read from ``attrs.fp``, so a trace recorded by an older version still compares correctly.
+When the two traces come from different database backends (``attrs.vendor``: a trace saved from a
+PostgreSQL site, replayed on SQLite), the ORM writes some statements differently (PostgreSQL groups by
+the primary key only, casts with ``::``, SQLite adds ``ESCAPE``), so queries are then matched by a
+*portable* key that leaves those spellings out; the message says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lifecycle.fingerprint import MAX_SQL, fingerprint
+from lifecycle.trace import Trace
+
+# Every check, in the order failures are reported; True: on unless switched off.
+CHECKS: dict[str, bool] = {
+    "view": True,          # each request resolves to the same view and url name
+    "status": True,        # each request answers the same status code
+    "templates": True,     # the same set of templates is rendered
+    "new_queries": True,   # no SQL fingerprint that the recording never ran
+    "more_queries": True,  # no fingerprint runs more often than recorded (a new N+1 fails here)
+    "duplicates": True,    # no new group of repeated queries (same fingerprint twice or more)
+    "query_count": False,  # exactly as many queries in total as recorded
+    "timing": False,       # the duration stays within the recorded one plus a tolerance, or a budget
+}
+
+Frame = tuple[str, int, str]
+
+
+@dataclass
+class QueryGroup:
+    """The queries of one trace sharing a comparison key."""
+
+    key: str
+    fp: str
+    text: str
+    count: int = 0
+    frames: Counter[Frame] = field(default_factory=Counter)
+
+    def where(self, limit: int = 3) -> str:
+        if not self.frames:
+            return "issued outside user code (no user frame recorded)"
+        parts = [f"{f}:{line} in {func}" + (f" ({n}x)" if len(self.frames) > 1 else "")
+                 for (f, line, func), n in self.frames.most_common(limit)]
+        more = len(self.frames) - limit
+        return "issued from " + ", ".join(parts) + (f" and {more} more places" if more > 0 else "")
+
+
+@dataclass
+class Profile:
+    requests: list[tuple[str | None, str | None, int | None]]
+    resolutions: list[tuple[str | None, str | None]]
+    templates: set[str]
+    queries: dict[str, QueryGroup]
+    total_queries: int
+    duration_ns: int | None
+    vendors: set[str]
+    dropped: int
+    error: str | None
+
+
+@dataclass
+class Failure:
+    check: str
+    headline: str
+    lines: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # query groups to show under "Queries involved"
+
+
+@dataclass
+class Comparison:
+    failures: list[Failure]
+    recorded: Profile
+    actual: Profile
+    portable: bool
+    notes: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+# -- profiles ------------------------------------------------------------------------------------------
+
+
+def vendors(trace: Trace) -> set[str]:
+    return {str(s.attrs.get("vendor")) for s in trace.spans if s.kind == "sql" and s.attrs.get("vendor")}
+
+
+def profile(trace: Trace, *, portable: bool = False, ignore_sql: Iterable[re.Pattern[str]] = ()) -> Profile:
+    ignore = tuple(ignore_sql)
+    nested = [s for s in trace.spans if s.kind == "request" and s.parent_id is not None]
+    if nested:
+        requests = [(s.attrs.get("method"), s.attrs.get("path"), s.attrs.get("status")) for s in nested]
+    elif trace.spans and trace.spans[0].kind == "block":
+        requests = []
+    else:
+        requests = [(trace.request.get("method"), trace.request.get("path"), trace.status)]
+
+    resolutions: list[tuple[str | None, str | None]] = []
+    templates: set[str] = set()
+    queries: dict[str, QueryGroup] = {}
+    total = 0
+    for span in trace.spans:
+        attrs = span.attrs
+        if span.kind == "resolve":
+            if attrs.get("error"):
+                resolutions.append((None, f"<{attrs['error']}>"))
+            else:
+                resolutions.append((attrs.get("view"), _url_name(attrs)))
+        elif span.kind == "template":
+            templates.add(str(attrs.get("template") or span.name))
+        elif span.kind == "sql":
+            sql = attrs.get("sql")
+            if isinstance(sql, str):
+                if any(p.search(sql) for p in ignore):
+                    continue
+                fp, text = fingerprint(_short_lists(sql))
+            else:
+                fp, text = str(attrs.get("fp") or "?"), span.name
+            key = portable_key(text) if portable else fp
+            group = queries.get(key)
+            if group is None:
+                group = queries[key] = QueryGroup(key, fp, text)
+            group.count += 1
+            frame = _user_frame(attrs.get("stack"))
+            if frame is not None:
+                group.frames[frame] += 1
+            total += 1
+    if not resolutions and trace.resolver:
+        resolutions.append((trace.resolver.get("view"), _url_name(trace.resolver)))
+    return Profile(
+        requests=requests,
+        resolutions=resolutions,
+        templates=templates,
+        queries=queries,
+        total_queries=total,
+        duration_ns=trace.duration_ns,
+        vendors=vendors(trace),
+        dropped=int((trace.dropped or {}).get("spans") or 0),
+        error=(trace.summary or {}).get("error"),
+    )
+
+
+# fingerprint() caps the text at MAX_SQL characters before it folds value lists, so an IN list of more
+# than ~1000 placeholders is cut open: its fingerprint then depends on the list length, and whatever
+# follows the list is lost. Folding parenthesized placeholder lists first (only in text that long, so
+# that every other fingerprint stays equal to the recorded ``attrs.fp``) keeps replays length-blind.
+_PARAM = r"(?:%s|\?|\$\d+|%\([^)]*\)s|-?\d+(?:\.\d+)?)"
+_LONG_LIST = re.compile(rf"\(\s*{_PARAM}(?:\s*,\s*{_PARAM})+\s*\)")
+
+
+def _short_lists(sql: str) -> str:
+    return _LONG_LIST.sub("(%s)", sql) if len(sql) > MAX_SQL else sql
+
+
+def _user_frame(stack: Any) -> Frame | None:
+    """The innermost user frame; a comprehension or lambda is named after the function around it."""
+    try:
+        frames = [(str(f[0]), int(f[1]), str(f[2])) for f in stack[:2]]
+    except (TypeError, ValueError, IndexError):
+        return None
+    if not frames:
+        return None
+    file, line, func = frames[0]
+    if func.startswith("<") and len(frames) > 1 and frames[1][0] == file:
+        func = f"{func} in {frames[1][2]}"
+    return file, line, func
+
+
+def _url_name(attrs: dict[str, Any]) -> str | None:
+    name = attrs.get("url_name")
+    namespace = attrs.get("namespace")
+    return f"{namespace}:{name}" if name and namespace else name
+
+
+# Spellings the ORM varies between backends, left out of the portable key. Each is a plain regular
+# expression applied once to the (already length-capped) normalized text: linear time.
+_CAST = re.compile(r"::\s*(?:\"[^\"]+\"|\w+)(?:\s*\([^)]*\))?(?:\[\])?")
+_ESCAPE = re.compile(r"\s+ESCAPE\s+\?", re.IGNORECASE)
+_FOR_UPDATE = re.compile(r"\s+FOR\s+(?:NO\s+KEY\s+)?UPDATE\b(?:\s+OF\s+[^)]*?)?(?:\s+NOWAIT|\s+SKIP\s+LOCKED)?",
+                         re.IGNORECASE)
+_GROUP_BY = re.compile(r"\bGROUP\s+BY\b", re.IGNORECASE)
+_GROUP_END = re.compile(r"\b(?:HAVING|ORDER\s+BY|LIMIT|OFFSET|WINDOW|UNION|INTERSECT|EXCEPT|FOR)\b",
+                        re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def portable_text(normalized: str) -> str:
+    """A normalized statement without the spellings that differ between database backends."""
+    text = normalized.replace("`", '"')
+    text = _CAST.sub("", text)
+    text = _ESCAPE.sub("", text)
+    text = _FOR_UPDATE.sub("", text)
+    text = _collapse_group_by(text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def portable_key(normalized: str) -> str:
+    return "p" + hashlib.blake2b(portable_text(normalized).encode(), digest_size=6).hexdigest()[1:]
+
+
+def _collapse_group_by(text: str) -> str:
+    """``GROUP BY <list>`` becomes ``GROUP BY …``: PostgreSQL groups by the primary key where SQLite
+    lists every selected column. The list ends at a keyword or a closing parenthesis at its own depth."""
+    out: list[str] = []
+    pos = 0
+    for match in _GROUP_BY.finditer(text):
+        if match.start() < pos:
+            continue
+        out.append(text[pos:match.end()])
+        out.append(" …")
+        depth = 0
+        i = match.end()
+        while i < len(text):
+            ch = text[i]
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif depth == 0 and (ch == " ") and _GROUP_END.match(text, i + 1):
+                break
+            i += 1
+        pos = i
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# -- comparing -----------------------------------------------------------------------------------------
+
+
+def compare(
+    recorded: Trace,
+    actual: Trace,
+    *,
+    checks: dict[str, bool],
+    ignore_sql: Iterable[re.Pattern[str]] = (),
+    time_tolerance: float = 1.0,
+    time_slack_ms: float = 10.0,
+    time_budget_ms: float | None = None,
+    n_plus_one_threshold: int = 3,
+) -> Comparison:
+    ignore = tuple(ignore_sql)
+    old_vendors, new_vendors = vendors(recorded), vendors(actual)
+    portable = bool(old_vendors and new_vendors and old_vendors != new_vendors)
+    old = profile(recorded, portable=portable, ignore_sql=ignore)
+    new = profile(actual, portable=portable, ignore_sql=ignore)
+    notes: list[str] = []
+    if portable:
+        notes.append(
+            f"recorded on {'/'.join(sorted(old_vendors))}, replayed on {'/'.join(sorted(new_vendors))}: queries "
+            "are matched by their portable shape (GROUP BY lists, :: casts, ESCAPE, FOR UPDATE and quoting ignored)"
+        )
+    if old.dropped:
+        notes.append(f"the recording dropped {old.dropped} spans (MAX_SPANS): its counts are incomplete")
+    if new.dropped:
+        notes.append(f"the replay dropped {new.dropped} spans (MAX_SPANS): raise LIFECYCLE['MAX_SPANS']")
+
+    failures: list[Failure] = []
+    if checks.get("view") and old.resolutions != new.resolutions:
+        failures.append(Failure("view", "resolves to another view or url name", [
+            f"recorded: {_resolutions(old.resolutions)}",
+            f"now:      {_resolutions(new.resolutions)}",
+        ]))
+    if checks.get("status"):
+        old_status = [r[2] for r in old.requests]
+        new_status = [r[2] for r in new.requests]
+        if old_status != new_status:
+            lines = [f"recorded: {_statuses(old.requests)}", f"now:      {_statuses(new.requests)}"]
+            if new.error and new.error != old.error:
+                lines.append(f"error now: {new.error}")
+            failures.append(Failure("status", "another response status", lines))
+    if checks.get("templates") and old.templates != new.templates:
+        added, removed = sorted(new.templates - old.templates), sorted(old.templates - new.templates)
+        lines = []
+        if added:
+            lines.append("now rendered, not in the recording: " + ", ".join(added))
+        if removed:
+            lines.append("in the recording, no longer rendered: " + ", ".join(removed))
+        failures.append(Failure("templates", "the set of rendered templates changed", lines))
+
+    new_keys = [k for k in new.queries if k not in old.queries]
+    if checks.get("new_queries") and new_keys:
+        failures.append(Failure(
+            "new_queries",
+            f"{_n(len(new_keys), 'query fingerprint')} that the recording never ran",
+            [f"{_label(new.queries[k])}  {_times(new.queries[k].count)}" for k in new_keys],
+            new_keys,
+        ))
+    grown = [k for k, g in new.queries.items() if k in old.queries and g.count > old.queries[k].count]
+    if checks.get("more_queries") and grown:
+        failures.append(Failure(
+            "more_queries",
+            f"{_n(len(grown), 'query fingerprint')} ran more often than recorded "
+            f"({old.total_queries} queries recorded, {new.total_queries} now)",
+            [f"{_label(new.queries[k])}  {old.queries[k].count} -> {new.queries[k].count} times "
+             f"(+{new.queries[k].count - old.queries[k].count})" for k in grown],
+            grown,
+        ))
+    repeated = [k for k, g in new.queries.items()
+                if g.count >= 2 and (k not in old.queries or old.queries[k].count < 2)]
+    if checks.get("duplicates") and repeated:
+        failures.append(Failure(
+            "duplicates",
+            f"{_n(len(repeated), 'new group')} of repeated queries (same fingerprint run again: an N+1 suspect)",
+            [f"{_label(new.queries[k])}  {_times(new.queries[k].count)}"
+             f"{', N+1 (threshold ' + str(n_plus_one_threshold) + ')' if new.queries[k].count >= n_plus_one_threshold else ''}"
+             for k in repeated],
+            repeated,
+        ))
+    if checks.get("query_count") and old.total_queries != new.total_queries:
+        failures.append(Failure(
+            "query_count", f"{new.total_queries} queries, the recording ran {old.total_queries}", []
+        ))
+    if checks.get("timing") and new.duration_ns is not None:
+        failure = _timing(old.duration_ns, new.duration_ns, time_tolerance, time_slack_ms, time_budget_ms)
+        if failure is not None:
+            failures.append(failure)
+    return Comparison(failures, old, new, portable, notes)
+
+
+def _timing(old_ns: int | None, new_ns: int, tolerance: float, slack_ms: float,
+            budget_ms: float | None) -> Failure | None:
+    new_ms = new_ns / 1e6
+    if budget_ms is not None and new_ms > budget_ms:
+        return Failure("timing", f"took {new_ms:.1f} ms, over the budget of {budget_ms:g} ms", [])
+    if old_ns is None:
+        return None
+    old_ms = old_ns / 1e6
+    allowed = old_ms * (1 + tolerance) + slack_ms
+    if new_ms > allowed:
+        return Failure("timing", f"took {new_ms:.1f} ms, allowed {allowed:.1f} ms", [
+            f"recorded {old_ms:.1f} ms, tolerance +{tolerance:.0%} plus {slack_ms:g} ms slack"
+        ])
+    return None
+
+
+# -- the message ---------------------------------------------------------------------------------------
+
+
+def format_failure(
+    comparison: Comparison, *, source: str, what: str, actual_path: str | None, notes: Iterable[str] = ()
+) -> str:
+    failures = comparison.failures
+    new = comparison.actual
+    lines = [f"Replay of {source} ({what}) does not match the recording: "
+             f"{len(failures)} check{'s' if len(failures) != 1 else ''} failed "
+             f"({', '.join(f.check for f in failures)})",
+             f"  recorded: {_overview(comparison.recorded)}",
+             f"  replay:   {_overview(new)}", ""]
+    shown: list[str] = []
+    for failure in failures:
+        lines.append(f"{failure.check}: {failure.headline}")
+        lines.extend(f"  {line}" for line in failure.lines)
+        shown.extend(k for k in failure.keys if k not in shown)
+    if shown:
+        lines += ["", "Queries involved (fingerprint, statement, where the replay ran it):"]
+        for key in shown:
+            group = new.queries[key]
+            lines.append(f"  {_label(group)}  {_clip(group.text)}")
+            lines.append(f"      {group.where()}")
+    lines.append("")
+    if actual_path:
+        lines.append(f"Actual trace written to {actual_path}")
+    lines.append("If the change is intended, re-record: pytest --lifecycle-record=all "
+                 "(or replace the recorded file with the actual one).")
+    all_notes = [*comparison.notes, *notes]
+    if all_notes:
+        lines.append("Notes:")
+        lines.extend(f"  - {note}" for note in all_notes)
+    return "\n".join(lines)
+
+
+def _overview(p: Profile) -> str:
+    status = "status " + ", ".join(str(r[2]) for r in p.requests) if p.requests else "no request"
+    ms = "" if p.duration_ns is None else f", {p.duration_ns / 1e6:.1f} ms"
+    return f"{status}, {_n(p.total_queries, 'query', 'queries')}, {_n(len(p.templates), 'template')}{ms}"
+
+
+def _label(group: QueryGroup) -> str:
+    return group.fp if group.key == group.fp else f"{group.fp} (portable {group.key})"
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def _resolutions(items: list[tuple[str | None, str | None]]) -> str:
+    if not items:
+        return "no URL resolved"
+    return "; ".join(f"{view or '-'} ({name})" if name else f"{view or '-'}" for view, name in items)
+
+
+def _statuses(requests: list[tuple[str | None, str | None, int | None]]) -> str:
+    if not requests:
+        return "no request"
+    if len(requests) == 1:
+        return str(requests[0][2])
+    return "; ".join(f"{m} {p} -> {s}" for m, p, s in requests)

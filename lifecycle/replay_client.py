@@ -1,0 +1,247 @@
+"""Running a trace's request again through Django's test client.
+
+What is sent: the method, path and query string, the body (when the trace kept it) with its content
+type, the headers except those that belong to the transport or to the recording machine (``Host``,
+``Cookie``, ``Content-Length``, hop-by-hop headers) and those that were redacted, ``https`` as
+``secure=True``, and the user, logged in with ``client.force_login`` when the trace names one.
+
+Redacted values cannot be restored: a query string or form field recorded as ``********`` is sent as
+``********`` (a login form then fails its validation), a redacted header is not sent at all, and a body
+the recorder did not keep (too large, multipart, binary) is not sent. Each such case adds a note that
+the failure message shows.
+
+Inside a block recording (``lifecycle.record``) each request made by the test client becomes a
+``request`` span holding its method, path and response status: see :func:`install_request_spans`.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from lifecycle.conf import REDACTED
+from lifecycle.recorder import Recording, _recording
+
+# Headers never replayed: the test client sets its own, or they describe the recording's connection.
+SKIP_HEADERS = frozenset({
+    "host", "cookie", "content-length", "content-type", "connection", "keep-alive", "transfer-encoding",
+    "upgrade", "te", "trailer", "proxy-connection",
+})
+
+
+class ReplayError(AssertionError):
+    """A replay could not be run as asked: missing file, unknown user, bad option. The message says why.
+
+    An AssertionError, so that test runners report it as a failure of the test, with this message."""
+
+
+class _Keep:
+    def __repr__(self) -> str:
+        return "<as recorded>"
+
+
+AS_RECORDED: Any = _Keep()
+
+
+@dataclass
+class RequestSpec:
+    """One request to send, built from a trace and the caller's overrides."""
+
+    method: str = "GET"
+    path: str = "/"
+    query: str = ""
+    body: bytes = b""
+    content_type: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    secure: bool = False
+    user: Any = None  # None (as the client is), {"id", "username"} from a trace, a user object or a username
+    logout: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+    def describe(self) -> str:
+        return f"{self.method} {self.url}"
+
+
+def spec_from_request(request: dict[str, Any], source: str) -> RequestSpec:
+    """The request stored in a trace (``trace.request``), ready to send."""
+    if not request.get("method") or not request.get("path"):
+        raise ReplayError(
+            f"{source}: field 'request': expected the method and path of a request, got none; a trace "
+            "recorded with lifecycle.record() is replayed by running its block again, not by a request"
+        )
+    spec = RequestSpec(method=str(request["method"]).upper(), path=str(request["path"]))
+    spec.query = str(request.get("query") or "")
+    if REDACTED in spec.query:
+        spec.notes.append(f"the recorded query string has redacted values, replayed as {REDACTED!r}")
+    body = request.get("body")
+    spec.content_type = str(request.get("content_type") or "")
+    if isinstance(body, str) and body:
+        spec.body = body.encode()
+        if REDACTED in body:
+            spec.notes.append(f"the recorded body has redacted fields, replayed as {REDACTED!r}")
+    elif request.get("body_omitted"):
+        spec.notes.append(f"the recorded body was not kept ({request['body_omitted']}): the replay sends none")
+    skipped = []
+    for name, value in (request.get("headers") or {}).items():
+        if name.lower() in SKIP_HEADERS:
+            continue
+        if value == REDACTED:
+            skipped.append(name)
+            continue
+        spec.headers[name] = str(value)
+    if skipped:
+        spec.notes.append(f"redacted headers not sent: {', '.join(sorted(skipped))}")
+    spec.secure = request.get("scheme") == "https"
+    spec.user = request.get("user") or None
+    return spec
+
+
+def apply_overrides(spec: RequestSpec, *, url: str | None = None, method: str | None = None, data: Any = None,
+                    content_type: str | None = None, headers: dict[str, str] | None = None,
+                    user: Any = AS_RECORDED, secure: bool | None = None) -> RequestSpec:
+    """The caller's arguments replace the recorded parts of the request."""
+    if method:
+        spec.method = method.upper()
+    if url is not None:
+        parts = urlsplit(url)
+        spec.path, spec.query = parts.path or "/", parts.query
+    if data is not None:
+        if isinstance(data, dict):
+            encoded = urlencode(data, doseq=True)
+            if spec.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+                spec.query, spec.body = encoded, b""
+            else:
+                spec.body = encoded.encode()
+                spec.content_type = content_type or "application/x-www-form-urlencoded"
+        else:
+            spec.body = data.encode() if isinstance(data, str) else bytes(data)
+    if content_type is not None:
+        spec.content_type = content_type
+    if headers:
+        spec.headers.update(headers)
+    if secure is not None:
+        spec.secure = secure
+    if user is not AS_RECORDED:
+        spec.user = user
+        spec.logout = user is None
+    return spec
+
+
+def log_in(client: Any, spec: RequestSpec, source: str) -> dict[str, Any] | None:
+    """Log the spec's user into ``client``; returns the user as a trace stores it (or None)."""
+    if spec.logout:
+        client.logout()
+        return None
+    ref = spec.user
+    if ref is None:
+        return None
+    from django.contrib.auth import get_user_model
+
+    model = get_user_model()
+    if isinstance(ref, model):
+        user = ref
+    else:
+        username, pk = (ref, None) if isinstance(ref, str) else (ref.get("username"), ref.get("id"))
+        try:
+            if username:
+                user = model._default_manager.get_by_natural_key(username)
+            else:
+                user = model._default_manager.get(pk=pk)
+        except model.DoesNotExist:
+            who = f"{username!r}" + (f" (id {pk})" if pk is not None else "") if username else f"id {pk}"
+            raise ReplayError(
+                f"{source}: field 'request.user': the request was made by user {who}, who does not exist in "
+                f"the test database. Create that user in the test (for example "
+                f"django_user_model.objects.create_user(username={username or 'name'!r})), pass user=<a user "
+                "or username> to replay as someone else, or user=None to replay anonymously"
+            ) from None
+    client.force_login(user)
+    return {"id": user.pk, "username": user.get_username()}
+
+
+def send(client: Any, spec: RequestSpec) -> Any:
+    kwargs: dict[str, Any] = {"secure": spec.secure, "headers": spec.headers or None}
+    if spec.body:
+        kwargs["content_type"] = spec.content_type or "application/octet-stream"
+    return client.generic(spec.method, spec.url, spec.body, **kwargs)
+
+
+def consume_streaming(response: Any) -> None:
+    """Run a streaming response's generator now (while the recording is active), keeping its chunks."""
+    if getattr(response, "streaming", False) and not getattr(response, "is_async", False):
+        chunks = list(response.streaming_content)
+        response.streaming_content = chunks
+
+
+# -- block recordings: one ``request`` span per request ----------------------------------------------
+
+_block: ContextVar[Recording | None] = ContextVar("lifecycle_replay_block", default=None)
+_installed = False
+
+
+def activate_block(rec: Recording):
+    install_request_spans()
+    return _block.set(rec)
+
+
+def deactivate_block(token) -> None:
+    try:
+        _block.reset(token)
+    except ValueError:
+        _block.set(None)
+
+
+def install_request_spans() -> None:
+    """Wrap ``BaseHandler.get_response`` and ``get_response_async`` (idempotent).
+
+    Django has no public hook that sees each response of a handler, and a block recording must know
+    each request's status. Every handler (WSGI, ASGI, the test clients) goes through these two methods;
+    the wrappers cost one ContextVar read when no block recording is active.
+    """
+    global _installed
+    if _installed:
+        return
+    from django.core.handlers.base import BaseHandler
+
+    original = BaseHandler.get_response
+    original_async = BaseHandler.get_response_async
+
+    def get_response(self, request):
+        rec = _block.get()
+        if rec is None or _recording.get() is not rec:
+            return original(self, request)
+        span, token = rec.push("request", f"{request.method} {request.path}", _attrs(request))
+        try:
+            response = original(self, request)
+            if span is not None:
+                span.attrs["status"] = response.status_code
+            return response
+        finally:
+            rec.pop(span, token)
+
+    async def get_response_async(self, request):
+        rec = _block.get()
+        if rec is None or _recording.get() is not rec:
+            return await original_async(self, request)
+        span, token = rec.push("request", f"{request.method} {request.path}", _attrs(request))
+        try:
+            response = await original_async(self, request)
+            if span is not None:
+                span.attrs["status"] = response.status_code
+            return response
+        finally:
+            rec.pop(span, token)
+
+    BaseHandler.get_response = get_response  # type: ignore[method-assign]
+    BaseHandler.get_response_async = get_response_async  # type: ignore[method-assign]
+    _installed = True
+
+
+def _attrs(request) -> dict[str, Any]:
+    return {"method": request.method, "path": request.path, "status": None}
