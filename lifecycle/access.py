@@ -98,12 +98,14 @@ def get_callback() -> Callable[[AccessContext], Any]:
             callback = import_string(path)
         except ImportError as exc:
             raise ImproperlyConfigured(
-                f'LIFECYCLE["ACCESS_CALLBACK"] = {path!r} cannot be imported ({exc}). Expected the dotted '
-                f'path of a callable taking a lifecycle.access.AccessContext, e.g. "lifecycle.access.default_access".'
+                f'LIFECYCLE["ACCESS_CALLBACK"] = {path!r} cannot be imported ({exc}). Expected the '
+                f"dotted path of a callable taking a lifecycle.access.AccessContext, "
+                f'e.g. "lifecycle.access.default_access".'
             ) from exc
         if not callable(callback):
             raise ImproperlyConfigured(
-                f'LIFECYCLE["ACCESS_CALLBACK"] = {path!r} is a {type(callback).__name__}, expected a callable.'
+                f'LIFECYCLE["ACCESS_CALLBACK"] = {path!r} is a {type(callback).__name__}, '
+                f"expected a callable."
             )
         _callback = callback
     return _callback

@@ -29,6 +29,9 @@ from lifecycle.publish import GROUP, get_publisher
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_ORIGIN = 4400
 MAX_CLIENT_FRAME = 4096
+# Channel layers forget group members after ``group_expiry`` (a day by default, in-memory and Redis core
+# layers alike), silently. A dashboard left open longer re-joins on a ping once this many seconds passed.
+GROUP_REFRESH = 3600.0
 PROTOCOL_VERSION = 1
 
 
@@ -56,13 +59,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.channel_layer_alias = conf.get("CHANNEL_LAYER")
         self.joined = False
+        self.joined_at = 0.0
         # dropped_events per publishing process: each process counts its own.
         self.dropped_by_source: dict[str, int] = {}
 
     async def connect(self) -> None:
-        publisher = get_publisher()
-        # Our loop is where the in-memory layer's queues for this consumer live: publish on it.
-        publisher.bind_loop(asyncio.get_running_loop(), strong=True)
         if not origin_allowed(self.scope):
             await self.accept()
             await self.close(code=CLOSE_BAD_ORIGIN, reason="cross-origin connection refused")
@@ -71,10 +72,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN, reason="access refused")
             return
+        publisher = get_publisher()
+        # Our loop is where the in-memory layer's queues for this consumer live: publish on it.
+        publisher.bind_loop(asyncio.get_running_loop(), strong=True)
         await self.accept()
         if self.channel_layer is not None:
             await self.channel_layer.group_add(GROUP, self.channel_name)
             self.joined = True
+            self.joined_at = asyncio.get_running_loop().time()
             publisher.listeners += 1
         await self.send_json({"type": "hello", "version": PROTOCOL_VERSION,
                               "dropped_events": publisher.dropped_events})
@@ -96,7 +101,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if text_data is None:
             return await self.send_error("expected a text frame with a JSON object, got a binary frame")
         if len(text_data) > MAX_CLIENT_FRAME:
-            return await self.send_error(f"message too large: {len(text_data)} characters > {MAX_CLIENT_FRAME}")
+            return await self.send_error(
+                f"message too large: {len(text_data)} characters > {MAX_CLIENT_FRAME}")
         try:
             message = orjson.loads(text_data)
         except orjson.JSONDecodeError:
@@ -105,11 +111,18 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             return await self.send_error(f"expected a JSON object, got a JSON {type(message).__name__}")
         kind = message.get("type")
         if kind == "ping":
+            await self.refresh_group()
             await self.send_json({"type": "pong"})
         elif kind == "backlog":
             await self.send_backlog()
         else:
             await self.send_error(f'unknown message type {kind!r}; expected "ping" or "backlog"')
+
+    async def refresh_group(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self.joined and now - self.joined_at > GROUP_REFRESH:
+            await self.channel_layer.group_add(GROUP, self.channel_name)
+            self.joined_at = now
 
     async def send_error(self, error: str) -> None:
         await self.send_json({"type": "error", "error": error})

@@ -1,6 +1,8 @@
 """The dashboard's websocket route, for the ``websocket`` branch of the site's ``ProtocolTypeRouter``::
 
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(lifecycle.routing.websocket_urlpatterns)))
+    "websocket": AllowedHostsOriginValidator(
+        AuthMiddlewareStack(URLRouter(lifecycle.routing.websocket_urlpatterns))
+    )
 """
 
 from __future__ import annotations

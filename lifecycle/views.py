@@ -76,7 +76,8 @@ def api_traces(request):
     limit = request.GET.get("limit")
     if limit is not None:
         if not limit.isdigit():
-            return JsonResponse({"error": f"limit: expected a non-negative integer, got {limit!r}"}, status=400)
+            return JsonResponse({"error": f"limit: expected a non-negative integer, got {limit!r}"},
+                                status=400)
         limit = int(limit)
     publisher = get_publisher()
     return JsonResponse({"traces": store.recent(limit), "dropped_events": publisher.dropped_events,

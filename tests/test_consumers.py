@@ -17,7 +17,7 @@ from django.test import AsyncClient, Client, override_settings
 from django.urls import include, path
 
 from demo_site.asgi import application
-from lifecycle import routing, store
+from lifecycle import consumers, routing, store
 from lifecycle.consumers import CLOSE_BAD_ORIGIN, CLOSE_FORBIDDEN
 from lifecycle.publish import get_publisher
 from lifecycle.trace import Trace
@@ -211,6 +211,19 @@ async def test_ping_and_malformed_client_messages_keep_the_socket_usable():
     assert (await comm.receive_json_from())["type"] == "error"
     await comm.send_json_to({"type": "ping"})
     assert await comm.receive_json_from() == {"type": "pong"}
+    await comm.disconnect()
+
+
+async def test_a_long_open_dashboard_rejoins_the_group_on_ping(monkeypatch):
+    """Channel layers forget group members after group_expiry (a day): pings renew the membership."""
+    monkeypatch.setattr(consumers, "GROUP_REFRESH", 0.0)
+    comm = communicator()
+    await connected(comm)
+    await comm.send_json_to({"type": "ping"})
+    assert await comm.receive_json_from() == {"type": "pong"}
+    await AsyncClient().get("/t/tagged/renewed/")
+    events = await events_until(comm, has_end("/t/tagged/renewed/"))
+    assert sum(e["e"] == "trace.end" for e in events) == 1
     await comm.disconnect()
 
 

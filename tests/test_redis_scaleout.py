@@ -95,7 +95,7 @@ def servers(redis_url: str, tmp_path_factory) -> Iterator[tuple[Server, Server]]
     (tmp / "scaleout_settings.py").write_text(SETTINGS.format(prefix=prefix))
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(tmp), str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(tmp), str(REPO), os.environ.get("PYTHONPATH")) if p),
         "DJANGO_SETTINGS_MODULE": "scaleout_settings",
         "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
         "LIFECYCLE_REDIS_URL": redis_url,
