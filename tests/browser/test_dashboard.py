@@ -1,0 +1,86 @@
+"""The real dashboard in Chromium, against the demo site served by daphne."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+BOOKS = 20  # seed_demo's books: the N+1 page runs one author query per book
+
+
+@pytest.fixture
+def page(browser, demo_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(demo_server.url + "/__lifecycle__/")
+    page.wait_for_selector('[data-testid=connection-state][data-state=live]', timeout=15000)
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors on the dashboard: {errors}"
+
+
+# The newest row for a path, as seen by the page: (trace id, status, queries, running) or null.
+ROW_STATE = """(path) => {
+  const row = [...document.querySelectorAll('[data-testid=request-row]')]
+    .find(r => r.querySelector('.row-path')?.textContent === path);
+  return row ? {id: row.dataset.traceId, status: row.dataset.status, queries: row.dataset.queries,
+                running: row.dataset.running === 'true'} : null;
+}"""
+
+
+def wait_row(page, path: str, *, running: bool | None = False, timeout: int = 10000) -> dict:
+    check = "s && !s.running" if running is False else ("s && s.running" if running else "s")
+    page.wait_for_function(f"(p) => {{ const s = ({ROW_STATE})(p); return {check}; }}", arg=path, timeout=timeout)
+    return page.evaluate(ROW_STATE, path)
+
+
+def click_row(page, trace_id: str) -> None:
+    page.locator(f'[data-testid=request-row][data-trace-id="{trace_id}"]').click()
+
+
+def test_requests_appear_live_with_their_query_counts(page, demo_server, artifacts):
+    expected = {"/books/": 1 + BOOKS, "/books/fixed/": 2, "/api/books/": 1}
+    for path in expected:
+        assert demo_server.get(path) == 200
+    for path, queries in expected.items():
+        state = wait_row(page, path)
+        assert (state["status"], state["queries"]) == ("200", str(queries)), path
+    # Newest on top.
+    paths = page.locator("[data-testid=request-row] .row-path").evaluate_all("els => els.map(e => e.textContent)")
+    assert paths.index("/api/books/") < paths.index("/books/")
+    page.screenshot(path=str(artifacts / "live-list.png"))
+
+
+def test_slow_request_shows_as_running_then_completes(page, demo_server, artifacts):
+    worker = threading.Thread(target=demo_server.get, args=("/slow/?ms=2500",))
+    worker.start()
+    try:
+        running = wait_row(page, "/slow/", running=True, timeout=5000)
+        page.screenshot(path=str(artifacts / "running.png"))
+    finally:
+        worker.join()
+    done = wait_row(page, "/slow/")
+    assert done["id"] == running["id"] and done["status"] == "200"
+
+
+def test_open_trace_shows_the_n_plus_one_group(page, demo_server, artifacts):
+    assert demo_server.get("/books/") == 200
+    state = wait_row(page, "/books/")
+    click_row(page, state["id"])
+    page.wait_for_selector("[data-testid=trace-view][data-state=done]", timeout=10000)
+    group = page.locator("[data-testid=n-plus-one-group]").first
+    group.wait_for(timeout=5000)
+    assert group.get_attribute("data-count") == str(BOOKS)
+    assert "shop_author" in group.inner_text()
+    sql_rows = page.locator("[data-testid=waterfall-row][data-kind=sql]")
+    assert sql_rows.count() >= 1
+    sql_rows.first.click()
+    detail = page.locator("[data-testid=span-detail]")
+    detail.wait_for(timeout=5000)
+    assert "SELECT" in detail.inner_text()
+    page.screenshot(path=str(artifacts / "n-plus-one.png"), full_page=True)
