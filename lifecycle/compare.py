@@ -306,7 +306,7 @@ def compare(
         failures.append(Failure(
             "more_queries",
             f"{_n(len(grown), 'query fingerprint')} ran more often than recorded "
-            f"({old.total_queries} queries recorded, {new.total_queries} now)",
+            f"({_n(old.total_queries, 'query', 'queries')} recorded, {new.total_queries} now)",
             [f"{_label(new.queries[k])}  {old.queries[k].count} -> {new.queries[k].count} times "
              f"(+{new.queries[k].count - old.queries[k].count})" for k in grown],
             grown,
@@ -324,7 +324,7 @@ def compare(
         ))
     if checks.get("query_count") and old.total_queries != new.total_queries:
         failures.append(Failure(
-            "query_count", f"{new.total_queries} queries, the recording ran {old.total_queries}", []
+            "query_count", f"{_n(new.total_queries, 'query', 'queries')}, the recording ran {old.total_queries}", []
         ))
     if checks.get("timing") and new.duration_ns is not None:
         failure = _timing(old.duration_ns, new.duration_ns, time_tolerance, time_slack_ms, time_budget_ms)

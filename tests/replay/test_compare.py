@@ -1,0 +1,167 @@
+"""The comparison of two traces (lifecycle.compare): profiles, each check, portable keys, the message."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lifecycle.compare import CHECKS, compare, format_failure, portable_key, portable_text, profile
+from lifecycle.fingerprint import fingerprint
+from lifecycle.trace import Span, Trace
+
+SQLITE_BOOKS = (
+    'SELECT "shop_book"."id", "shop_book"."title", "shop_book"."author_id", "shop_book"."published", '
+    '"shop_book"."price", COUNT("shop_review"."id") AS "review_count" FROM "shop_book" LEFT OUTER JOIN '
+    '"shop_review" ON ("shop_book"."id" = "shop_review"."book_id") GROUP BY "shop_book"."id", "shop_book"."title", '
+    '"shop_book"."author_id", "shop_book"."published", "shop_book"."price" ORDER BY "shop_book"."title" ASC'
+)
+POSTGRES_BOOKS = (
+    'SELECT "shop_book"."id", "shop_book"."title", "shop_book"."author_id", "shop_book"."published", '
+    '"shop_book"."price", COUNT("shop_review"."id") AS "review_count" FROM "shop_book" LEFT OUTER JOIN '
+    '"shop_review" ON ("shop_book"."id" = "shop_review"."book_id") GROUP BY "shop_book"."id" '
+    'ORDER BY "shop_book"."title" ASC'
+)
+AUTHOR = 'SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" WHERE "shop_author"."id" = %s LIMIT 21'
+DEFAULTS = dict(CHECKS)
+
+
+def make(*sqls: str, templates=("page.html",), status=200, view="shop.views.books", url_name="books",
+         vendor="sqlite", duration_ns=5_000_000, frame=("shop/views.py", 8, "books")) -> Trace:
+    spans = [Span(0, None, "request", "GET /books/", 0, duration_ns, {"method": "GET", "path": "/books/"}),
+             Span(1, 0, "resolve", "books/", 10, 10, {"view": view, "url_name": url_name, "namespace": ""}),
+             Span(2, 0, "view", view, 20, 100, {"view": view})]
+    for name in templates:
+        spans.append(Span(len(spans), 2, "template", name, 30, 10, {"template": name, "via": "render"}))
+    for sql in sqls:
+        spans.append(Span(len(spans), 2, "sql", sql[:120], 40, 5,
+                          {"sql": sql, "vendor": vendor, "stack": [list(frame)], "fp": fingerprint(sql)[0]}))
+    return Trace("0123456789abcdef", "2026-01-01T00:00:00.000000Z", duration_ns,
+                 request={"method": "GET", "path": "/books/", "query": ""},
+                 response={"status": status}, resolver={"view": view, "url_name": url_name}, spans=spans)
+
+
+def failed(old: Trace, new: Trace, **checks) -> list[str]:
+    return [f.check for f in compare(old, new, checks={**DEFAULTS, **checks}).failures]
+
+
+def test_identical_traces_pass_every_check():
+    trace = make(SQLITE_BOOKS, AUTHOR)
+    assert failed(trace, make(SQLITE_BOOKS, AUTHOR), query_count=True, timing=True) == []
+
+
+def test_fewer_queries_pass_more_fail():
+    old = make(SQLITE_BOOKS, AUTHOR, AUTHOR)
+    assert failed(old, make(SQLITE_BOOKS)) == []  # a removed query is an improvement
+    assert failed(old, make(SQLITE_BOOKS, AUTHOR, AUTHOR, AUTHOR)) == ["more_queries"]
+    assert failed(make(SQLITE_BOOKS, AUTHOR), make(SQLITE_BOOKS, AUTHOR, AUTHOR)) == ["more_queries", "duplicates"]
+    assert failed(make(SQLITE_BOOKS), make(SQLITE_BOOKS, AUTHOR, AUTHOR)) == ["new_queries", "duplicates"]
+    assert failed(make(SQLITE_BOOKS), make(SQLITE_BOOKS, AUTHOR, AUTHOR), new_queries=False, duplicates=False) == []
+
+
+def test_literal_values_do_not_matter():
+    assert failed(make(AUTHOR), make(AUTHOR.replace("%s", "7"))) == []
+
+
+def test_view_status_and_templates():
+    base = make(AUTHOR)
+    assert failed(base, make(AUTHOR, view="shop.views.other")) == ["view"]
+    assert failed(base, make(AUTHOR, url_name="other")) == ["view"]
+    assert failed(base, make(AUTHOR, status=404)) == ["status"]
+    assert failed(base, make(AUTHOR, templates=("page.html", "extra.html"))) == ["templates"]
+    assert failed(base, make(AUTHOR, templates=("page.html", "page.html"))) == []  # a set, not a count
+    assert failed(base, make(AUTHOR, status=404), status=False) == []
+
+
+def test_query_count_and_timing_are_optional():
+    old, new = make(AUTHOR, SQLITE_BOOKS, duration_ns=1_000_000), make(AUTHOR, duration_ns=50_000_000)
+    assert failed(old, new) == []
+    assert failed(old, new, query_count=True, timing=True) == ["query_count", "timing"]
+    result = compare(old, new, checks={"timing": True}, time_tolerance=0.5, time_slack_ms=100)
+    assert result.ok  # 50 ms <= 1 ms x 1.5 + 100 ms
+    result = compare(old, new, checks={"timing": True}, time_budget_ms=20)
+    assert [f.headline for f in result.failures] == ["took 50.0 ms, over the budget of 20 ms"]
+
+
+def test_ignored_sql_is_left_out():
+    savepoint = re.compile(r"^\s*SAVEPOINT", re.IGNORECASE)
+    old, new = make(AUTHOR), make(AUTHOR, 'SAVEPOINT "s1_x1"', 'SAVEPOINT "s1_x2"')
+    assert failed(old, new) == ["new_queries"]
+    assert compare(old, new, checks=DEFAULTS, ignore_sql=[savepoint]).ok
+
+
+def test_postgresql_and_sqlite_group_by_differ_but_match_portably():
+    assert fingerprint(SQLITE_BOOKS)[0] != fingerprint(POSTGRES_BOOKS)[0]
+    assert portable_key(fingerprint(SQLITE_BOOKS)[1]) == portable_key(fingerprint(POSTGRES_BOOKS)[1])
+    comparison = compare(make(SQLITE_BOOKS, AUTHOR), make(POSTGRES_BOOKS, AUTHOR, vendor="postgresql"),
+                         checks=DEFAULTS)
+    assert comparison.ok and comparison.portable
+    assert comparison.notes[0].startswith("recorded on sqlite, replayed on postgresql: queries are matched by")
+    # Same backend: exact fingerprints, so the GROUP BY change is a new query.
+    assert failed(make(SQLITE_BOOKS), make(POSTGRES_BOOKS)) == ["new_queries"]
+    # Portable keys still tell different statements apart.
+    assert failed(make(SQLITE_BOOKS), make(POSTGRES_BOOKS, AUTHOR, AUTHOR, vendor="postgresql")) == [
+        "new_queries", "duplicates"]
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ('SELECT "a" FROM "t" GROUP BY "t"."id", "t"."a" HAVING COUNT(?) > ?', 'SELECT "a" FROM "t" GROUP BY "t"."id" HAVING COUNT(?) > ?'),
+    ('SELECT "a" FROM "t" WHERE "d" = ?::date', 'SELECT "a" FROM "t" WHERE "d" = ?'),
+    ('SELECT "a" FROM "t" WHERE UPPER("n"::text) = UPPER(?)', 'SELECT "a" FROM "t" WHERE UPPER("n") = UPPER(?)'),
+    ('SELECT "a" FROM "t" WHERE "n" LIKE ? ESCAPE ?', 'SELECT "a" FROM "t" WHERE "n" LIKE ?'),
+    ('SELECT `a` FROM `t`', 'SELECT "a" FROM "t"'),
+    ('SELECT "a" FROM "t" WHERE "id" = ? FOR UPDATE', 'SELECT "a" FROM "t" WHERE "id" = ?'),
+    ('SELECT "x" FROM (SELECT "a" FROM "t" GROUP BY "a", "b") s ORDER BY "x"',
+     'SELECT "x" FROM (SELECT "a" FROM "t" GROUP BY "a") s ORDER BY "x"'),
+    ('SELECT DATE("d") FROM "t" GROUP BY DATE("d"), "t"."id" ORDER BY 1', 'SELECT DATE("d") FROM "t" GROUP BY DATE("d") ORDER BY 1'),
+])
+def test_portable_text_leaves_out_backend_spellings(a, b):
+    assert portable_text(a) == portable_text(b)
+
+
+def test_portable_text_keeps_the_rest():
+    assert portable_text('SELECT "a" FROM "t" GROUP BY "a" ORDER BY "a" LIMIT ?') == (
+        'SELECT "a" FROM "t" GROUP BY … ORDER BY "a" LIMIT ?')
+    assert portable_text('SELECT "a" FROM "t" WHERE "x" = ?') != portable_text('SELECT "a" FROM "t" WHERE "y" = ?')
+
+
+def test_profile_of_a_block_lists_its_requests():
+    block = make(AUTHOR)
+    block.spans[0] = Span(0, None, "block", "checkout", 0, 10, {})
+    block.spans.append(Span(len(block.spans), 0, "request", "GET /a/", 50, 10, {"method": "GET", "path": "/a/",
+                                                                                 "status": 302}))
+    assert profile(block).requests == [("GET", "/a/", 302)]
+
+
+def test_the_failure_message():
+    old = make(SQLITE_BOOKS, AUTHOR, duration_ns=2_000_000)
+    new = make(SQLITE_BOOKS, *[AUTHOR] * 4, 'SELECT "x" FROM "y"', templates=("page.html", "row.html"),
+               duration_ns=3_000_000)
+    comparison = compare(old, new, checks=DEFAULTS)
+    message = format_failure(comparison, source="tests/traces/books.json", what="GET /books/",
+                             actual_path="tests/traces/books.actual.json", notes=["a note"])
+    author, other = fingerprint(AUTHOR)[0], fingerprint('SELECT "x" FROM "y"')[0]
+    assert message == f"""\
+Replay of tests/traces/books.json (GET /books/) does not match the recording: 4 checks failed (templates, new_queries, more_queries, duplicates)
+  recorded: status 200, 2 queries, 1 template, 2.0 ms
+  replay:   status 200, 6 queries, 2 templates, 3.0 ms
+
+templates: the set of rendered templates changed
+  now rendered, not in the recording: row.html
+new_queries: 1 query fingerprint that the recording never ran
+  {other}  once
+more_queries: 1 query fingerprint ran more often than recorded (2 queries recorded, 6 now)
+  {author}  1 -> 4 times (+3)
+duplicates: 1 new group of repeated queries (same fingerprint run again: an N+1 suspect)
+  {author}  4 times, N+1 (threshold 3)
+
+Queries involved (fingerprint, statement, where the replay ran it):
+  {other}  SELECT "x" FROM "y"
+      issued from shop/views.py:8 in books
+  {author}  SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" WHERE "shop_author"."id" = ? LIMIT ?
+      issued from shop/views.py:8 in books
+
+Actual trace written to tests/traces/books.actual.json
+If the change is intended, re-record: pytest --lifecycle-record=all (or replace the recorded file with the actual one).
+Notes:
+  - a note"""
