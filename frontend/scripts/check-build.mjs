@@ -15,7 +15,7 @@ const tmp = mkdtempSync(join(tmpdir(), "lifecycle-dashboard-"));
 function listFiles(dir) {
   const out = [];
   const walk = (d) => {
-    let names = [];
+    let names;
     try {
       names = readdirSync(d);
     } catch {

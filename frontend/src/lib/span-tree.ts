@@ -55,33 +55,51 @@ export function buildSpanTree(spans: readonly Span[]): SpanTree {
     }
   }
   // Depth-first from the roots; whatever is not reached sits on a cycle: cut it loose as an orphan root.
+  const preorder: SpanNode[] = [];
   const reached = new Set<SpanNode>();
-  const walk = (start: SpanNode[]): void => {
-    const stack = [...start];
+  const walk = (start: SpanNode): void => {
+    const stack = [start];
     while (stack.length) {
       const n = stack.pop() as SpanNode;
-      if (reached.has(n)) continue;
       reached.add(n);
+      preorder.push(n);
       n.depth = n.parent ? n.parent.depth + 1 : 0;
-      n.children.sort(byStart);
-      for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i] as SpanNode);
+      const kids = n.children;
+      if (kids.length > 1 && !isSorted(kids)) kids.sort(byStart);
+      for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i] as SpanNode);
     }
   };
-  walk(roots);
-  for (const node of nodes) {
-    if (reached.has(node)) continue;
-    const parent = node.parent;
-    if (parent) parent.children.splice(parent.children.indexOf(node), 1);
-    node.parent = null;
-    node.orphan = true;
-    roots.push(node);
-    walk([node]);
+  for (const r of roots) walk(r);
+  if (reached.size < nodes.length) {
+    for (const node of nodes) {
+      if (reached.has(node)) continue;
+      // Climb to a node of the cycle (every unreached node leads into one), cut it there.
+      let cut = node;
+      const onPath = new Set<SpanNode>();
+      while (cut.parent && !onPath.has(cut)) {
+        onPath.add(cut);
+        cut = cut.parent;
+      }
+      const parent = cut.parent;
+      if (parent) parent.children.splice(parent.children.indexOf(cut), 1);
+      cut.parent = null;
+      cut.orphan = true;
+      roots.push(cut);
+      walk(cut);
+    }
   }
-  roots.sort(byStart);
-  // Problems bubble up: deepest first.
-  const order = [...reached].sort((a, b) => b.depth - a.depth);
-  for (const n of order) if (n.problem && n.parent) n.parent.problem = true;
+  if (!isSorted(roots)) roots.sort(byStart);
+  // Problems bubble up: reverse pre-order visits children before their parents.
+  for (let i = preorder.length - 1; i >= 0; i--) {
+    const n = preorder[i] as SpanNode;
+    if (n.problem && n.parent) n.parent.problem = true;
+  }
   return { roots, byId, size: nodes.length };
+}
+
+function isSorted(list: SpanNode[]): boolean {
+  for (let i = 1; i < list.length; i++) if (byStart(list[i - 1] as SpanNode, list[i] as SpanNode) > 0) return false;
+  return true;
 }
 
 /** Rows in display order (pre-order), skipping the descendants of collapsed spans. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cacheStats, computeSummary, duplicateCount, groupMembership, mergeSpans, partialTrace } from "./summary";
+import { cacheStats, computeSummary, duplicateCount, groupMembership, mergeSpans, partialTrace, withRequestSpan } from "./summary";
 import { parseTrace } from "./trace-parse";
 import { fixture, row, span } from "./test-helpers";
 
@@ -22,6 +22,14 @@ describe("summaries", () => {
     const p = partialTrace(row("r1", { status: null, duration_ns: null }), [span(0, null, 0, null, "request")]);
     expect(p.duration_ns).toBeNull();
     expect(p.summary.counts).toEqual({ request: 1 });
+  });
+
+  it("puts back the request span that live events do not carry", () => {
+    const r = row("r2", { method: "GET", path: "/slow/", status: null, duration_ns: null });
+    const p = partialTrace(r, [span(1, 0, 10, null, "middleware"), span(2, 1, 20, 5, "view")]);
+    expect(p.spans.map((s) => s.id)).toEqual([0, 1, 2]);
+    expect(p.spans[0]).toMatchObject({ kind: "request", name: "GET /slow/", parent_id: null, duration_ns: null });
+    expect(withRequestSpan([span(0, null, 0, 1, "request")], r)).toHaveLength(1);
   });
 
   it("merges live spans over fetched ones", () => {

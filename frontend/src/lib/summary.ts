@@ -97,8 +97,27 @@ export function groupMembership(summary: Summary): Map<number, number> {
   return m;
 }
 
+/**
+ * The server creates the request span (id 0) before any listener runs, so live events never carry it:
+ * put it back from the row when spans point at it, so the waterfall keeps its root.
+ */
+export function withRequestSpan(spans: Span[], row: ListRow): Span[] {
+  if (spans.length === 0 || spans.some((s) => s.id === 0) || !spans.some((s) => s.parent_id === 0)) return spans;
+  const root: Span = {
+    id: 0,
+    parent_id: null,
+    kind: "request",
+    name: `${row.method} ${row.path}`,
+    start_ns: 0,
+    duration_ns: row.duration_ns,
+    attrs: { method: row.method, path: row.path },
+  };
+  return [root, ...spans];
+}
+
 /** A Trace assembled from a list row and the spans seen so far, for a request still running. */
-export function partialTrace(row: ListRow, spans: Span[]): Trace {
+export function partialTrace(row: ListRow, live: Span[]): Trace {
+  const spans = withRequestSpan(live, row);
   return {
     format: TRACE_FORMAT,
     version: TRACE_VERSION,

@@ -70,7 +70,7 @@ describe("parseTrace", () => {
 
   it("reports JSON errors with the file name", () => {
     expect(() => parseTraceText("{nope", "slow.json")).toThrow(/^slow\.json: not valid JSON/);
-    expect(() => parseTraceText("[]", "slow.json")).toThrow("slow.json: expected an object, got an array of 0");
+    expect(() => parseTraceText("[]", "slow.json")).toThrow("slow.json: trace: expected an object, got an array of 0");
   });
 });
 

@@ -63,7 +63,8 @@ export function parseStack(v: unknown, path: string): Frame[] {
   return arr(v, path).map((f, i) => parseFrame(f, join(path, i)));
 }
 
-export function parseSpan(v: unknown, path: string): Span {
+/** Strict, field-naming validation of one span (the slow path, and the source of error messages). */
+function parseSpanChecked(v: unknown, path: string): Span {
   const o = obj(v, path);
   const attrs = field(o, "attrs");
   return {
@@ -75,6 +76,45 @@ export function parseSpan(v: unknown, path: string): Span {
     duration_ns: numOrNull(o, "duration_ns", path, { min: 0 }),
     attrs: attrs === undefined || attrs === null ? {} : obj(attrs, join(path, "attrs")),
   };
+}
+
+function isNs(v: unknown): v is number {
+  return typeof v === "number" && v >= 0 && Number.isFinite(v);
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === "number" && v >= 0 && Number.isInteger(v);
+}
+
+/**
+ * One span. Traces can hold tens of thousands, so the common, valid case is checked inline without
+ * building field paths; anything off goes through parseSpanChecked for a precise error.
+ * `path` is the list's path and `index` the position, joined only when needed.
+ */
+export function parseSpan(v: unknown, path: string, index?: number): Span {
+  if (isObject(v)) {
+    const { id, parent_id, kind, name, start_ns, duration_ns, attrs } = v;
+    if (
+      isId(id) &&
+      (parent_id === null || parent_id === undefined || isId(parent_id)) &&
+      typeof kind === "string" &&
+      (name === undefined || typeof name === "string") &&
+      isNs(start_ns) &&
+      (duration_ns === null || duration_ns === undefined || isNs(duration_ns)) &&
+      (attrs === undefined || attrs === null || isObject(attrs))
+    ) {
+      return {
+        id,
+        parent_id: parent_id ?? null,
+        kind,
+        name: name ?? "",
+        start_ns,
+        duration_ns: duration_ns ?? null,
+        attrs: attrs ?? {},
+      };
+    }
+  }
+  return parseSpanChecked(v, index === undefined ? path : join(path, index));
 }
 
 function idList(o: Json, key: string, path: string): number[] {
@@ -151,12 +191,15 @@ export function parseTrace(v: unknown, path = "trace"): Trace {
   const rsv = objOrNull(o, "resolver", path);
   const rsvPath = join(path, "resolver");
   const spansPath = join(path, "spans");
-  const spans = arrField(o, "spans", path).map((s, i) => parseSpan(s, join(spansPath, i)));
+  const raw = arrField(o, "spans", path);
+  const spans: Span[] = new Array<Span>(raw.length);
   const seen = new Set<number>();
-  spans.forEach((s, i) => {
+  for (let i = 0; i < raw.length; i++) {
+    const s = parseSpan(raw[i], spansPath, i);
     if (seen.has(s.id)) throw new FormatError(join(join(spansPath, i), "id"), `duplicate span id ${s.id}`);
     seen.add(s.id);
-  });
+    spans[i] = s;
+  }
   const dropped = objOrNull(o, "dropped", path);
   return {
     format: TRACE_FORMAT,
@@ -212,7 +255,7 @@ export function parseTrace(v: unknown, path = "trace"): Trace {
   };
 }
 
-/** Parse a saved trace file. Errors name the source and the field. */
+/** Parse a saved trace file or an API answer. Errors name the source, then the field. */
 export function parseTraceText(text: string, source = "trace"): Trace {
   let data: unknown;
   try {
@@ -220,7 +263,12 @@ export function parseTraceText(text: string, source = "trace"): Trace {
   } catch (e) {
     throw new FormatError(source, `not valid JSON (${(e as Error).message})`);
   }
-  return parseTrace(data, source);
+  try {
+    return parseTrace(data, "trace");
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(source, e.message);
+    throw e;
+  }
 }
 
 export function parseRow(v: unknown, path: string): ListRow {

@@ -104,6 +104,18 @@ describe("TraceStore", () => {
     expect(s.size).toBe(3);
   });
 
+  it("never evicts the pinned (open) trace", () => {
+    const s = new TraceStore(2);
+    s.apply(msg({ type: "events", events: [{ e: "trace.start", trace_id: "a", row: row("a", { duration_ns: null }) }] }), 0);
+    s.pin("a");
+    const events = ["b", "c", "d"].map((id) => ({ e: "trace.start", trace_id: id, row: row(id, { duration_ns: null }) }));
+    s.apply(msg({ type: "events", events }), 0);
+    expect(ids(s)).toEqual(["d", "a"]);
+    s.pin(null);
+    s.apply(msg({ type: "events", events: [{ e: "trace.start", trace_id: "e", row: row("e", { duration_ns: null }) }] }), 0);
+    expect(ids(s)).toEqual(["e", "d"]);
+  });
+
   it("bumps the list version on changes and reuses the row array otherwise", () => {
     const s = new TraceStore();
     const v0 = s.listVersion;

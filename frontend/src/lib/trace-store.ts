@@ -72,6 +72,7 @@ export class TraceStore {
   /** Bumped per trace whenever its spans or its full trace change. */
   private traceVersions = new Map<string, number>();
   serverVersion: number | null = null;
+  private pinned: string | null = null;
   /** Count of traces ever added (for "N new" while paused). */
   insertedTotal = 0;
 
@@ -173,11 +174,23 @@ export class TraceStore {
     this.evict();
   }
 
+  /** Keep this trace (the open one) whatever the cap; null unpins. */
+  pin(id: string | null): void {
+    this.pinned = id;
+  }
+
   private evict(): void {
     while (this.entries.size > this.cap) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-      this.traceVersions.delete(oldest);
+      let victim: string | undefined;
+      for (const id of this.entries.keys()) {
+        if (id !== this.pinned) {
+          victim = id;
+          break;
+        }
+      }
+      if (victim === undefined) return;
+      this.entries.delete(victim);
+      this.traceVersions.delete(victim);
     }
   }
 

@@ -3,7 +3,7 @@
 
 import { websocketUrl } from "../lib/backoff";
 import { parseFilter, type Filter } from "../lib/filter";
-import { computeSummary, mergeSpans, partialTrace } from "../lib/summary";
+import { computeSummary, mergeSpans, partialTrace, withRequestSpan } from "../lib/summary";
 import type { DashboardConfig, DuplicateGroup, Span, Trace } from "../lib/trace-format";
 import { TRACE_VERSION } from "../lib/trace-format";
 import { FormatError, errorText, parseServerMessage, parseTraceText } from "../lib/trace-parse";
@@ -104,6 +104,7 @@ export class App {
       deps.WebSocket ?? WebSocket,
     );
     this.state.subscribe((s, prev) => {
+      if (s.open !== prev.open) this.store.pin(s.open?.source === "server" ? s.open.id : null);
       if (s.filterText !== prev.filterText) this.filter = parseFilter(s.filterText);
       if (s.selectedTraceId !== prev.selectedTraceId) this.list.setSelected(s.selectedTraceId);
       if (s.filterText !== prev.filterText) this.refreshList();
@@ -223,7 +224,7 @@ export class App {
       if (!res.ok) throw new Error(`HTTP ${res.status}${res.status === 404 ? " (the server no longer keeps it)" : ""}`);
       trace = parseTraceText(await res.text(), `trace ${id}`);
     } catch (e) {
-      error = `Could not load trace ${id}: ${errorText(e)}`;
+      error = e instanceof FormatError ? `Could not load ${e.message}` : `Could not load trace ${id}: ${errorText(e)}`;
       if (e instanceof FormatError) this.state.reportError(error);
     }
     const open = this.state.get().open;
@@ -247,7 +248,8 @@ export class App {
       text = await file.text();
       trace = parseTraceText(text, file.name);
     } catch (e) {
-      this.state.reportError(`Could not open ${file.name}: ${errorText(e)}`);
+      // A FormatError already names the file, then the field.
+      this.state.reportError(e instanceof FormatError ? `Could not open ${e.message}` : `Could not open ${file.name}: ${errorText(e)}`);
       return;
     }
     this.state.set({
@@ -270,7 +272,7 @@ export class App {
     let trace: Trace | null = open.base;
     if (entry?.trace) trace = entry.trace;
     else if (entry?.live && (entry.live.size > 0 || !open.base)) {
-      const spans = mergeSpans(open.base?.spans ?? [], entry.live.spans());
+      const spans = withRequestSpan(mergeSpans(open.base?.spans ?? [], entry.live.spans()), entry.row);
       trace = open.base
         ? { ...open.base, spans, summary: computeSummary(spans, open.base.summary.status, open.base.summary.error) }
         : partialTrace(entry.row, spans);

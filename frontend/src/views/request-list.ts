@@ -6,6 +6,7 @@ import type { TraceEntry } from "../lib/trace-store";
 import { isRunning } from "../lib/trace-store";
 import { visibleRange } from "../lib/waterfall-layout";
 import { h, setAttr, setText, toggle } from "./dom";
+import { RowPool } from "./row-pool";
 
 export const LIST_ROW_HEIGHT = 48;
 
@@ -29,7 +30,8 @@ export class RequestList {
   private readonly spacer: HTMLElement;
   private readonly empty: HTMLElement;
   private readonly count: HTMLElement;
-  private pool: RowEls[] = [];
+  private readonly newAbove: HTMLButtonElement;
+  private readonly pool: RowPool<RowEls>;
   /** The rows on screen (filtered, newest first); frozen while paused. */
   private shown: readonly TraceEntry[] = [];
   private slowest = 1;
@@ -39,7 +41,11 @@ export class RequestList {
   constructor(private readonly onSelect: (id: string) => void) {
     this.spacer = h("div", { class: "list-spacer" });
     this.scroller = h("div", { class: "list-scroll", testid: "request-list", attrs: { role: "listbox", tabindex: "0", "aria-label": "Requests" } }, this.spacer);
-    this.scroller.addEventListener("scroll", () => this.renderRows());
+    this.pool = new RowPool(this.scroller, () => this.makeRow());
+    this.scroller.addEventListener("scroll", () => {
+      this.renderRows();
+      this.updateNewAbove();
+    });
     this.scroller.addEventListener("click", (ev) => {
       const row = (ev.target as HTMLElement).closest<HTMLElement>("[data-trace-id]");
       const id = row?.dataset["traceId"];
@@ -47,12 +53,21 @@ export class RequestList {
     });
     this.empty = h("div", { class: "empty", testid: "empty-state" });
     this.count = h("div", { class: "list-count", testid: "request-count" });
-    this.el = h("section", { class: "request-list" }, this.count, this.scroller, this.empty);
+    this.newAbove = h("button", { class: "new-above", testid: "new-above", attrs: { type: "button" } });
+    this.newAbove.hidden = true;
+    this.newAbove.addEventListener("click", () => {
+      this.scroller.scrollTop = 0;
+      this.updateNewAbove();
+    });
+    this.el = h("section", { class: "request-list" }, this.count, this.newAbove, this.scroller, this.empty);
   }
 
-  /** New data: filter, keep the scroll anchored on what the user was looking at, redraw. */
+  /**
+   * New data: filter, redraw. At the top with nothing selected the list follows the newest; once the user
+   * scrolled or selected, the rows under their eyes stay put and arrivals collect behind "N new".
+   */
   setRows(all: readonly TraceEntry[], filter: Filter): void {
-    const anchor = this.scroller.scrollTop > 0 ? this.firstVisibleId() : null;
+    const anchor = this.scroller.scrollTop > 0 || this.selectedId !== null ? this.firstVisibleId() : null;
     const out: TraceEntry[] = [];
     let slowest = 1;
     for (const e of all) {
@@ -65,10 +80,10 @@ export class RequestList {
     this.totalCount = all.length;
     this.spacer.style.height = `${out.length * LIST_ROW_HEIGHT}px`;
     if (anchor !== null) {
-      // New rows arrive on top: keep the rows under the user's eyes where they are.
       const i = out.findIndex((e) => e.id === anchor.id);
       if (i >= 0) this.scroller.scrollTop = i * LIST_ROW_HEIGHT + anchor.offset;
     }
+    this.updateNewAbove();
     const filtered = filter.terms.length > 0;
     setText(this.count, filtered ? `${out.length} of ${all.length} requests` : `${all.length} request${all.length === 1 ? "" : "s"}`);
     toggle(this.empty, out.length === 0);
@@ -111,8 +126,22 @@ export class RequestList {
     this.scroller.focus();
   }
 
+  private updateNewAbove(): void {
+    const above = Math.floor(this.scroller.scrollTop / LIST_ROW_HEIGHT);
+    toggle(this.newAbove, above > 0);
+    setText(this.newAbove, `↑ ${above} newer`);
+  }
+
+  /** What to keep in place: the selected row when it is in view, else the first visible one. */
   private firstVisibleId(): { id: string; offset: number } | null {
     const top = this.scroller.scrollTop;
+    const view = this.scroller.clientHeight;
+    if (this.selectedId !== null) {
+      const j = this.shown.findIndex((e) => e.id === this.selectedId);
+      if (j >= 0 && j * LIST_ROW_HEIGHT >= top - LIST_ROW_HEIGHT && j * LIST_ROW_HEIGHT <= top + view) {
+        return { id: this.selectedId, offset: top - j * LIST_ROW_HEIGHT };
+      }
+    }
     const i = Math.floor(top / LIST_ROW_HEIGHT);
     const e = this.shown[i];
     return e ? { id: e.id, offset: top - i * LIST_ROW_HEIGHT } : null;
@@ -121,19 +150,7 @@ export class RequestList {
   private renderRows(): void {
     const view = this.scroller.clientHeight || 800;
     const [first, last] = visibleRange(this.scroller.scrollTop, view, this.shown.length, LIST_ROW_HEIGHT, 4);
-    const need = last - first;
-    while (this.pool.length < need) this.pool.push(this.makeRow());
-    for (let k = 0; k < this.pool.length; k++) {
-      const r = this.pool[k] as RowEls;
-      const entry = k < need ? this.shown[first + k] : undefined;
-      if (!entry) {
-        if (r.el.parentNode) r.el.remove();
-        r.entry = null;
-        continue;
-      }
-      if (!r.el.parentNode) this.scroller.appendChild(r.el);
-      this.fillRow(r, entry, first + k);
-    }
+    this.pool.render(first, last, (r, i) => this.fillRow(r, this.shown[i] as TraceEntry, i));
   }
 
   private makeRow(): RowEls {
@@ -171,6 +188,8 @@ export class RequestList {
     setAttr(r.el, "data-status", row.status === null ? "" : String(row.status));
     setAttr(r.el, "data-queries", String(row.queries));
     setAttr(r.el, "data-running", String(running));
+    setAttr(r.el, "data-n-plus-one", String(row.n_plus_one));
+    setAttr(r.el, "data-method", row.method);
     r.el.classList.toggle("running", running);
     setText(r.method, row.method);
     r.method.className = `badge method method-${/^[A-Z]{1,10}$/.test(row.method) ? row.method.toLowerCase() : "other"}`;

@@ -20,6 +20,7 @@ import {
   type TimeWindow,
 } from "../lib/waterfall-layout";
 import { h, setAttr, setText, toggle } from "./dom";
+import { RowPool } from "./row-pool";
 
 const INDENT_PX = 12;
 const MAX_INDENT_PX = 220;
@@ -47,7 +48,7 @@ export class Waterfall {
   private readonly scroller: HTMLElement;
   private readonly spacer: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
-  private pool: RowEls[] = [];
+  private readonly pool: RowPool<RowEls>;
 
   private trace: Trace | null = null;
   private spansRef: readonly Span[] | null = null;
@@ -62,11 +63,16 @@ export class Waterfall {
   private zoom: TimeWindow | null = null;
   private colors = new Map<string, string>();
   private drawPending = false;
+  private refillAll = false;
+  private shownNameWidth = -1;
+  private canvasBox = "";
+  private axisKey = "";
 
   constructor(private readonly actions: WaterfallActions) {
     this.axis = h("div", { class: "wf-axis", attrs: { "aria-hidden": "true" } });
     this.spacer = h("div", { class: "wf-spacer" });
     this.scroller = h("div", { class: "wf-scroll", testid: "waterfall", attrs: { tabindex: "0", role: "tree", "aria-label": "Spans" } }, this.spacer);
+    this.pool = new RowPool(this.scroller, () => this.makeRow());
     this.canvas = h("canvas", { class: "wf-canvas", attrs: { "aria-hidden": "true" } });
     this.el = h("div", { class: "waterfall" }, h("div", { class: "wf-head" }, h("div", { class: "wf-head-name", text: "Span" }), this.axis), h("div", { class: "wf-body" }, this.scroller, this.canvas));
 
@@ -212,7 +218,7 @@ export class Waterfall {
   private relayout(): void {
     this.rows = this.tree ? visibleRows(this.tree, this.collapsed) : [];
     this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
-    for (const r of this.pool) r.node = null; // force refill: collapse state changed
+    this.refillAll = true; // collapse state or data changed: rows may show other spans now
     this.requestDraw(true);
   }
 
@@ -245,21 +251,18 @@ export class Waterfall {
   private renderRows(): void {
     const view = this.scroller.clientHeight || 600;
     const [first, last] = visibleRange(this.scroller.scrollTop, view, this.rows.length, ROW_HEIGHT, 8);
-    const need = last - first;
-    while (this.pool.length < need) this.pool.push(this.makeRow());
-    const nameW = this.nameWidth();
-    this.el.style.setProperty("--wf-name-width", `${nameW}px`);
-    for (let k = 0; k < this.pool.length; k++) {
-      const r = this.pool[k] as RowEls;
-      const node = k < need ? this.rows[first + k] : undefined;
-      if (!node) {
-        if (r.el.parentNode) r.el.remove();
-        r.node = null;
-        continue;
-      }
-      if (!r.el.parentNode) this.scroller.appendChild(r.el);
-      this.fillRow(r, node, first + k, nameW);
+    if (this.refillAll) {
+      this.refillAll = false;
+      this.pool.forEach((r) => (r.node = null));
     }
+    const nameW = this.nameWidth();
+    if (nameW !== this.shownNameWidth) {
+      // A custom property on the container restyles every row: write it only when it changes.
+      this.shownNameWidth = nameW;
+      this.el.style.setProperty("--wf-name-width", `${nameW}px`);
+      this.pool.forEach((r) => (r.node = null)); // indents depend on the width
+    }
+    this.pool.render(first, last, (r, i) => this.fillRow(r, this.rows[i] as SpanNode, i, nameW));
   }
 
   private makeRow(): RowEls {
@@ -332,9 +335,13 @@ export class Waterfall {
     const cssH = this.scroller.clientHeight;
     const dpr = typeof devicePixelRatio === "number" && devicePixelRatio > 0 ? devicePixelRatio : 1;
     const c = this.canvas;
-    c.style.left = `${nameW}px`;
-    c.style.width = `${cssW}px`;
-    c.style.height = `${cssH}px`;
+    const box = `${nameW},${cssW},${cssH}`;
+    if (box !== this.canvasBox) {
+      this.canvasBox = box;
+      c.style.left = `${nameW}px`;
+      c.style.width = `${cssW}px`;
+      c.style.height = `${cssH}px`;
+    }
     const pw = Math.round(cssW * dpr);
     const ph = Math.round(cssH * dpr);
     if (c.width !== pw) c.width = pw;
@@ -437,6 +444,9 @@ export class Waterfall {
     const nameW = this.nameWidth();
     const width = Math.max(0, this.scroller.clientWidth - nameW - 8);
     const ticks = axisTicks(this.window(), width);
+    const key = `${nameW}:${ticks.map((t) => `${t.ns}@${t.x.toFixed(1)}`).join(",")}`;
+    if (key === this.axisKey) return;
+    this.axisKey = key;
     const labels = ticks.map((t) => {
       const el = h("span", { class: "wf-tick", text: formatDuration(t.ns) });
       el.style.left = `${t.x.toFixed(1)}px`;

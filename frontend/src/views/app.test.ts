@@ -1,0 +1,221 @@
+// @vitest-environment happy-dom
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { App } from "./app";
+import bookList from "../lib/__fixtures__/book-list-n-plus-one.json";
+import orderError from "../lib/__fixtures__/order-error-500.json";
+import { row, span } from "../lib/test-helpers";
+
+class FakeSocket {
+  static OPEN = 1;
+  static instances: FakeSocket[] = [];
+  readyState = 0;
+  sent: string[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.instances.push(this);
+  }
+  send(text: string): void {
+    this.sent.push(text);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  receive(data: unknown): void {
+    this.onmessage?.({ data: typeof data === "string" ? data : JSON.stringify(data) });
+  }
+}
+
+const config = { wsUrl: "/__lifecycle__/ws/", apiBase: "/__lifecycle__/api/", version: 1 };
+const q = (sel: string) => document.querySelector<HTMLElement>(sel);
+const qa = (sel: string) => Array.from(document.querySelectorAll<HTMLElement>(sel));
+
+let app: App;
+let fetchMock: ReturnType<typeof vi.fn>;
+
+beforeEach(() => {
+  vi.spyOn(console, "warn").mockImplementation(() => undefined);
+  FakeSocket.instances = [];
+  document.body.replaceChildren();
+  const root = document.createElement("div");
+  root.id = "lifecycle-app";
+  document.body.appendChild(root);
+  fetchMock = vi.fn(async (url: string) => {
+    const body = url.includes(orderError.id) ? orderError : url.includes(bookList.id) ? bookList : null;
+    return body ? new Response(JSON.stringify(body), { status: 200 }) : new Response("{}", { status: 404 });
+  });
+  app = new App(root, config, {
+    WebSocket: FakeSocket as unknown as typeof WebSocket,
+    fetch: fetchMock as unknown as typeof fetch,
+    location: { protocol: "https:", host: "shop.test" },
+  });
+  app.start();
+});
+
+afterEach(() => {
+  app.stop();
+  vi.restoreAllMocks();
+});
+
+function socket(): FakeSocket {
+  const s = FakeSocket.instances.at(-1);
+  if (!s) throw new Error("no socket");
+  return s;
+}
+
+describe("App", () => {
+  it("connects to the wss URL and shows the empty state", () => {
+    expect(socket().url).toBe("wss://shop.test/__lifecycle__/ws/");
+    expect(q("[data-testid=connection-state]")?.textContent).toBe("connecting");
+    socket().open();
+    expect(q("[data-testid=connection-state]")?.dataset["state"]).toBe("live");
+    expect(q("[data-testid=empty-state]")?.textContent).toBe("Waiting for requests. Open your site in another tab.");
+  });
+
+  it("lists backlog rows and live traces, running then done", () => {
+    socket().open();
+    socket().receive({ type: "hello", version: 1, dropped_events: 0 });
+    socket().receive({ type: "backlog", traces: [row("b1", { path: "/old/", queries: 3 })] });
+    socket().receive({
+      type: "events",
+      dropped_events: 7,
+      events: [
+        { e: "trace.start", trace_id: "6f1c2a0e9b3d4c55", row: row("6f1c2a0e9b3d4c55", { path: "/books/", status: null, duration_ns: null }) },
+        { e: "span.start", trace_id: "6f1c2a0e9b3d4c55", span: span(1, 0, 1000, null, "middleware") },
+      ],
+    });
+    app.flush();
+    let rows = qa("[data-testid=request-row]");
+    expect(rows.map((r) => r.dataset["traceId"])).toEqual(["6f1c2a0e9b3d4c55", "b1"]);
+    expect(rows[0]?.dataset["running"]).toBe("true");
+    expect(rows[1]?.dataset["queries"]).toBe("3");
+    expect(q("[data-testid=dropped-events]")?.textContent).toBe("Dropped events: 7");
+    expect(q("[data-testid=dropped-events]")?.hidden).toBe(false);
+
+    // open the running trace: the request span is put back, the open span is marked running
+    rows[0]?.click();
+    expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("running");
+    expect(qa("[data-testid=waterfall-row]").map((r) => r.dataset["spanId"])).toEqual(["0", "1"]);
+
+    socket().receive({
+      type: "events",
+      dropped_events: 7,
+      events: [{ e: "trace.end", trace_id: "6f1c2a0e9b3d4c55", row: row("6f1c2a0e9b3d4c55", { path: "/books/", queries: 21, duplicates: 20, n_plus_one: 1 }), trace: bookList }],
+    });
+    app.flush();
+    rows = qa("[data-testid=request-row]");
+    expect(rows[0]?.dataset["running"]).toBe("false");
+    expect(rows[0]?.dataset["status"]).toBe("200");
+    expect(rows[0]?.textContent).toContain("21 q · 20 dup");
+    expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done");
+    expect(qa("[data-testid=waterfall-row]").length).toBe(31);
+    const group = q("[data-testid=n-plus-one-group]");
+    expect(group?.dataset["count"]).toBe("20");
+    expect(group?.textContent).toContain("shop/models.py:31 in __str__");
+    group?.click();
+    expect(qa(".wf-row.highlighted").length).toBe(20);
+    expect(q("[data-testid=span-detail]")?.dataset["spanId"]).toBe("9");
+  });
+
+  it("fetches a trace it does not hold and keeps hostile text as text", async () => {
+    socket().open();
+    socket().receive({ type: "backlog", traces: [row(orderError.id, { method: "POST", path: "/orders/<img src=x onerror=alert(1)>", status: 500, error: "ValueError: boom" })] });
+    app.flush();
+    const r = q("[data-testid=request-row]");
+    expect(r?.querySelector(".row-path")?.textContent).toBe("/orders/<img src=x onerror=alert(1)>");
+    r?.click();
+    expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("loading");
+    await vi.waitFor(() => expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done"));
+    expect(fetchMock).toHaveBeenCalledWith(`/__lifecycle__/api/traces/${orderError.id}/`, expect.anything());
+    expect(q("[data-testid=save-trace]")?.getAttribute("href")).toBe(`/__lifecycle__/api/traces/${orderError.id}/?download=1`);
+    q(`[data-testid=waterfall-row][data-span-id="5"]`)?.click();
+    const detail = q("[data-testid=span-detail]");
+    expect(detail?.querySelector("[data-testid=sql-text]")?.textContent).toContain("</script><img src=x onerror=alert(1)>");
+    q(`[data-testid=waterfall-row][data-span-id="7"]`)?.click();
+    expect(detail?.textContent).toContain("boom </script><img src=x onerror=alert(1)>");
+    expect(document.querySelectorAll("img, script").length).toBe(0);
+  });
+
+  it("shows an error banner for malformed frames and keeps going", () => {
+    socket().open();
+    socket().receive("{not json");
+    socket().receive({ type: "events", events: [{ e: "trace.start", trace_id: "x1", row: { id: "x1" } }, { e: "trace.start", trace_id: "x2", row: row("x2") }] });
+    app.flush();
+    const banner = q("[data-testid=error-banner]");
+    expect(banner?.hidden).toBe(false);
+    expect(banner?.textContent).toContain("not valid JSON");
+    expect(banner?.textContent).toContain("events.events[0].row.method");
+    expect(qa("[data-testid=request-row]").map((r) => r.dataset["traceId"])).toEqual(["x2"]);
+  });
+
+  it("filters, pauses and reconnects", () => {
+    vi.useFakeTimers();
+    socket().open();
+    socket().receive({ type: "backlog", traces: [row("a", { status: 500, path: "/boom/" }), row("b", { status: 200 })] });
+    app.flush();
+    const input = q("[data-testid=filter-input]") as HTMLInputElement;
+    input.value = "status:5xx";
+    input.dispatchEvent(new Event("input"));
+    expect(qa("[data-testid=request-row]").map((r) => r.dataset["traceId"])).toEqual(["a"]);
+    input.value = "-status:5xx";
+    input.dispatchEvent(new Event("input"));
+    expect(qa("[data-testid=request-row]").map((r) => r.dataset["traceId"])).toEqual(["b"]);
+    input.value = "";
+    input.dispatchEvent(new Event("input"));
+
+    q("[data-testid=pause-button]")?.click();
+    expect(q("[data-testid=pause-button]")?.textContent).toBe("Resume");
+    socket().receive({ type: "events", events: [{ e: "trace.start", trace_id: "c", row: row("c", { duration_ns: null }) }] });
+    app.flush();
+    expect(qa("[data-testid=request-row]")).toHaveLength(2);
+    expect(q("[data-testid=paused-note]")?.textContent).toBe("Paused · 1 new");
+    document.body.dispatchEvent(new KeyboardEvent("keydown", { key: " ", code: "Space", bubbles: true }));
+    expect(q("[data-testid=pause-button]")?.textContent).toBe("Pause");
+    expect(qa("[data-testid=request-row]")).toHaveLength(3);
+
+    socket().onclose?.();
+    expect(q("[data-testid=connection-state]")?.textContent).toBe("reconnecting");
+    expect(q("[data-testid=retry-button]")?.hidden).toBe(false);
+    const before = FakeSocket.instances.length;
+    q("[data-testid=retry-button]")?.click();
+    expect(FakeSocket.instances.length).toBe(before + 1);
+    socket().open();
+    expect(q("[data-testid=connection-state]")?.textContent).toBe("live");
+    vi.useRealTimers();
+  });
+
+  it("opens a trace file and reports a bad one naming the field", async () => {
+    const input = q("[data-testid=open-file-input]") as HTMLInputElement;
+    await app.openFile(new File([JSON.stringify(bookList)], "books.json", { type: "application/json" }));
+    expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done");
+    expect(q("[data-testid=save-trace]")?.getAttribute("download")).toBe("books.json");
+    const bad = structuredClone(bookList) as { spans: { start_ns: unknown }[] };
+    (bad.spans[2] as { start_ns: unknown }).start_ns = "soon";
+    await app.openFile(new File([JSON.stringify(bad)], "bad.json"));
+    expect(q("[data-testid=error-banner]")?.textContent).toContain('Could not open bad.json: trace.spans[2].start_ns: expected a number, got "soon"');
+    expect(input).toBeTruthy();
+  });
+
+  it("moves through the list with the arrow keys and clears with Escape", () => {
+    socket().open();
+    socket().receive({ type: "backlog", traces: [row("n2", { started_at: "2026-01-01T00:00:02Z" }), row("n1", { started_at: "2026-01-01T00:00:01Z" })] });
+    app.flush();
+    const key = (code: string, key = code) => document.body.dispatchEvent(new KeyboardEvent("keydown", { key, code, bubbles: true }));
+    key("ArrowDown");
+    expect(app.state.get().selectedTraceId).toBe("n2");
+    key("ArrowDown");
+    expect(app.state.get().selectedTraceId).toBe("n1");
+    key("ArrowUp");
+    expect(app.state.get().selectedTraceId).toBe("n2");
+    key("Escape");
+    expect(app.state.get().open).toBeNull();
+    key("Slash", "/");
+    expect(document.activeElement).toBe(q("[data-testid=filter-input]"));
+  });
+});
