@@ -16,15 +16,27 @@ from types import FrameType
 
 Frame = tuple[str, int, str]
 
-_is_user: dict[str, bool] = {}
-# Code objects where a walk stops (the recorder's own entry points, e.g. the middleware's __call__):
-# what lies below them is the server, never the user's code. Compared by identity, never hashed.
-_stop_codes: list = []
+# Per filename: _LIBRARY, _USER, or _STOPS (a file of ours holding stop codes; never a user file).
+_LIBRARY, _USER, _STOPS = 0, 1, 2
+_is_user: dict[str, int] = {}
+# Code objects where a walk stops, by filename: the recorder's own entry points and the wrappers it puts
+# around the view and each middleware layer. Below the view's wrapper lie only the handler and the
+# middleware chain (``get_response`` calls), which say nothing about where a query came from; walking
+# them cost about 25 of the 61 frames of a query in a template (bench/RESULTS.md). A query made in a
+# middleware stops at the wrapper of its own layer, so that middleware's frame is still kept.
+# Compared by identity, never hashed (a code object's hash is not cached).
+_stop_codes: dict[str, tuple] = {}
 
 
 def stop_at(code) -> None:
-    if not any(code is c for c in _stop_codes):
-        _stop_codes.append(code)
+    """Stop stack walks at frames running ``code`` (idempotent)."""
+    name = code.co_filename
+    codes = _stop_codes.get(name, ())
+    if not any(code is c for c in codes):
+        _stop_codes[name] = (*codes, code)
+    _is_user.pop(name, None)
+
+
 _library_dirs: tuple[str, ...] | None = None
 _hidden_modules: tuple[str, ...] = ()
 
@@ -59,17 +71,19 @@ def _compute_library_dirs() -> tuple[str, ...]:
     return tuple(sorted(d + os.sep if not d.endswith(".py") else d for d in dirs))
 
 
-def _classify(filename: str) -> bool:
+def _classify(filename: str) -> int:
     global _library_dirs
     if _library_dirs is None:
         _library_dirs = _compute_library_dirs()
-    if filename.startswith("<"):
-        user = False
+    if filename in _stop_codes:
+        kind = _STOPS
+    elif filename.startswith("<"):
+        kind = _LIBRARY
     else:
         real = os.path.realpath(filename)
-        user = not any(real.startswith(d) or real == d for d in _library_dirs)
-    _is_user[filename] = user
-    return user
+        kind = _LIBRARY if any(real.startswith(d) or real == d for d in _library_dirs) else _USER
+    _is_user[filename] = kind
+    return kind
 
 
 def user_frames(depth: int, frame: FrameType | None = None) -> tuple[Frame, ...]:
@@ -79,18 +93,18 @@ def user_frames(depth: int, frame: FrameType | None = None) -> tuple[Frame, ...]
     f = frame if frame is not None else sys._getframe(2)
     out: list[Frame] = []
     is_user = _is_user
-    stop = _stop_codes[0] if _stop_codes else None
     while f is not None:
         code = f.f_code
-        if code is stop:
-            break
         name = code.co_filename
-        user = is_user.get(name)
-        if user is None:
-            user = _classify(name)
-        if user:
-            out.append((name, f.f_lineno, code.co_name))
-            if len(out) >= depth:
+        kind = is_user.get(name)
+        if kind is None:
+            kind = _classify(name)
+        if kind:
+            if kind == _USER:
+                out.append((name, f.f_lineno, code.co_name))
+                if len(out) >= depth:
+                    break
+            elif any(code is c for c in _stop_codes[name]):
                 break
         f = f.f_back
     return tuple(out)
@@ -102,10 +116,10 @@ def traceback_user_frames(tb, depth: int) -> list[Frame]:
     while tb is not None:
         code = tb.tb_frame.f_code
         name = code.co_filename
-        user = _is_user.get(name)
-        if user is None:
-            user = _classify(name)
-        if user:
+        kind = _is_user.get(name)
+        if kind is None:
+            kind = _classify(name)
+        if kind == _USER:
             frames.append((name, tb.tb_lineno, code.co_name))
         tb = tb.tb_next
     frames.reverse()

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import sys
+import types
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.handlers import base as handlers_base
@@ -22,7 +23,7 @@ from django.core.signals import got_request_exception
 from django.urls import Resolver404
 
 from lifecycle import conf
-from lifecycle.frames import traceback_user_frames
+from lifecycle.frames import stop_at, traceback_user_frames
 from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.recorder import _recording
 from lifecycle.safety import report
@@ -170,6 +171,12 @@ def install() -> None:
             report("view instrument", exc)
             return wrapped
 
+    # Stack walks (SQL frames) stop at our layer and view wrappers: below them lie only the handler and
+    # the middleware chain (lifecycle.frames).
+    for outer in (_timed_layer, _timed_view):
+        for const in outer.__code__.co_consts:
+            if isinstance(const, types.CodeType):
+                stop_at(const)
     patch(handlers_base, "convert_exception_to_response", convert_exception_to_response, _originals)
     patch(handlers_base.BaseHandler, "resolve_request", resolve_request, _originals)
     patch(handlers_base.BaseHandler, "make_view_atomic", make_view_atomic, _originals)
