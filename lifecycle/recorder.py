@@ -24,8 +24,7 @@ import itertools
 import os
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from datetime import UTC, datetime
-from time import perf_counter_ns
+from time import gmtime, perf_counter_ns, strftime, time_ns
 from typing import Any
 
 from lifecycle.safety import report
@@ -166,5 +165,19 @@ class Recording:
         return trace
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def _utcnow() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Wall clock, UTC, ``2026-01-31T12:00:00.123456Z``.
+
+    ``datetime.strftime`` cost 3-4 µs a call (0.4% of a recorded request in the profile); the seconds
+    part is formatted once per second instead (a tuple swapped whole, so threads never see half of it).
+    """
+    global _second
+    ns = time_ns()
+    sec, rest = divmod(ns, 1_000_000_000)
+    cached = _second
+    if cached[0] != sec:
+        cached = _second = (sec, strftime("%Y-%m-%dT%H:%M:%S", gmtime(sec)))
+    return f"{cached[1]}.{rest // 1000:06d}Z"
