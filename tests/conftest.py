@@ -17,6 +17,11 @@ def pytest_report_header(config):
     return f"lifecycle: database backend {backend}"
 
 
+def pytest_collection_modifyitems(config, items):
+    # Browser tests last: they are the slowest, and Playwright's loop must not overlap other tests.
+    items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))
+
+
 @pytest.fixture(autouse=True)
 def _clean_store():
     store.clear()

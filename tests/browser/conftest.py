@@ -35,8 +35,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's sync API runs an event loop in this thread while it is open, which
+    # would break async_to_sync in the other tests (they also run before these: see tests/conftest.py).
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         _missing(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
     try:
