@@ -14,26 +14,26 @@ the primary key only, casts with ``::``, SQLite adds ``ESCAPE``), so queries are
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lifecycle.fingerprint import MAX_SQL, fingerprint
+from lifecycle.fingerprint import fingerprint
+from lifecycle.replay_sql import folded, portable_key
 from lifecycle.trace import Trace
 
 # Every check, in the order failures are reported; True: on unless switched off.
 CHECKS: dict[str, bool] = {
-    "view": True,          # each request resolves to the same view and url name
-    "status": True,        # each request answers the same status code
-    "templates": True,     # the same set of templates is rendered
-    "new_queries": True,   # no SQL fingerprint that the recording never ran
+    "view": True,  # each request resolves to the same view and url name
+    "status": True,  # each request answers the same status code
+    "templates": True,  # the same set of templates is rendered
+    "new_queries": True,  # no SQL fingerprint that the recording never ran
     "more_queries": True,  # no fingerprint runs more often than recorded (a new N+1 fails here)
-    "duplicates": True,    # no new group of repeated queries (same fingerprint twice or more)
+    "duplicates": True,  # no new group of repeated queries (same fingerprint twice or more)
     "query_count": False,  # exactly as many queries in total as recorded
-    "timing": False,       # the duration stays within the recorded one plus a tolerance, or a budget
+    "timing": False,  # the duration stays within the recorded one plus a tolerance, or a budget
 }
 
 Frame = tuple[str, int, str]
@@ -52,8 +52,10 @@ class QueryGroup:
     def where(self, limit: int = 3) -> str:
         if not self.frames:
             return "issued outside user code (no user frame recorded)"
-        parts = [f"{f}:{line} in {func}" + (f" ({n}x)" if len(self.frames) > 1 else "")
-                 for (f, line, func), n in self.frames.most_common(limit)]
+        parts = [
+            f"{f}:{line} in {func}" + (f" ({n}x)" if len(self.frames) > 1 else "")
+            for (f, line, func), n in self.frames.most_common(limit)
+        ]
         more = len(self.frames) - limit
         return "issued from " + ", ".join(parts) + (f" and {more} more places" if more > 0 else "")
 
@@ -127,7 +129,7 @@ def profile(trace: Trace, *, portable: bool = False, ignore_sql: Iterable[re.Pat
             if isinstance(sql, str):
                 if any(p.search(sql) for p in ignore):
                     continue
-                fp, text = fingerprint(_short_lists(sql))
+                fp, text = fingerprint(folded(sql))
             else:
                 fp, text = str(attrs.get("fp") or "?"), span.name
             key = portable_key(text) if portable else fp
@@ -154,18 +156,6 @@ def profile(trace: Trace, *, portable: bool = False, ignore_sql: Iterable[re.Pat
     )
 
 
-# fingerprint() caps the text at MAX_SQL characters before it folds value lists, so an IN list of more
-# than ~1000 placeholders is cut open: its fingerprint then depends on the list length, and whatever
-# follows the list is lost. Folding parenthesized placeholder lists first (only in text that long, so
-# that every other fingerprint stays equal to the recorded ``attrs.fp``) keeps replays length-blind.
-_PARAM = r"(?:%s|\?|\$\d+|%\([^)]*\)s|-?\d+(?:\.\d+)?)"
-_LONG_LIST = re.compile(rf"\(\s*{_PARAM}(?:\s*,\s*{_PARAM})+\s*\)")
-
-
-def _short_lists(sql: str) -> str:
-    return _LONG_LIST.sub("(%s)", sql) if len(sql) > MAX_SQL else sql
-
-
 def _user_frame(stack: Any) -> Frame | None:
     """The innermost user frame; a comprehension or lambda is named after the function around it."""
     try:
@@ -184,60 +174,6 @@ def _url_name(attrs: dict[str, Any]) -> str | None:
     name = attrs.get("url_name")
     namespace = attrs.get("namespace")
     return f"{namespace}:{name}" if name and namespace else name
-
-
-# Spellings the ORM varies between backends, left out of the portable key. Each is a plain regular
-# expression applied once to the (already length-capped) normalized text: linear time.
-_CAST = re.compile(r"::\s*(?:\"[^\"]+\"|\w+)(?:\s*\([^)]*\))?(?:\[\])?")
-_ESCAPE = re.compile(r"\s+ESCAPE\s+\?", re.IGNORECASE)
-_FOR_UPDATE = re.compile(r"\s+FOR\s+(?:NO\s+KEY\s+)?UPDATE\b(?:\s+OF\s+[^)]*?)?(?:\s+NOWAIT|\s+SKIP\s+LOCKED)?",
-                         re.IGNORECASE)
-_GROUP_BY = re.compile(r"\bGROUP\s+BY\b", re.IGNORECASE)
-_GROUP_END = re.compile(r"\b(?:HAVING|ORDER\s+BY|LIMIT|OFFSET|WINDOW|UNION|INTERSECT|EXCEPT|FOR)\b",
-                        re.IGNORECASE)
-_SPACE = re.compile(r"\s+")
-
-
-def portable_text(normalized: str) -> str:
-    """A normalized statement without the spellings that differ between database backends."""
-    text = normalized.replace("`", '"')
-    text = _CAST.sub("", text)
-    text = _ESCAPE.sub("", text)
-    text = _FOR_UPDATE.sub("", text)
-    text = _collapse_group_by(text)
-    return _SPACE.sub(" ", text).strip()
-
-
-def portable_key(normalized: str) -> str:
-    return "p" + hashlib.blake2b(portable_text(normalized).encode(), digest_size=6).hexdigest()[1:]
-
-
-def _collapse_group_by(text: str) -> str:
-    """``GROUP BY <list>`` becomes ``GROUP BY …``: PostgreSQL groups by the primary key where SQLite
-    lists every selected column. The list ends at a keyword or a closing parenthesis at its own depth."""
-    out: list[str] = []
-    pos = 0
-    for match in _GROUP_BY.finditer(text):
-        if match.start() < pos:
-            continue
-        out.append(text[pos:match.end()])
-        out.append(" …")
-        depth = 0
-        i = match.end()
-        while i < len(text):
-            ch = text[i]
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif depth == 0 and (ch == " ") and _GROUP_END.match(text, i + 1):
-                break
-            i += 1
-        pos = i
-    out.append(text[pos:])
-    return "".join(out)
 
 
 # -- comparing -----------------------------------------------------------------------------------------
@@ -262,8 +198,9 @@ def compare(
     notes: list[str] = []
     if portable:
         notes.append(
-            f"recorded on {'/'.join(sorted(old_vendors))}, replayed on {'/'.join(sorted(new_vendors))}: queries "
-            "are matched by their portable shape (GROUP BY lists, :: casts, ESCAPE, FOR UPDATE and quoting ignored)"
+            f"recorded on {'/'.join(sorted(old_vendors))}, replayed on {'/'.join(sorted(new_vendors))}: "
+            "queries are matched by their portable shape "
+            "(GROUP BY lists, :: casts, ESCAPE, FOR UPDATE and quoting ignored)"
         )
     if old.dropped:
         notes.append(f"the recording dropped {old.dropped} spans (MAX_SPANS): its counts are incomplete")
@@ -272,10 +209,16 @@ def compare(
 
     failures: list[Failure] = []
     if checks.get("view") and old.resolutions != new.resolutions:
-        failures.append(Failure("view", "resolves to another view or url name", [
-            f"recorded: {_resolutions(old.resolutions)}",
-            f"now:      {_resolutions(new.resolutions)}",
-        ]))
+        failures.append(
+            Failure(
+                "view",
+                "resolves to another view or url name",
+                [
+                    f"recorded: {_resolutions(old.resolutions)}",
+                    f"now:      {_resolutions(new.resolutions)}",
+                ],
+            )
+        )
     if checks.get("status"):
         old_status = [r[2] for r in old.requests]
         new_status = [r[2] for r in new.requests]
@@ -295,37 +238,52 @@ def compare(
 
     new_keys = [k for k in new.queries if k not in old.queries]
     if checks.get("new_queries") and new_keys:
-        failures.append(Failure(
-            "new_queries",
-            f"{_n(len(new_keys), 'query fingerprint')} that the recording never ran",
-            [f"{_label(new.queries[k])}  {_times(new.queries[k].count)}" for k in new_keys],
-            new_keys,
-        ))
+        failures.append(
+            Failure(
+                "new_queries",
+                f"{_n(len(new_keys), 'query fingerprint')} that the recording never ran",
+                [f"{_label(new.queries[k])}  {_times(new.queries[k].count)}" for k in new_keys],
+                new_keys,
+            )
+        )
     grown = [k for k, g in new.queries.items() if k in old.queries and g.count > old.queries[k].count]
     if checks.get("more_queries") and grown:
-        failures.append(Failure(
-            "more_queries",
-            f"{_n(len(grown), 'query fingerprint')} ran more often than recorded "
-            f"({_n(old.total_queries, 'query', 'queries')} recorded, {new.total_queries} now)",
-            [f"{_label(new.queries[k])}  {old.queries[k].count} -> {new.queries[k].count} times "
-             f"(+{new.queries[k].count - old.queries[k].count})" for k in grown],
-            grown,
-        ))
-    repeated = [k for k, g in new.queries.items()
-                if g.count >= 2 and (k not in old.queries or old.queries[k].count < 2)]
+        failures.append(
+            Failure(
+                "more_queries",
+                f"{_n(len(grown), 'query fingerprint')} ran more often than recorded "
+                f"({_n(old.total_queries, 'query', 'queries')} recorded, {new.total_queries} now)",
+                [
+                    f"{_label(new.queries[k])}  {old.queries[k].count} -> {new.queries[k].count} times "
+                    f"(+{new.queries[k].count - old.queries[k].count})"
+                    for k in grown
+                ],
+                grown,
+            )
+        )
+    repeated = [
+        k
+        for k, g in new.queries.items()
+        if g.count >= 2 and (k not in old.queries or old.queries[k].count < 2)
+    ]
     if checks.get("duplicates") and repeated:
-        failures.append(Failure(
-            "duplicates",
-            f"{_n(len(repeated), 'new group')} of repeated queries (same fingerprint run again: an N+1 suspect)",
-            [f"{_label(new.queries[k])}  {_times(new.queries[k].count)}"
-             f"{', N+1 (threshold ' + str(n_plus_one_threshold) + ')' if new.queries[k].count >= n_plus_one_threshold else ''}"
-             for k in repeated],
-            repeated,
-        ))
+        failures.append(
+            Failure(
+                "duplicates",
+                f"{_n(len(repeated), 'new group')} of repeated queries "
+                "(same fingerprint run again: an N+1 suspect)",
+                [_repeated(new.queries[k], n_plus_one_threshold) for k in repeated],
+                repeated,
+            )
+        )
     if checks.get("query_count") and old.total_queries != new.total_queries:
-        failures.append(Failure(
-            "query_count", f"{_n(new.total_queries, 'query', 'queries')}, the recording ran {old.total_queries}", []
-        ))
+        failures.append(
+            Failure(
+                "query_count",
+                f"{_n(new.total_queries, 'query', 'queries')}, the recording ran {old.total_queries}",
+                [],
+            )
+        )
     if checks.get("timing") and new.duration_ns is not None:
         failure = _timing(old.duration_ns, new.duration_ns, time_tolerance, time_slack_ms, time_budget_ms)
         if failure is not None:
@@ -333,8 +291,9 @@ def compare(
     return Comparison(failures, old, new, portable, notes)
 
 
-def _timing(old_ns: int | None, new_ns: int, tolerance: float, slack_ms: float,
-            budget_ms: float | None) -> Failure | None:
+def _timing(
+    old_ns: int | None, new_ns: int, tolerance: float, slack_ms: float, budget_ms: float | None
+) -> Failure | None:
     new_ms = new_ns / 1e6
     if budget_ms is not None and new_ms > budget_ms:
         return Failure("timing", f"took {new_ms:.1f} ms, over the budget of {budget_ms:g} ms", [])
@@ -343,9 +302,11 @@ def _timing(old_ns: int | None, new_ns: int, tolerance: float, slack_ms: float,
     old_ms = old_ns / 1e6
     allowed = old_ms * (1 + tolerance) + slack_ms
     if new_ms > allowed:
-        return Failure("timing", f"took {new_ms:.1f} ms, allowed {allowed:.1f} ms", [
-            f"recorded {old_ms:.1f} ms, tolerance +{tolerance:.0%} plus {slack_ms:g} ms slack"
-        ])
+        return Failure(
+            "timing",
+            f"took {new_ms:.1f} ms, allowed {allowed:.1f} ms",
+            [f"recorded {old_ms:.1f} ms, tolerance +{tolerance:.0%} plus {slack_ms:g} ms slack"],
+        )
     return None
 
 
@@ -357,11 +318,14 @@ def format_failure(
 ) -> str:
     failures = comparison.failures
     new = comparison.actual
-    lines = [f"Replay of {source} ({what}) does not match the recording: "
-             f"{len(failures)} check{'s' if len(failures) != 1 else ''} failed "
-             f"({', '.join(f.check for f in failures)})",
-             f"  recorded: {_overview(comparison.recorded)}",
-             f"  replay:   {_overview(new)}", ""]
+    lines = [
+        f"Replay of {source} ({what}) does not match the recording: "
+        f"{len(failures)} check{'s' if len(failures) != 1 else ''} failed "
+        f"({', '.join(f.check for f in failures)})",
+        f"  recorded: {_overview(comparison.recorded)}",
+        f"  replay:   {_overview(new)}",
+        "",
+    ]
     shown: list[str] = []
     for failure in failures:
         lines.append(f"{failure.check}: {failure.headline}")
@@ -376,8 +340,10 @@ def format_failure(
     lines.append("")
     if actual_path:
         lines.append(f"Actual trace written to {actual_path}")
-    lines.append("If the change is intended, re-record: pytest --lifecycle-record=all "
-                 "(or replace the recorded file with the actual one).")
+    lines.append(
+        "If the change is intended, re-record: pytest --lifecycle-record=all "
+        "(or replace the recorded file with the actual one)."
+    )
     all_notes = [*comparison.notes, *notes]
     if all_notes:
         lines.append("Notes:")
@@ -389,6 +355,11 @@ def _overview(p: Profile) -> str:
     status = "status " + ", ".join(str(r[2]) for r in p.requests) if p.requests else "no request"
     ms = "" if p.duration_ns is None else f", {p.duration_ns / 1e6:.1f} ms"
     return f"{status}, {_n(p.total_queries, 'query', 'queries')}, {_n(len(p.templates), 'template')}{ms}"
+
+
+def _repeated(group: QueryGroup, threshold: int) -> str:
+    flag = f", N+1 (threshold {threshold})" if group.count >= threshold else ""
+    return f"{_label(group)}  {_times(group.count)}{flag}"
 
 
 def _label(group: QueryGroup) -> str:

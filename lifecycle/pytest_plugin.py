@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 # Before anything imports them, so that their assertions get pytest's rewriting.
-pytest.register_assert_rewrite("lifecycle.replay", "lifecycle.compare", "lifecycle.replay_client")
+pytest.register_assert_rewrite(
+    "lifecycle.replay", "lifecycle.replay_options", "lifecycle.replay_client", "lifecycle.compare"
+)
 
 MODES = ("once", "none", "all", "overwrite")
 
@@ -33,26 +35,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=MODES,
         metavar="MODE",
         help="record mode for trace replays: once (write missing trace files; the default), none (fail "
-             "when one is missing; CI=true implies it), all (rewrite every trace file).",
+        "when one is missing; CI=true implies it), all (rewrite every trace file).",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from lifecycle import replay
+    from lifecycle import replay_options
 
-    replay.cli_mode = config.getoption("lifecycle_record", None)
-    replay.base_dir = config.rootpath
-    replay.written.clear()
+    replay_options.cli_mode = config.getoption("lifecycle_record", None)
+    replay_options.base_dir = config.rootpath
+    replay_options.written.clear()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     import sys
 
-    replay = sys.modules.get("lifecycle.replay")
-    if replay is None or not replay.written:
+    options = sys.modules.get("lifecycle.replay_options")
+    if options is None or not options.written:
         return
     terminalreporter.section("lifecycle trace files written")
-    for line in replay.written:
+    for line in options.written:
         terminalreporter.write_line(line)
 
 
@@ -61,7 +63,8 @@ def lifecycle_replay(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """Replay a recorded trace through the test client and compare: ``lifecycle_replay(path, **options)``.
 
     Fails with ``lifecycle.replay.TraceMismatch`` when a check fails; returns a ``ReplayResult``
-    (``.trace``, ``.response``, ``.comparison``, ``.written``). Options: see ``lifecycle.replay.replay_trace``.
+    (``.trace``, ``.response``, ``.comparison``, ``.written``).
+    Options: see ``lifecycle.replay.replay_trace``.
     """
     try:
         request.getfixturevalue("db")

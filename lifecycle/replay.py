@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,31 +43,43 @@ from lifecycle.replay_client import (
     consume_streaming,
     deactivate_block,
     log_in,
+    request_record,
     send,
     spec_from_request,
+)
+from lifecycle.replay_options import (
+    COMMON_OPTIONS,
+    MODES,
+    REQUEST_OPTIONS,
+    Config,
+    actual_path,
+    config_from,
+    display,
+    missing,
+    record_mode,
+    resolve_path,
+    written,
 )
 from lifecycle.summary import finalize
 from lifecycle.trace import Trace, TraceFormatError
 
-__all__ = ["CHECKS", "MODES", "MalformedTrace", "ReplayError", "ReplayResult", "ReplayTestMixin", "TraceMismatch",
-           "record", "record_mode", "replay_trace"]
+__all__ = [
+    "CHECKS",
+    "MODES",
+    "MalformedTrace",
+    "ReplayError",
+    "ReplayResult",
+    "ReplayTestMixin",
+    "TraceMismatch",
+    "record",
+    "record_mode",
+    "replay_trace",
+]
 
-__unittest = True  # unittest leaves this module's frames out of failure tracebacks (pytest: __tracebackhide__)
+# unittest leaves this module's frames out of failure tracebacks (pytest: __tracebackhide__).
+__unittest = True
 
 logger = logging.getLogger("lifecycle.replay")
-
-MODES = ("once", "none", "all")
-_MODE_ALIASES = {"overwrite": "all", "new": "once"}
-
-# Set by the pytest plugin: the --lifecycle-record option and the rootdir that relative paths start from.
-cli_mode: str | None = None
-base_dir: Path | None = None
-# What the replays of this run wrote, for the pytest terminal summary.
-written: list[str] = []
-
-_REQUEST_OPTIONS = ("url", "method", "data", "content_type", "headers", "user", "secure")
-_COMMON_OPTIONS = ("record_mode", "checks", "ignore_sql", "time_tolerance", "time_slack_ms", "time_budget_ms",
-                   "actual_dir")
 
 
 class TraceMismatch(ReplayError):
@@ -98,116 +109,19 @@ class ReplayResult:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Config:
-    mode: str
-    checks: dict[str, bool]
-    ignore_sql: tuple[re.Pattern[str], ...]
-    time_tolerance: float
-    time_slack_ms: float
-    time_budget_ms: float | None
-    actual_dir: str | None
-
-
-# -- settings and options ------------------------------------------------------------------------------
-
-
-def record_mode(explicit: str | None = None) -> str:
-    """The record mode in force: ``--lifecycle-record``, then ``explicit``, the setting, ``CI``, ``once``."""
-    setting = conf.get("REPLAY_RECORD_MODE")
-    ci = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-    for origin, mode in (("--lifecycle-record", cli_mode), ("record_mode", explicit),
-                         ("LIFECYCLE['REPLAY_RECORD_MODE']", setting)):
-        if mode:
-            mode = _MODE_ALIASES.get(str(mode).lower(), str(mode).lower())
-            if mode not in MODES:
-                raise ReplayError(f"{origin}: expected one of {', '.join(MODES)}, got {mode!r}")
-            return mode
-    return "none" if ci else "once"
-
-
-def _config(options: dict[str, Any]) -> _Config:
-    """Pop the common options and check switches out of ``options`` and merge them over the settings."""
-    checks = dict(CHECKS)
-    explicit: set[str] = set()
-    for origin, overrides in (("LIFECYCLE['REPLAY_CHECKS']", conf.get("REPLAY_CHECKS") or {}),
-                              ("checks", options.pop("checks", None) or {}),
-                              ("option", {k: options.pop(k) for k in CHECKS if k in options})):
-        unknown = sorted(set(overrides) - set(CHECKS))
-        if unknown:
-            raise ReplayError(f"{origin}: unknown check {', '.join(map(repr, unknown))}; "
-                              f"the checks are {', '.join(CHECKS)}")
-        checks.update({k: bool(v) for k, v in overrides.items()})
-        explicit.update(overrides)
-    budget = options.pop("time_budget_ms", None)
-    if budget is not None and "timing" not in explicit:
-        checks["timing"] = True  # giving a budget turns the timing check on, unless it was set explicitly
-    extra = options.pop("ignore_sql", None) or ()
-    patterns = [*conf.get("REPLAY_IGNORE_SQL"), *([extra] if isinstance(extra, (str, re.Pattern)) else extra)]
-    try:
-        ignore = tuple(p if isinstance(p, re.Pattern) else re.compile(p, re.IGNORECASE) for p in patterns)
-    except re.error as exc:
-        raise ReplayError(f"ignore_sql: invalid regular expression: {exc}") from None
-    tolerance = options.pop("time_tolerance", None)
-    slack = options.pop("time_slack_ms", None)
-    config = _Config(
-        mode=record_mode(options.pop("record_mode", None)),
-        checks=checks,
-        ignore_sql=ignore,
-        time_tolerance=float(conf.get("REPLAY_TIME_TOLERANCE") if tolerance is None else tolerance),
-        time_slack_ms=float(conf.get("REPLAY_TIME_SLACK_MS") if slack is None else slack),
-        time_budget_ms=None if budget is None else float(budget),
-        actual_dir=options.pop("actual_dir", None) or conf.get("REPLAY_ACTUAL_DIR"),
-    )
-    if options:
-        known = (*_REQUEST_OPTIONS, *_COMMON_OPTIONS, *CHECKS)
-        raise TypeError(f"unexpected option {', '.join(map(repr, sorted(options)))}; "
-                        f"the options are {', '.join(known)}")
-    return config
-
-
-def resolve_path(path: str | os.PathLike[str]) -> Path:
-    """A relative path starts at pytest's rootdir (under pytest) or the current directory."""
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else (base_dir or Path.cwd()) / p
-
-
-def actual_path(path: Path, actual_dir: str | None = None) -> Path:
-    name = path.name[:-5] if path.name.endswith(".json") else path.name
-    folder = resolve_path(actual_dir) if actual_dir else path.parent
-    return folder / f"{name}.actual.json"
-
-
-def _display(path: Path) -> str:
-    for base in (base_dir, Path.cwd()):
-        if base is not None:
-            try:
-                return str(path.relative_to(base))
-            except ValueError:
-                pass
-    return str(path)
-
-
 def _load(path: Path) -> Trace:
     __tracebackhide__ = True
     try:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise TraceFormatError(f"{_display(path)}: cannot read trace file: {exc}") from None
-        return Trace.from_json(data, source=_display(path))
+            raise TraceFormatError(f"{display(path)}: cannot read trace file: {exc}") from None
+        return Trace.from_json(data, source=display(path))
     except TraceFormatError as exc:
         raise MalformedTrace(
             f"{exc}\n(fix the file, download the trace again from the dashboard, or re-record it with "
             "--lifecycle-record=all)"
         ) from None
-
-
-def _missing(path: Path) -> ReplayError:
-    return ReplayError(
-        f"{_display(path)}: no recorded trace, and the record mode is 'none' (CI=true implies it): nothing to "
-        "compare with. Record it locally (pytest --lifecycle-record=once) and commit the file."
-    )
 
 
 # -- replaying one request -----------------------------------------------------------------------------
@@ -222,20 +136,22 @@ def replay_trace(path: str | os.PathLike[str], client: Any = None, **options: An
     ``url`` (and the others) describe the request to record.
     """
     __tracebackhide__ = True
-    request_options = {k: options.pop(k) for k in _REQUEST_OPTIONS if k in options}
+    request_options = {k: options.pop(k) for k in REQUEST_OPTIONS if k in options}
     request_options.setdefault("user", AS_RECORDED)
-    config = _config(options)
+    config = config_from(options)
     file = resolve_path(path)
-    shown = _display(file)
+    shown = display(file)
     recorded: Trace | None = None
     if file.is_file():
         if config.mode != "all" or not request_options.get("url"):
             recorded = _load(file)
     elif config.mode == "none":
-        raise _missing(file)
+        raise missing(file)
     elif not request_options.get("url"):
-        raise ReplayError(f"{shown}: no such trace file to replay. To record it on this run, pass the "
-                          "request: url='/path/?query' (and method=, data=, user= as needed)")
+        raise ReplayError(
+            f"{shown}: no such trace file to replay. To record it on this run, pass the "
+            "request: url='/path/?query' (and method=, data=, user= as needed)"
+        )
 
     spec = spec_from_request(recorded.request, shown) if recorded is not None else RequestSpec()
     spec = apply_overrides(spec, **request_options)
@@ -244,16 +160,24 @@ def replay_trace(path: str | os.PathLike[str], client: Any = None, **options: An
 
         client = Client()
     user = log_in(client, spec, shown)
-    expect_error = recorded is not None and bool((recorded.status or 0) >= 500 or recorded.summary.get("error"))
+    expect_error = recorded is not None and bool(
+        (recorded.status or 0) >= 500 or recorded.summary.get("error")
+    )
     trace, response = _run(client, spec, user, expect_error)
     result = ReplayResult(file, trace, recorded if config.mode != "all" else None, response, notes=spec.notes)
     return _conclude(result, config, what=spec.describe())
 
 
-def _run(client: Any, spec: RequestSpec, user: dict[str, Any] | None, expect_error: bool) -> tuple[Trace, Any]:
+def _run(
+    client: Any, spec: RequestSpec, user: dict[str, Any] | None, expect_error: bool
+) -> tuple[Trace, Any]:
     __tracebackhide__ = True
-    rec = Recording("request", f"{spec.method} {spec.path}", {"method": spec.method, "path": spec.path},
-                    max_spans=conf.get("MAX_SPANS"))
+    rec = Recording(
+        "request",
+        f"{spec.method} {spec.path}",
+        {"method": spec.method, "path": spec.path},
+        max_spans=conf.get("MAX_SPANS"),
+    )
     # A recorded server error is replayed as a 500 response, not as the exception the test client
     # would re-raise; any other exception in the view propagates to the test as it is.
     raise_exceptions = getattr(client, "raise_request_exception", None)
@@ -269,52 +193,27 @@ def _run(client: Any, spec: RequestSpec, user: dict[str, Any] | None, expect_err
             client.raise_request_exception = raise_exceptions
     rec.end(rec.request_span)
     trace = rec.finish()
-    request = getattr(response, "wsgi_request", None) or getattr(response, "asgi_request", None)
-    trace.request = _request_info(request, spec)
-    trace.request["user"] = user or _user_of(request)
+    trace.request = request_record(response, spec, user)
     trace.response = capture.response_info(response)
     finalize(trace)
     return trace, response
 
 
-def _request_info(request: Any, spec: RequestSpec) -> dict[str, Any]:
-    if request is not None:
-        try:
-            return capture.request_info(request)
-        except Exception:  # the view consumed the body stream: describe what was sent instead
-            pass
-    from lifecycle import redact
-
-    body, omitted = redact.body(spec.body, spec.content_type) if spec.body else (None, None)
-    return {"method": spec.method, "path": spec.path, "query": redact.query_string(spec.query),
-            "headers": {k: v for k, v in spec.headers.items()}, "body": body, "body_omitted": omitted,
-            "content_type": spec.content_type, "scheme": "https" if spec.secure else "http", "user": None}
-
-
-def _user_of(request: Any) -> dict[str, Any] | None:
-    """The user the client was logged in as (evaluated after the recording: its queries are not in it)."""
-    user = getattr(request, "user", None) if request is not None else None
-    try:
-        if user is not None and user.is_authenticated:
-            return {"id": user.pk, "username": user.get_username()}
-    except Exception:
-        pass
-    return None
-
-
 # -- the verdict, shared by replays and blocks -----------------------------------------------------------
 
 
-def _conclude(result: ReplayResult, config: _Config, *, what: str) -> ReplayResult:
+def _conclude(result: ReplayResult, config: Config, *, what: str) -> ReplayResult:
     __tracebackhide__ = True
     file = result.path
-    shown = _display(file)
+    shown = display(file)
     actual = actual_path(file, config.actual_dir)
     if result.recorded is None:
         existed = file.exists()
         result.trace.save(file)
         result.written = file
-        reason = "rewritten (record mode all)" if existed else f"recorded on first run (record mode {config.mode})"
+        reason = (
+            "rewritten (record mode all)" if existed else f"recorded on first run (record mode {config.mode})"
+        )
         result.notes.append(f"{shown}: {reason}")
         written.append(f"{shown} ({what}): {reason}")
         logger.info("lifecycle replay: %s %s", shown, reason)
@@ -322,7 +221,8 @@ def _conclude(result: ReplayResult, config: _Config, *, what: str) -> ReplayResu
             actual.unlink()
         return result
     comparison = compare(
-        result.recorded, result.trace,
+        result.recorded,
+        result.trace,
         checks=config.checks,
         ignore_sql=config.ignore_sql,
         time_tolerance=config.time_tolerance,
@@ -338,8 +238,13 @@ def _conclude(result: ReplayResult, config: _Config, *, what: str) -> ReplayResu
         return result
     result.trace.save(actual)
     result.written = actual
-    message = format_failure(comparison, source=shown, what=what, actual_path=_display(actual),
-                             notes=result.notes[len(comparison.notes):])
+    message = format_failure(
+        comparison,
+        source=shown,
+        what=what,
+        actual_path=display(actual),
+        notes=result.notes[len(comparison.notes) :],
+    )
     raise TraceMismatch(message, result)
 
 
@@ -368,20 +273,22 @@ class record:
         self.options = options
         self.result: ReplayResult | None = None
         self._state: tuple | None = None
-        unknown = sorted(set(options) - {*_COMMON_OPTIONS, *CHECKS})
+        unknown = sorted(set(options) - {*COMMON_OPTIONS, *CHECKS})
         if unknown:  # a wrong option fails here, before the block runs (settings are read on entry)
-            raise TypeError(f"unexpected option {', '.join(map(repr, unknown))}; "
-                            f"the options are label, {', '.join((*_COMMON_OPTIONS, *CHECKS))}")
+            raise TypeError(
+                f"unexpected option {', '.join(map(repr, unknown))}; "
+                f"the options are label, {', '.join((*COMMON_OPTIONS, *CHECKS))}"
+            )
 
     def __enter__(self) -> record:
         __tracebackhide__ = True
-        config = _config(dict(self.options))
+        config = config_from(dict(self.options))
         file = resolve_path(self.path)
         recorded = None
         if file.is_file() and config.mode != "all":
             recorded = _load(file)
         elif not file.exists() and config.mode == "none":
-            raise _missing(file)
+            raise missing(file)
         label = self.label or (file.name[:-5] if file.name.endswith(".json") else file.name)
         rec = Recording("block", label, {"label": label}, max_spans=conf.get("MAX_SPANS"))
         rec.activate()
@@ -401,14 +308,28 @@ class record:
         rec.end(rec.request_span)
         trace = rec.finish()
         requests = [s for s in trace.spans if s.kind == "request" and s.parent_id is not None]
-        trace.request = {"method": None, "path": None, "query": "", "headers": {}, "body": None,
-                         "body_omitted": None, "content_type": "", "scheme": None, "user": None, "block": label,
-                         "requests": len(requests)}
+        trace.request = {
+            "method": None,
+            "path": None,
+            "query": "",
+            "headers": {},
+            "body": None,
+            "body_omitted": None,
+            "content_type": "",
+            "scheme": None,
+            "user": None,
+            "block": label,
+            "requests": len(requests),
+        }
         if len(requests) != 1:
             trace.resolver = None  # the resolve spans say where each request went
         finalize(trace)
         self.result = ReplayResult(file, trace, recorded)
-        _conclude(self.result, config, what=f"block {label!r}, {len(requests)} request{'' if len(requests) == 1 else 's'}")
+        _conclude(
+            self.result,
+            config,
+            what=f"block {label!r}, {len(requests)} request{'' if len(requests) == 1 else 's'}",
+        )
         return False
 
     async def __aenter__(self) -> record:
@@ -422,6 +343,7 @@ class record:
         path, options = self.path, self.options
         label = self.label or func.__qualname__
         if iscoroutinefunction(func):
+
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 __tracebackhide__ = True
@@ -446,6 +368,8 @@ class ReplayTestMixin:
     """``self.assertTraceReplays(path, **options)`` for ``unittest`` and Django test cases; uses
     ``self.client`` (Django's ``TestCase.client``) unless ``client=`` is given."""
 
-    def assertTraceReplays(self, path: str | os.PathLike[str], client: Any = None, **options: Any) -> ReplayResult:
+    def assertTraceReplays(
+        self, path: str | os.PathLike[str], client: Any = None, **options: Any
+    ) -> ReplayResult:
         __tracebackhide__ = True
         return replay_trace(path, client if client is not None else getattr(self, "client", None), **options)

@@ -16,6 +16,7 @@ Inside a block recording (``lifecycle.record``) each request made by the test cl
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +26,24 @@ from lifecycle.conf import REDACTED
 from lifecycle.recorder import Recording, _recording
 
 # Headers never replayed: the test client sets its own, or they describe the recording's connection.
-SKIP_HEADERS = frozenset({
-    "host", "cookie", "content-length", "content-type", "connection", "keep-alive", "transfer-encoding",
-    "upgrade", "te", "trailer", "proxy-connection",
-})
+SKIP_HEADERS = frozenset(
+    {
+        "host",
+        "cookie",
+        "content-length",
+        "content-type",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-connection",
+    }
+)
+
+
+_CUT = re.compile(r"… \(\d+ chars\)")  # what lifecycle.redact.cap leaves of a long value
 
 
 class ReplayError(AssertionError):
@@ -86,7 +101,9 @@ def spec_from_request(request: dict[str, Any], source: str) -> RequestSpec:
         if REDACTED in body:
             spec.notes.append(f"the recorded body has redacted fields, replayed as {REDACTED!r}")
     elif request.get("body_omitted"):
-        spec.notes.append(f"the recorded body was not kept ({request['body_omitted']}): the replay sends none")
+        spec.notes.append(
+            f"the recorded body was not kept ({request['body_omitted']}): the replay sends none"
+        )
     skipped = []
     for name, value in (request.get("headers") or {}).items():
         if name.lower() in SKIP_HEADERS:
@@ -97,14 +114,24 @@ def spec_from_request(request: dict[str, Any], source: str) -> RequestSpec:
         spec.headers[name] = str(value)
     if skipped:
         spec.notes.append(f"redacted headers not sent: {', '.join(sorted(skipped))}")
+    if any(_CUT.search(text) for text in (spec.query, body or "", *spec.headers.values())):
+        spec.notes.append("values longer than MAX_VALUE_LENGTH were cut when recorded, and are sent cut")
     spec.secure = request.get("scheme") == "https"
     spec.user = request.get("user") or None
     return spec
 
 
-def apply_overrides(spec: RequestSpec, *, url: str | None = None, method: str | None = None, data: Any = None,
-                    content_type: str | None = None, headers: dict[str, str] | None = None,
-                    user: Any = AS_RECORDED, secure: bool | None = None) -> RequestSpec:
+def apply_overrides(
+    spec: RequestSpec,
+    *,
+    url: str | None = None,
+    method: str | None = None,
+    data: Any = None,
+    content_type: str | None = None,
+    headers: dict[str, str] | None = None,
+    user: Any = AS_RECORDED,
+    secure: bool | None = None,
+) -> RequestSpec:
     """The caller's arguments replace the recorded parts of the request."""
     if method:
         spec.method = method.upper()
@@ -170,6 +197,45 @@ def send(client: Any, spec: RequestSpec) -> Any:
     if spec.body:
         kwargs["content_type"] = spec.content_type or "application/octet-stream"
     return client.generic(spec.method, spec.url, spec.body, **kwargs)
+
+
+def request_record(response: Any, spec: RequestSpec, user: dict[str, Any] | None) -> dict[str, Any]:
+    """``trace.request`` for a replayed request: what the middleware would have captured of it."""
+    from lifecycle import capture, redact
+
+    request = getattr(response, "wsgi_request", None) or getattr(response, "asgi_request", None)
+    info = None
+    if request is not None:
+        try:
+            info = capture.request_info(request)
+        except Exception:  # the view consumed the body stream: describe what was sent instead
+            pass
+    if info is None:
+        body, omitted = redact.body(spec.body, spec.content_type) if spec.body else (None, None)
+        meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in spec.headers.items()}
+        info = {
+            "method": spec.method,
+            "path": spec.path,
+            "query": redact.query_string(spec.query),
+            "headers": redact.headers(meta),
+            "body": body,
+            "body_omitted": omitted,
+            "content_type": spec.content_type,
+            "scheme": "https" if spec.secure else "http",
+        }
+    info["user"] = user or _user_of(request)
+    return info
+
+
+def _user_of(request: Any) -> dict[str, Any] | None:
+    """The user the client was logged in as; read after the recording, so its queries are not in it."""
+    user = getattr(request, "user", None) if request is not None else None
+    try:
+        if user is not None and user.is_authenticated:
+            return {"id": user.pk, "username": user.get_username()}
+    except Exception:
+        pass
+    return None
 
 
 def consume_streaming(response: Any) -> None:

@@ -38,8 +38,12 @@ def test_book_list_fixed_runs_two_queries(lifecycle_replay, seeded):
 def test_book_detail(lifecycle_replay, first_book):
     # Primary keys differ between databases (PostgreSQL sequences survive rolled-back tests): the
     # recorded /books/1/ is replayed for the first seeded book, wherever its key starts.
-    lifecycle_replay(TRACES / "book_detail.json", record_mode="none",
-                     url=reverse("book-detail", args=[first_book.pk]), query_count=True)
+    lifecycle_replay(
+        TRACES / "book_detail.json",
+        record_mode="none",
+        url=reverse("book-detail", args=[first_book.pk]),
+        query_count=True,
+    )
 
 
 def test_api_books(lifecycle_replay, seeded):

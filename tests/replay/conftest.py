@@ -16,7 +16,7 @@ import pytest
 
 from lifecycle.trace import Trace
 
-CONFTEST = '''
+CONFTEST = """
 from django.conf import settings
 
 
@@ -38,9 +38,9 @@ def pytest_configure(config):
         USE_TZ=True,
         LIFECYCLE=%(lifecycle)s,
     )
-'''
+"""
 
-MODELS = '''
+MODELS = """
 from django.db import models
 
 
@@ -51,9 +51,9 @@ class Author(models.Model):
 class Book(models.Model):
     title = models.CharField(max_length=100)
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="books")
-'''
+"""
 
-URLS = '''
+URLS = """
 from django.urls import path
 
 from shop import views
@@ -62,10 +62,10 @@ urlpatterns = [
     path("books/", views.books, name="books"),
     path("books/fixed/", views.books_fixed, name="books-fixed"),
 ]
-'''
+"""
 
 # The views as recorded: the page names the author of its first book ("featured"), one query.
-VIEWS_V1 = '''
+VIEWS_V1 = """
 from django.shortcuts import render
 
 from shop.models import Book
@@ -81,10 +81,10 @@ def books_fixed(request):
     books = list(Book.objects.select_related("author").order_by("title"))
     featured = books[0].author.name
     return render(request, "shop/books.html", {"books": books, "featured": featured})
-'''
+"""
 
 # The next version shows every book's author: `books` gains an N+1, its twin joins the authors in.
-VIEWS_V2 = '''
+VIEWS_V2 = """
 from django.shortcuts import render
 
 from shop.models import Book
@@ -100,18 +100,22 @@ def books_fixed(request):
     books = list(Book.objects.select_related("author").order_by("title"))
     authors = [book.author.name for book in books]
     return render(request, "shop/books.html", {"books": books, "featured": authors[0]})
-'''
+"""
 
 # Same queries as V1, another template set: a table without the row include.
 VIEWS_TABLE = VIEWS_V1.replace('"shop/books.html"', '"shop/books_table.html"')
 
 TEMPLATES = {
-    "books.html": "<p>Featured: {{ featured }}</p>{% for book in books %}{% include 'shop/_row.html' %}{% endfor %}",
+    "books.html": (
+        "<p>Featured: {{ featured }}</p>{% for book in books %}{% include 'shop/_row.html' %}{% endfor %}"
+    ),
     "_row.html": "<li>{{ book.title }}</li>",
-    "books_table.html": "<table>{% for book in books %}<tr><td>{{ book.title }}</td></tr>{% endfor %}</table>",
+    "books_table.html": (
+        "<table>{% for book in books %}<tr><td>{{ book.title }}</td></tr>{% endfor %}</table>"
+    ),
 }
 
-TESTS = '''
+TESTS = """
 import pytest
 from django.test import TestCase
 
@@ -158,7 +162,7 @@ class BooksTests(ReplayTestMixin, TestCase):
 
     def test_books(self):
         self.assertTraceReplays("traces/unittest_books.json", url="/books/")
-'''
+"""
 
 TRACE_FILES = ("books.json", "books_fixed.json", "visit.json", "decorated.json", "unittest_books.json")
 
@@ -207,8 +211,17 @@ class Project:
 
 
 # Only pytest-django and our plugin matter in the project's runs; fewer plugins, faster runs.
-RUN_ARGS = ("-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:playwright", "-p", "no:base_url",
-            "--no-migrations")
+RUN_ARGS = (
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:asyncio",
+    "-p",
+    "no:playwright",
+    "-p",
+    "no:base_url",
+    "--no-migrations",
+)
 
 
 def _clean_env(env) -> None:
@@ -234,8 +247,14 @@ def recorded_traces(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Project(None, root)
     env = dict(os.environ)
     _clean_env(env)
-    done = subprocess.run([sys.executable, "-m", "pytest", *RUN_ARGS, "-q"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *RUN_ARGS, "-q"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(p.name for p in (root / "traces").iterdir()) == sorted(TRACE_FILES)
     return root / "traces"

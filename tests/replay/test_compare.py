@@ -6,15 +6,17 @@ import re
 
 import pytest
 
-from lifecycle.compare import CHECKS, compare, format_failure, portable_key, portable_text, profile
+from lifecycle.compare import CHECKS, compare, format_failure, profile
 from lifecycle.fingerprint import fingerprint
+from lifecycle.replay_sql import portable_key, portable_text
 from lifecycle.trace import Span, Trace
 
 SQLITE_BOOKS = (
     'SELECT "shop_book"."id", "shop_book"."title", "shop_book"."author_id", "shop_book"."published", '
     '"shop_book"."price", COUNT("shop_review"."id") AS "review_count" FROM "shop_book" LEFT OUTER JOIN '
-    '"shop_review" ON ("shop_book"."id" = "shop_review"."book_id") GROUP BY "shop_book"."id", "shop_book"."title", '
-    '"shop_book"."author_id", "shop_book"."published", "shop_book"."price" ORDER BY "shop_book"."title" ASC'
+    '"shop_review" ON ("shop_book"."id" = "shop_review"."book_id") '
+    'GROUP BY "shop_book"."id", "shop_book"."title", "shop_book"."author_id", "shop_book"."published", '
+    '"shop_book"."price" ORDER BY "shop_book"."title" ASC'
 )
 POSTGRES_BOOKS = (
     'SELECT "shop_book"."id", "shop_book"."title", "shop_book"."author_id", "shop_book"."published", '
@@ -22,23 +24,48 @@ POSTGRES_BOOKS = (
     '"shop_review" ON ("shop_book"."id" = "shop_review"."book_id") GROUP BY "shop_book"."id" '
     'ORDER BY "shop_book"."title" ASC'
 )
-AUTHOR = 'SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" WHERE "shop_author"."id" = %s LIMIT 21'
+AUTHOR = 'SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" WHERE "shop_author"."id" = %s LIMIT 21'  # noqa: E501
 DEFAULTS = dict(CHECKS)
 
 
-def make(*sqls: str, templates=("page.html",), status=200, view="shop.views.books", url_name="books",
-         vendor="sqlite", duration_ns=5_000_000, frame=("shop/views.py", 8, "books")) -> Trace:
-    spans = [Span(0, None, "request", "GET /books/", 0, duration_ns, {"method": "GET", "path": "/books/"}),
-             Span(1, 0, "resolve", "books/", 10, 10, {"view": view, "url_name": url_name, "namespace": ""}),
-             Span(2, 0, "view", view, 20, 100, {"view": view})]
+def make(
+    *sqls: str,
+    templates=("page.html",),
+    status=200,
+    view="shop.views.books",
+    url_name="books",
+    vendor="sqlite",
+    duration_ns=5_000_000,
+    frame=("shop/views.py", 8, "books"),
+) -> Trace:
+    spans = [
+        Span(0, None, "request", "GET /books/", 0, duration_ns, {"method": "GET", "path": "/books/"}),
+        Span(1, 0, "resolve", "books/", 10, 10, {"view": view, "url_name": url_name, "namespace": ""}),
+        Span(2, 0, "view", view, 20, 100, {"view": view}),
+    ]
     for name in templates:
         spans.append(Span(len(spans), 2, "template", name, 30, 10, {"template": name, "via": "render"}))
     for sql in sqls:
-        spans.append(Span(len(spans), 2, "sql", sql[:120], 40, 5,
-                          {"sql": sql, "vendor": vendor, "stack": [list(frame)], "fp": fingerprint(sql)[0]}))
-    return Trace("0123456789abcdef", "2026-01-01T00:00:00.000000Z", duration_ns,
-                 request={"method": "GET", "path": "/books/", "query": ""},
-                 response={"status": status}, resolver={"view": view, "url_name": url_name}, spans=spans)
+        spans.append(
+            Span(
+                len(spans),
+                2,
+                "sql",
+                sql[:120],
+                40,
+                5,
+                {"sql": sql, "vendor": vendor, "stack": [list(frame)], "fp": fingerprint(sql)[0]},
+            )
+        )
+    return Trace(
+        "0123456789abcdef",
+        "2026-01-01T00:00:00.000000Z",
+        duration_ns,
+        request={"method": "GET", "path": "/books/", "query": ""},
+        response={"status": status},
+        resolver={"view": view, "url_name": url_name},
+        spans=spans,
+    )
 
 
 def failed(old: Trace, new: Trace, **checks) -> list[str]:
@@ -54,9 +81,15 @@ def test_fewer_queries_pass_more_fail():
     old = make(SQLITE_BOOKS, AUTHOR, AUTHOR)
     assert failed(old, make(SQLITE_BOOKS)) == []  # a removed query is an improvement
     assert failed(old, make(SQLITE_BOOKS, AUTHOR, AUTHOR, AUTHOR)) == ["more_queries"]
-    assert failed(make(SQLITE_BOOKS, AUTHOR), make(SQLITE_BOOKS, AUTHOR, AUTHOR)) == ["more_queries", "duplicates"]
+    assert failed(make(SQLITE_BOOKS, AUTHOR), make(SQLITE_BOOKS, AUTHOR, AUTHOR)) == [
+        "more_queries",
+        "duplicates",
+    ]
     assert failed(make(SQLITE_BOOKS), make(SQLITE_BOOKS, AUTHOR, AUTHOR)) == ["new_queries", "duplicates"]
-    assert failed(make(SQLITE_BOOKS), make(SQLITE_BOOKS, AUTHOR, AUTHOR), new_queries=False, duplicates=False) == []
+    assert (
+        failed(make(SQLITE_BOOKS), make(SQLITE_BOOKS, AUTHOR, AUTHOR), new_queries=False, duplicates=False)
+        == []
+    )
 
 
 def test_literal_values_do_not_matter():
@@ -93,55 +126,92 @@ def test_ignored_sql_is_left_out():
 def test_postgresql_and_sqlite_group_by_differ_but_match_portably():
     assert fingerprint(SQLITE_BOOKS)[0] != fingerprint(POSTGRES_BOOKS)[0]
     assert portable_key(fingerprint(SQLITE_BOOKS)[1]) == portable_key(fingerprint(POSTGRES_BOOKS)[1])
-    comparison = compare(make(SQLITE_BOOKS, AUTHOR), make(POSTGRES_BOOKS, AUTHOR, vendor="postgresql"),
-                         checks=DEFAULTS)
+    comparison = compare(
+        make(SQLITE_BOOKS, AUTHOR), make(POSTGRES_BOOKS, AUTHOR, vendor="postgresql"), checks=DEFAULTS
+    )
     assert comparison.ok and comparison.portable
-    assert comparison.notes[0].startswith("recorded on sqlite, replayed on postgresql: queries are matched by")
+    assert comparison.notes[0].startswith(
+        "recorded on sqlite, replayed on postgresql: queries are matched by"
+    )
     # Same backend: exact fingerprints, so the GROUP BY change is a new query.
     assert failed(make(SQLITE_BOOKS), make(POSTGRES_BOOKS)) == ["new_queries"]
     # Portable keys still tell different statements apart.
     assert failed(make(SQLITE_BOOKS), make(POSTGRES_BOOKS, AUTHOR, AUTHOR, vendor="postgresql")) == [
-        "new_queries", "duplicates"]
+        "new_queries",
+        "duplicates",
+    ]
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ('SELECT "a" FROM "t" GROUP BY "t"."id", "t"."a" HAVING COUNT(?) > ?', 'SELECT "a" FROM "t" GROUP BY "t"."id" HAVING COUNT(?) > ?'),
-    ('SELECT "a" FROM "t" WHERE "d" = ?::date', 'SELECT "a" FROM "t" WHERE "d" = ?'),
-    ('SELECT "a" FROM "t" WHERE UPPER("n"::text) = UPPER(?)', 'SELECT "a" FROM "t" WHERE UPPER("n") = UPPER(?)'),
-    ('SELECT "a" FROM "t" WHERE "n" LIKE ? ESCAPE ?', 'SELECT "a" FROM "t" WHERE "n" LIKE ?'),
-    ('SELECT `a` FROM `t`', 'SELECT "a" FROM "t"'),
-    ('SELECT "a" FROM "t" WHERE "id" = ? FOR UPDATE', 'SELECT "a" FROM "t" WHERE "id" = ?'),
-    ('SELECT "x" FROM (SELECT "a" FROM "t" GROUP BY "a", "b") s ORDER BY "x"',
-     'SELECT "x" FROM (SELECT "a" FROM "t" GROUP BY "a") s ORDER BY "x"'),
-    ('SELECT DATE("d") FROM "t" GROUP BY DATE("d"), "t"."id" ORDER BY 1', 'SELECT DATE("d") FROM "t" GROUP BY DATE("d") ORDER BY 1'),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (
+            'SELECT "a" FROM "t" GROUP BY "t"."id", "t"."a" HAVING COUNT(?) > ?',
+            'SELECT "a" FROM "t" GROUP BY "t"."id" HAVING COUNT(?) > ?',
+        ),
+        ('SELECT "a" FROM "t" WHERE "d" = ?::date', 'SELECT "a" FROM "t" WHERE "d" = ?'),
+        (
+            'SELECT "a" FROM "t" WHERE UPPER("n"::text) = UPPER(?)',
+            'SELECT "a" FROM "t" WHERE UPPER("n") = UPPER(?)',
+        ),
+        ('SELECT "a" FROM "t" WHERE "n" LIKE ? ESCAPE ?', 'SELECT "a" FROM "t" WHERE "n" LIKE ?'),
+        ("SELECT `a` FROM `t`", 'SELECT "a" FROM "t"'),
+        ('SELECT "a" FROM "t" WHERE "id" = ? FOR UPDATE', 'SELECT "a" FROM "t" WHERE "id" = ?'),
+        (
+            'SELECT "x" FROM (SELECT "a" FROM "t" GROUP BY "a", "b") s ORDER BY "x"',
+            'SELECT "x" FROM (SELECT "a" FROM "t" GROUP BY "a") s ORDER BY "x"',
+        ),
+        (
+            'SELECT DATE("d") FROM "t" GROUP BY DATE("d"), "t"."id" ORDER BY 1',
+            'SELECT DATE("d") FROM "t" GROUP BY DATE("d") ORDER BY 1',
+        ),
+    ],
+)
 def test_portable_text_leaves_out_backend_spellings(a, b):
     assert portable_text(a) == portable_text(b)
 
 
 def test_portable_text_keeps_the_rest():
     assert portable_text('SELECT "a" FROM "t" GROUP BY "a" ORDER BY "a" LIMIT ?') == (
-        'SELECT "a" FROM "t" GROUP BY … ORDER BY "a" LIMIT ?')
-    assert portable_text('SELECT "a" FROM "t" WHERE "x" = ?') != portable_text('SELECT "a" FROM "t" WHERE "y" = ?')
+        'SELECT "a" FROM "t" GROUP BY … ORDER BY "a" LIMIT ?'
+    )
+    assert portable_text('SELECT "a" FROM "t" WHERE "x" = ?') != portable_text(
+        'SELECT "a" FROM "t" WHERE "y" = ?'
+    )
 
 
 def test_profile_of_a_block_lists_its_requests():
     block = make(AUTHOR)
     block.spans[0] = Span(0, None, "block", "checkout", 0, 10, {})
-    block.spans.append(Span(len(block.spans), 0, "request", "GET /a/", 50, 10, {"method": "GET", "path": "/a/",
-                                                                                 "status": 302}))
+    block.spans.append(
+        Span(
+            len(block.spans), 0, "request", "GET /a/", 50, 10, {"method": "GET", "path": "/a/", "status": 302}
+        )
+    )
     assert profile(block).requests == [("GET", "/a/", 302)]
 
 
 def test_the_failure_message():
     old = make(SQLITE_BOOKS, AUTHOR, duration_ns=2_000_000)
-    new = make(SQLITE_BOOKS, *[AUTHOR] * 4, 'SELECT "x" FROM "y"', templates=("page.html", "row.html"),
-               duration_ns=3_000_000)
+    new = make(
+        SQLITE_BOOKS,
+        *[AUTHOR] * 4,
+        'SELECT "x" FROM "y"',
+        templates=("page.html", "row.html"),
+        duration_ns=3_000_000,
+    )
     comparison = compare(old, new, checks=DEFAULTS)
-    message = format_failure(comparison, source="tests/traces/books.json", what="GET /books/",
-                             actual_path="tests/traces/books.actual.json", notes=["a note"])
+    message = format_failure(
+        comparison,
+        source="tests/traces/books.json",
+        what="GET /books/",
+        actual_path="tests/traces/books.actual.json",
+        notes=["a note"],
+    )
     author, other = fingerprint(AUTHOR)[0], fingerprint('SELECT "x" FROM "y"')[0]
-    assert message == f"""\
+    assert (
+        message
+        == f"""\
 Replay of tests/traces/books.json (GET /books/) does not match the recording: 4 checks failed (templates, new_queries, more_queries, duplicates)
   recorded: status 200, 2 queries, 1 template, 2.0 ms
   replay:   status 200, 6 queries, 2 templates, 3.0 ms
@@ -164,4 +234,5 @@ Queries involved (fingerprint, statement, where the replay ran it):
 Actual trace written to tests/traces/books.actual.json
 If the change is intended, re-record: pytest --lifecycle-record=all (or replace the recorded file with the actual one).
 Notes:
-  - a note"""
+  - a note"""  # noqa: E501
+    )

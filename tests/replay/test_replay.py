@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client, override_settings
 
 import lifecycle
-from lifecycle import replay, store
+from lifecycle import replay, replay_options, store
 from lifecycle.replay import MalformedTrace, ReplayError, TraceMismatch, record_mode, replay_trace
 from lifecycle.trace import Trace, TraceFormatError
 
@@ -55,8 +55,11 @@ def test_first_run_records_the_given_request(lifecycle_replay, seeded, tmp_path)
 
 
 def test_a_missing_file_without_a_request_says_how_to_record_it(lifecycle_replay, db, tmp_path):
-    with pytest.raises(ReplayError, match=r"no such trace file to replay. To record it on this run, pass the "
-                                          r"request: url='/path/\?query'"):
+    with pytest.raises(
+        ReplayError,
+        match=r"no such trace file to replay. To record it on this run, pass the "
+        r"request: url='/path/\?query'",
+    ):
         lifecycle_replay(tmp_path / "nothing.json")
 
 
@@ -64,8 +67,11 @@ def test_a_block_trace_is_not_a_request(lifecycle_replay, seeded, client, tmp_pa
     path = tmp_path / "block.json"
     with lifecycle.record(path):
         client.get("/books/fixed/")
-    with pytest.raises(ReplayError, match="field 'request': expected the method and path of a request, got none; "
-                                          "a trace recorded with lifecycle.record"):
+    with pytest.raises(
+        ReplayError,
+        match="field 'request': expected the method and path of a request, got none; "
+        "a trace recorded with lifecycle.record",
+    ):
         lifecycle_replay(path)
 
 
@@ -97,25 +103,35 @@ def test_the_recorded_user_is_logged_in(lifecycle_replay, db, tmp_path):
     assert result.response.status_code == 200
     assert result.trace.request["user"] == {"id": user.pk, "username": "alice"}
 
-    with pytest.raises(TraceMismatch, match=r"status: another response status\n  recorded: 200\n  now:      302"):
+    with pytest.raises(
+        TraceMismatch, match=r"status: another response status\n  recorded: 200\n  now:      302"
+    ):
         lifecycle_replay(path, user=None)
 
 
 def test_a_recorded_user_missing_from_the_test_database_is_a_clear_error(lifecycle_replay, db, tmp_path):
     path = tmp_path / "admin.json"
-    lifecycle_replay(path, url="/admin/", record_mode="all", user=get_user_model().objects.create_superuser("bob"))
+    lifecycle_replay(
+        path, url="/admin/", record_mode="all", user=get_user_model().objects.create_superuser("bob")
+    )
     get_user_model().objects.all().delete()
     with pytest.raises(ReplayError) as info:
         lifecycle_replay(path)
     assert str(info.value).startswith(
         f"{path}: field 'request.user': the request was made by user 'bob' (id "
     )
-    assert "create_user(username='bob')" in str(info.value) and "user=None to replay anonymously" in str(info.value)
+    assert "create_user(username='bob')" in str(info.value) and "user=None to replay anonymously" in str(
+        info.value
+    )
 
 
 def test_a_redacted_form_body_is_replayed_as_recorded_and_noted(lifecycle_replay, db, client, tmp_path):
-    client.generic("POST", "/account/login/", "username=carol&password=s3cret",
-                   content_type="application/x-www-form-urlencoded")
+    client.generic(
+        "POST",
+        "/account/login/",
+        "username=carol&password=s3cret",
+        content_type="application/x-www-form-urlencoded",
+    )
     path = tmp_path / "login.json"
     path.write_bytes(store.get_json(store.recent(1)[0]["id"]))
     assert Trace.load(path).request["body"] == "username=carol&password=********"
@@ -160,7 +176,9 @@ def test_checks_can_be_switched_per_call_and_in_settings(lifecycle_replay, db, t
     edit(path, lambda d: d["request"].update(path="/t/queries/3/"))  # the replay runs two queries more
     with pytest.raises(TraceMismatch, match=r"2 checks failed \(more_queries, duplicates\)") as info:
         lifecycle_replay(path)
-    assert "more_queries: 1 query fingerprint ran more often than recorded (1 query recorded, 3 now)" in str(info.value)
+    assert "more_queries: 1 query fingerprint ran more often than recorded (1 query recorded, 3 now)" in str(
+        info.value
+    )
     lifecycle_replay(path, more_queries=False, checks={"duplicates": False})
     with override_settings(LIFECYCLE={"REPLAY_CHECKS": {"more_queries": False, "duplicates": False}}):
         lifecycle_replay(path)
@@ -176,8 +194,11 @@ def test_timing_check_with_tolerance_and_budget(lifecycle_replay, db, tmp_path):
     edit(path, lambda d: d.update(duration_ns=1000))  # recorded as taking 1 µs
     lifecycle_replay(path)  # timing is off by default
     lifecycle_replay(path, timing=True)  # within 1 µs x 2 + 10 ms slack
-    with pytest.raises(TraceMismatch, match=r"timing: took [\d.]+ ms, allowed 0.0 ms\n"
-                                            r"  recorded 0.0 ms, tolerance \+0% plus 0 ms slack"):
+    with pytest.raises(
+        TraceMismatch,
+        match=r"timing: took [\d.]+ ms, allowed 0.0 ms\n"
+        r"  recorded 0.0 ms, tolerance \+0% plus 0 ms slack",
+    ):
         lifecycle_replay(path, timing=True, time_tolerance=0, time_slack_ms=0)
     with pytest.raises(TraceMismatch, match=r"timing: took [\d.]+ ms, over the budget of 0.0001 ms"):
         lifecycle_replay(path, time_budget_ms=0.0001)  # a budget turns the check on
@@ -199,19 +220,22 @@ def test_wrong_options_fail_before_anything_runs(lifecycle_replay, db, tmp_path)
 
 def test_record_mode_precedence(monkeypatch, settings):
     monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setattr(replay, "cli_mode", None)
+    monkeypatch.setattr(replay_options, "cli_mode", None)
     assert record_mode() == "once"
     monkeypatch.setenv("CI", "true")
     assert record_mode() == "none"
     settings.LIFECYCLE = {"REPLAY_RECORD_MODE": "all"}
     assert record_mode() == "all"
     assert record_mode("once") == "once"
-    monkeypatch.setattr(replay, "cli_mode", "overwrite")
+    monkeypatch.setattr(replay_options, "cli_mode", "overwrite")
     assert record_mode("none") == "all"  # the command line wins: re-record everything
-    monkeypatch.setattr(replay, "cli_mode", None)
+    monkeypatch.setattr(replay_options, "cli_mode", None)
     settings.LIFECYCLE = {"REPLAY_RECORD_MODE": "sometimes"}
-    with pytest.raises(ReplayError, match=r"LIFECYCLE\['REPLAY_RECORD_MODE'\]: expected one of once, none, all, "
-                                          "got 'sometimes'"):
+    with pytest.raises(
+        ReplayError,
+        match=r"LIFECYCLE\['REPLAY_RECORD_MODE'\]: expected one of once, none, all, "
+        "got 'sometimes'",
+    ):
         record_mode()
 
 
@@ -248,7 +272,10 @@ def test_a_block_compares_each_request(seeded, client, tmp_path):
         client.get("/no-such-page/")
     trace = block.result.trace
     assert trace.spans[0].kind == "block" and trace.request["block"] == "browse"
-    assert [s.attrs["status"] for s in trace.spans if s.kind == "request" and s.parent_id is not None] == [200, 404]
+    assert [s.attrs["status"] for s in trace.spans if s.kind == "request" and s.parent_id is not None] == [
+        200,
+        404,
+    ]
     assert trace.resolver is None
 
     with pytest.raises(TraceMismatch) as info:
@@ -257,18 +284,22 @@ def test_a_block_compares_each_request(seeded, client, tmp_path):
             client.get("/api/books/?limit=1")
     message = str(info.value)
     assert "(block 'block', 2 requests)" in message
-    assert ("  recorded: demo_site.shop.views.book_list_fixed (book-list-fixed); - (<Resolver404>)\n"
-            "  now:      demo_site.shop.views.book_list_fixed (book-list-fixed); demo_site.shop.views.api_books "
-            "(api-books)") in message
-    assert ("  recorded: GET /books/fixed/ -> 200; GET /no-such-page/ -> 404\n"
-            "  now:      GET /books/fixed/ -> 200; GET /api/books/ -> 200") in message
+    assert (
+        "  recorded: demo_site.shop.views.book_list_fixed (book-list-fixed); - (<Resolver404>)\n"
+        "  now:      demo_site.shop.views.book_list_fixed (book-list-fixed); demo_site.shop.views.api_books "
+        "(api-books)"
+    ) in message
+    assert (
+        "  recorded: GET /books/fixed/ -> 200; GET /no-such-page/ -> 404\n"
+        "  now:      GET /books/fixed/ -> 200; GET /api/books/ -> 200"
+    ) in message
 
 
 def test_a_failing_block_is_neither_compared_nor_written(db, tmp_path):
     path = tmp_path / "block.json"
     with pytest.raises(ZeroDivisionError):
         with lifecycle.record(path):
-            1 / 0
+            raise ZeroDivisionError
     assert not path.exists()
 
 
@@ -313,3 +344,41 @@ def test_replay_trace_without_pytest_fixture_and_mixin(seeded, tmp_path):
 def test_last_trace_helper_still_sees_middleware_traces(client, seeded):
     client.get("/books/fixed/")
     assert last_trace().resolver["url_name"] == "book-list-fixed"
+
+
+# -- lifecycle_maketest ------------------------------------------------------------------------------------
+
+
+def test_maketest_refuses_to_overwrite_and_reports_bad_traces(tmp_path, db):
+    from django.core.management import CommandError, call_command
+
+    trace = Path(__file__).parent.parent / "traces" / "book_list.json"
+    out = tmp_path / "test_x.py"
+    call_command("lifecycle_maketest", str(trace), "-o", str(out), verbosity=0)
+    first = out.read_text()
+    assert "Recorded: status 200, 21 queries (1 N+1 group), 3 templates." in first
+    assert "def test_replay_book_list(lifecycle_replay):" in first
+    compile(first, str(out), "exec")
+    with pytest.raises(CommandError, match=f"{out} exists; pass --force to overwrite it"):
+        call_command("lifecycle_maketest", str(trace), "-o", str(out))
+    call_command("lifecycle_maketest", str(trace), "-o", str(out), "--force", verbosity=0)
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**json.loads(trace.read_text()), "spans": "none"}))
+    with pytest.raises(CommandError, match=f"{bad}: field 'spans': expected list, got string"):
+        call_command("lifecycle_maketest", str(bad), "-o", str(tmp_path / "test_bad.py"))
+    assert not (tmp_path / "test_bad.py").exists()
+
+
+def test_maketest_for_a_logged_in_trace_creates_the_user(tmp_path, db):
+    from django.core.management import call_command
+
+    trace = tmp_path / "admin.json"
+    user = get_user_model().objects.create_superuser("dora")
+    replay_trace(trace, url="/admin/?q=1", user=user)
+    out = tmp_path / "test_admin.py"
+    call_command("lifecycle_maketest", str(trace), "-o", str(out), verbosity=0)
+    text = out.read_text()
+    assert "def test_replay_admin(lifecycle_replay, django_user_model):" in text
+    assert "django_user_model.objects.create_user(username='dora')" in text
+    assert "Replay of GET /admin/?q=1 (url name 'index')" in text

@@ -45,7 +45,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("trace", help="the trace file (JSON, as downloaded from the dashboard)")
-        parser.add_argument("-o", "--output", help="the test file to write (default: tests/test_replay_NAME.py)")
+        parser.add_argument(
+            "-o", "--output", help="the test file to write (default: tests/test_replay_NAME.py)"
+        )
         parser.add_argument("--force", action="store_true", help="overwrite the test file if it exists")
 
     def handle(self, *args: Any, trace: str, output: str | None, force: bool, **options: Any) -> None:
@@ -63,7 +65,11 @@ class Command(BaseCommand):
         name = re.sub(r"\W+", "_", stem).strip("_").lower() or "trace"
         if name[0].isdigit():
             name = f"trace_{name}"
-        out = Path(output) if output else (Path("tests") if Path("tests").is_dir() else Path()) / f"test_replay_{name}.py"
+        out = (
+            Path(output)
+            if output
+            else (Path("tests") if Path("tests").is_dir() else Path()) / f"test_replay_{name}.py"
+        )
         if out.exists() and not force:
             raise CommandError(f"{out} exists; pass --force to overwrite it")
 
@@ -72,16 +78,22 @@ class Command(BaseCommand):
         user_setup = ""
         if user and user.get("username"):
             fixtures += ", django_user_model"
-            user_setup = (f"    # Recorded as user {user['username']!r}: the replay logs in the user of that username.\n"
-                          f"    django_user_model.objects.create_user(username={user['username']!r})\n")
+            user_setup = (
+                f"    # Recorded as user {user['username']!r}: the replay logs in the user of that name.\n"
+                f"    django_user_model.objects.create_user(username={user['username']!r})\n"
+            )
         elif user:
-            user_setup = (f"    # Recorded as the user with id {user.get('id')!r}, who must exist in the test "
-                          "database (or pass user=...).\n")
+            user_setup = (
+                f"    # Recorded as the user with id {user.get('id')!r}, who must exist in the test "
+                "database (or pass user=...).\n"
+            )
         summary = loaded.summary or {}
         templates = len({s.attrs.get("template") or s.name for s in loaded.spans_of("template")})
         n_plus_one = summary.get("n_plus_one", 0)
-        recorded = (f"status {loaded.status}, {_n(summary.get('queries', 0), 'query', 'queries')} "
-                    f"({_n(n_plus_one, 'N+1 group')}), {_n(templates, 'template')}")
+        recorded = (
+            f"status {loaded.status}, {_n(summary.get('queries', 0), 'query', 'queries')} "
+            f"({_n(n_plus_one, 'N+1 group')}), {_n(templates, 'template')}"
+        )
         resolver = loaded.resolver or {}
         what = spec.describe() + (f" (url name {resolver['url_name']!r})" if resolver.get("url_name") else "")
         notes = "".join(f"\nNote: {note}." for note in spec.notes)
@@ -102,8 +114,10 @@ class Command(BaseCommand):
         try:
             source.resolve().relative_to(Path.cwd().resolve())
         except ValueError:
-            self.stderr.write(f"Note: {source} lies outside this project; move it next to your tests (for example "
-                              "tests/traces/) and run this command again, so that the test finds it everywhere.")
+            self.stderr.write(
+                f"Note: {source} lies outside this project; move it next to your tests (for example "
+                "tests/traces/) and run this command again, so that the test finds it everywhere."
+            )
 
 
 def _n(count: int, noun: str, plural: str | None = None) -> str:
