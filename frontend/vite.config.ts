@@ -24,6 +24,13 @@ export default defineConfig({
       },
     },
   },
+  server: {
+    // `npm run dev` against `make demo`: the API and the websocket come from Django.
+    proxy: {
+      "/__lifecycle__/api": "http://127.0.0.1:8000",
+      "/__lifecycle__/ws": { target: "ws://127.0.0.1:8000", ws: true },
+    },
+  },
   test: {
     include: ["src/**/*.test.ts"],
     environment: "node",

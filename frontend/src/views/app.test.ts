@@ -41,6 +41,7 @@ let fetchMock: ReturnType<typeof vi.fn>;
 
 beforeEach(() => {
   vi.spyOn(console, "warn").mockImplementation(() => undefined);
+  history.replaceState(null, "", "/__lifecycle__/");
   FakeSocket.instances = [];
   document.body.replaceChildren();
   const root = document.createElement("div");
@@ -200,6 +201,27 @@ describe("App", () => {
     await app.openFile(new File([JSON.stringify(bad)], "bad.json"));
     expect(q("[data-testid=error-banner]")?.textContent).toContain('Could not open bad.json: trace.spans[2].start_ns: expected a number, got "soon"');
     expect(input).toBeTruthy();
+  });
+
+  it("keeps the open trace and span in the URL and restores them", async () => {
+    socket().open();
+    socket().receive({ type: "events", events: [{ e: "trace.end", trace_id: bookList.id, row: row(bookList.id), trace: bookList }] });
+    app.flush();
+    q("[data-testid=request-row]")?.click();
+    q(`[data-testid=waterfall-row][data-span-id="12"]`)?.click();
+    expect(window.location.hash).toBe(`#trace=${bookList.id}&span=12`);
+    app.stop();
+
+    const root = document.getElementById("lifecycle-app") as HTMLElement;
+    app = new App(root, config, { WebSocket: FakeSocket as unknown as typeof WebSocket, fetch: fetchMock as unknown as typeof fetch });
+    app.start();
+    await vi.waitFor(() => expect(app.state.get().selectedSpanId).toBe(12));
+    expect(fetchMock).toHaveBeenCalledWith(`/__lifecycle__/api/traces/${bookList.id}/`, expect.anything());
+    expect(q("[data-testid=span-detail]")?.dataset["spanId"]).toBe("12");
+    q("[data-testid=pause-button]")?.focus();
+    document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", code: "Escape", bubbles: true }));
+    document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", code: "Escape", bubbles: true }));
+    expect(window.location.hash).toBe("");
   });
 
   it("moves through the list with the arrow keys and clears with Escape", () => {

@@ -61,6 +61,10 @@ export class App {
   };
   private fetchedAtMs = 0;
   private fetchSeq = 0;
+  /** Span to select once the trace restored from the URL has loaded. */
+  private pendingSpan: number | null = null;
+  private readonly listeners = new AbortController();
+  private readonly ticker: ReturnType<typeof setInterval>;
 
   constructor(
     readonly root: HTMLElement,
@@ -109,11 +113,12 @@ export class App {
       if (s.selectedTraceId !== prev.selectedTraceId) this.list.setSelected(s.selectedTraceId);
       if (s.filterText !== prev.filterText) this.refreshList();
       if (s.open !== prev.open || s.selectedSpanId !== prev.selectedSpanId || s.highlight !== prev.highlight) this.renderOpen();
+      if (s.open !== prev.open || s.selectedSpanId !== prev.selectedSpanId) this.writeUrl();
       this.renderChrome();
     });
     this.bindKeys();
     this.bindDrop();
-    setInterval(() => {
+    this.ticker = setInterval(() => {
       if (this.state.get().retryAt !== null) this.renderChrome();
     }, 1000);
     this.refreshList();
@@ -121,11 +126,35 @@ export class App {
   }
 
   start(): void {
+    this.restoreFromUrl();
     this.socket.connect();
   }
 
+  // ---- the open trace and span live in the URL (#trace=<id>&span=<n>), so a view can be shared
+
+  private restoreFromUrl(): void {
+    const m = /(?:^#|&)trace=([A-Za-z0-9_-]{1,64})(?:&span=(\d{1,9}))?/.exec(window.location.hash);
+    if (!m || m[1] === undefined) return;
+    this.pendingSpan = m[2] === undefined ? null : Number(m[2]);
+    this.openTrace(m[1]);
+  }
+
+  private writeUrl(): void {
+    const s = this.state.get();
+    const hash = s.open?.source === "server" ? `#trace=${s.open.id}${s.selectedSpanId !== null ? `&span=${s.selectedSpanId}` : ""}` : "";
+    if (hash === window.location.hash) return;
+    try {
+      history.replaceState(history.state, "", hash || window.location.pathname + window.location.search);
+    } catch {
+      // sandboxed or file: pages may refuse; the URL is a convenience
+    }
+  }
+
+  /** Closes the socket and removes the page-wide listeners (tests mount several apps). */
   stop(): void {
     this.socket.close();
+    this.listeners.abort();
+    clearInterval(this.ticker);
   }
 
   // ---- live data
@@ -318,6 +347,16 @@ export class App {
       return;
     }
     this.traceView.show(trace, open, this.nowNsFor(trace));
+    if (this.pendingSpan !== null) {
+      const id = this.pendingSpan;
+      this.pendingSpan = null;
+      if (trace.spans.some((x) => x.id === id)) {
+        queueMicrotask(() => {
+          this.state.set({ selectedSpanId: id });
+          this.traceView.waterfall.scrollToSpan(id);
+        });
+      }
+    }
     this.traceView.waterfall.setSelected(s.selectedSpanId);
     this.traceView.waterfall.setHighlight(s.highlight?.spanIds ?? null);
     const span = s.selectedSpanId === null ? null : (trace.spans.find((x) => x.id === s.selectedSpanId) ?? null);
@@ -374,6 +413,7 @@ export class App {
   }
 
   private bindKeys(): void {
+    const opts = { signal: this.listeners.signal };
     document.addEventListener("keydown", (ev) => {
       if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
       const target = ev.target;
@@ -432,25 +472,26 @@ export class App {
           return;
       }
       ev.preventDefault();
-    });
+    }, opts);
   }
 
   private bindDrop(): void {
+    const opts = { signal: this.listeners.signal };
     const hasFiles = (ev: DragEvent): boolean => !!ev.dataTransfer && Array.from(ev.dataTransfer.types).includes("Files");
     let depth = 0;
     document.addEventListener("dragenter", (ev) => {
       if (!hasFiles(ev)) return;
       depth++;
       this.dropZone.hidden = false;
-    });
+    }, opts);
     document.addEventListener("dragleave", (ev) => {
       if (!hasFiles(ev)) return;
       depth = Math.max(0, depth - 1);
       if (depth === 0) this.dropZone.hidden = true;
-    });
+    }, opts);
     document.addEventListener("dragover", (ev) => {
       if (hasFiles(ev)) ev.preventDefault();
-    });
+    }, opts);
     document.addEventListener("drop", (ev) => {
       if (!hasFiles(ev)) return;
       ev.preventDefault();
@@ -458,7 +499,7 @@ export class App {
       this.dropZone.hidden = true;
       const file = ev.dataTransfer?.files[0];
       if (file) void this.openFile(file);
-    });
+    }, opts);
   }
 
   /** For tests and debugging: the span ids the waterfall shows, in order. */
