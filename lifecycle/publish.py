@@ -35,7 +35,8 @@ How an event travels, and why (measured: ``/work/shared/notes/publishing.md``)
      re-created after a fork. With ``InMemoryChannelLayer`` nobody outside this process could hear us,
      so the events are counted as ``undeliverable`` and a warning is logged once.
 
-   A bound loop that has been closed (tests, a restarted server) is forgotten and the next one wins.
+   Only a running loop is chosen: a bound loop that has stopped or closed (tests, a restarted server)
+   is passed over, and a drain pending on such a loop is started again on the next one.
 4. Cheap when nobody listens: with the in-memory layer and no dashboard connected to this process, events
    are not even built. ``CHANNEL_LAYER`` set to None, or an alias without a layer, means no broadcast.
 
@@ -192,20 +193,22 @@ class Publisher:
         if loop is None:
             loop = asyncio.get_running_loop()
         current = self._loop
-        if strong or current is None or current.is_closed():
+        if strong or current is None or not current.is_running():
             self._loop = loop
 
     def bind_running_loop(self) -> None:
         """Weakly bind the running loop; for the middleware's async path. Cheap, never raises."""
         current = self._loop
-        if current is None or current.is_closed():
+        if current is None or not current.is_running():
             loop = asyncio._get_running_loop()
             if loop is not None:
                 self._loop = loop
 
     def _target_loop(self) -> asyncio.AbstractEventLoop | None:
+        # Only a running loop will ever run the drain: a stopped one (asgiref never clears its
+        # threadlocal, tests leave loops behind) would keep the drain pending for good.
         loop = self._loop
-        if loop is not None and not loop.is_closed():
+        if loop is not None and loop.is_running():
             return loop
         loop = asyncio._get_running_loop()
         if loop is not None:
@@ -213,7 +216,7 @@ class Publisher:
         threadlocal = SyncToAsync.threadlocal
         loop = getattr(threadlocal, "main_event_loop", None)
         if (loop is not None and getattr(threadlocal, "main_event_loop_pid", None) == os.getpid()
-                and not loop.is_closed()):
+                and loop.is_running()):
             return loop
         return None
 
@@ -225,9 +228,12 @@ class Publisher:
         with self._thread_lock:
             if self._thread_loop is None or self._thread is None or not self._thread.is_alive():
                 loop = asyncio.new_event_loop()
+                running = threading.Event()
+                loop.call_soon(running.set)
                 thread = threading.Thread(target=_run_forever, args=(loop,), name="lifecycle-publisher",
                                           daemon=True)
                 thread.start()
+                running.wait(1)  # once per process: later publishes see a running loop
                 self._thread_loop, self._thread = loop, thread
             return self._thread_loop
 
@@ -278,7 +284,7 @@ class Publisher:
                 queue.append(event)
                 self.published += 1
                 pending = self._pending
-                kick = pending is None or pending.is_closed()
+                kick = pending is None or not pending.is_running()
                 if kick:
                     self._pending = loop
             if kick:
