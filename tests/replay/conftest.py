@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +259,12 @@ def recorded_traces(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(p.name for p in (root / "traces").iterdir()) == sorted(TRACE_FILES)
     return root / "traces"
+
+
+@pytest.fixture(autouse=True)
+def _quiet_summary() -> Iterator[None]:
+    """The files these tests write to temporary folders stay out of the run's terminal summary."""
+    from lifecycle import replay_options
+
+    yield
+    replay_options.written.clear()

@@ -323,6 +323,17 @@ def test_async_block_with_the_async_client(tmp_path, db):
     assert block.result.trace.summary["queries"] == 2
 
 
+def test_record_decorates_async_functions(tmp_path, db):
+    @lifecycle.record(tmp_path / "decorated.json")
+    async def browse():
+        return await AsyncClient().get("/t/async-tagged/y/")
+
+    assert async_to_sync(browse)().status_code == 200
+    trace = Trace.load(tmp_path / "decorated.json")
+    assert trace.request["block"].endswith("browse") and trace.summary["queries"] == 2
+    assert async_to_sync(browse)().status_code == 200  # replayed and compared
+
+
 def test_the_lazy_exports():
     assert lifecycle.record is replay.record and lifecycle.replay_trace is replay_trace
     assert issubclass(lifecycle.TraceMismatch, AssertionError)
