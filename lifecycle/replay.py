@@ -33,6 +33,7 @@ from asgiref.sync import iscoroutinefunction
 
 from lifecycle import capture, conf
 from lifecycle.compare import CHECKS, Comparison, compare, format_failure
+from lifecycle.instruments import install_all
 from lifecycle.recorder import Recording
 from lifecycle.replay_client import (
     AS_RECORDED,
@@ -155,10 +156,12 @@ def replay_trace(path: str | os.PathLike[str], client: Any = None, **options: An
 
     spec = spec_from_request(recorded.request, shown) if recorded is not None else RequestSpec()
     spec = apply_overrides(spec, **request_options)
-    if client is None:
-        from django.test import Client
+    from django.test import AsyncClient, Client
 
+    if client is None:
         client = Client()
+    elif isinstance(client, AsyncClient):
+        raise ReplayError("replay_trace needs a django.test.Client; async views run through it as they are")
     user = log_in(client, spec, shown)
     expect_error = recorded is not None and bool(
         (recorded.status or 0) >= 500 or recorded.summary.get("error")
@@ -172,6 +175,7 @@ def _run(
     client: Any, spec: RequestSpec, user: dict[str, Any] | None, expect_error: bool
 ) -> tuple[Trace, Any]:
     __tracebackhide__ = True
+    install_all()  # idempotent; done by the app's ready() unless "lifecycle" is not in INSTALLED_APPS
     rec = Recording(
         "request",
         f"{spec.method} {spec.path}",
@@ -290,6 +294,7 @@ class record:
         elif not file.exists() and config.mode == "none":
             raise missing(file)
         label = self.label or (file.name[:-5] if file.name.endswith(".json") else file.name)
+        install_all()
         rec = Recording("block", label, {"label": label}, max_spans=conf.get("MAX_SPANS"))
         rec.activate()
         token = activate_block(rec)

@@ -76,6 +76,8 @@ def config_from(options: dict[str, Any]) -> Config:
         ("checks", options.pop("checks", None) or {}),
         ("option", {k: options.pop(k) for k in CHECKS if k in options}),
     ):
+        if not isinstance(overrides, dict):
+            raise ReplayError(f"{origin}: expected a dict of check names to True/False, got {overrides!r}")
         unknown = sorted(set(overrides) - set(CHECKS))
         if unknown:
             raise ReplayError(
@@ -86,21 +88,19 @@ def config_from(options: dict[str, Any]) -> Config:
     budget = options.pop("time_budget_ms", None)
     if budget is not None and "timing" not in explicit:
         checks["timing"] = True  # giving a budget turns the timing check on, unless it was set explicitly
-    extra = options.pop("ignore_sql", None) or ()
-    patterns = [*conf.get("REPLAY_IGNORE_SQL"), *([extra] if isinstance(extra, (str, re.Pattern)) else extra)]
-    try:
-        ignore = tuple(p if isinstance(p, re.Pattern) else re.compile(p, re.IGNORECASE) for p in patterns)
-    except re.error as exc:
-        raise ReplayError(f"ignore_sql: invalid regular expression: {exc}") from None
+    ignore = _patterns("LIFECYCLE['REPLAY_IGNORE_SQL']", conf.get("REPLAY_IGNORE_SQL"))
+    ignore += _patterns("ignore_sql", options.pop("ignore_sql", None) or ())
     tolerance = options.pop("time_tolerance", None)
     slack = options.pop("time_slack_ms", None)
     config = Config(
         mode=record_mode(options.pop("record_mode", None)),
         checks=checks,
         ignore_sql=ignore,
-        time_tolerance=float(conf.get("REPLAY_TIME_TOLERANCE") if tolerance is None else tolerance),
-        time_slack_ms=float(conf.get("REPLAY_TIME_SLACK_MS") if slack is None else slack),
-        time_budget_ms=None if budget is None else float(budget),
+        time_tolerance=_number(
+            "time_tolerance", conf.get("REPLAY_TIME_TOLERANCE") if tolerance is None else tolerance
+        ),
+        time_slack_ms=_number("time_slack_ms", conf.get("REPLAY_TIME_SLACK_MS") if slack is None else slack),
+        time_budget_ms=None if budget is None else _number("time_budget_ms", budget),
         actual_dir=options.pop("actual_dir", None) or conf.get("REPLAY_ACTUAL_DIR"),
     )
     if options:
@@ -109,6 +109,22 @@ def config_from(options: dict[str, Any]) -> Config:
             f"unexpected option {', '.join(map(repr, sorted(options)))}; the options are {', '.join(known)}"
         )
     return config
+
+
+def _patterns(origin: str, value: Any) -> tuple[re.Pattern[str], ...]:
+    items = [value] if isinstance(value, (str, re.Pattern)) else value
+    if not isinstance(items, (list, tuple)):
+        raise ReplayError(f"{origin}: expected a list of regular expressions, got {value!r}")
+    try:
+        return tuple(p if isinstance(p, re.Pattern) else re.compile(p, re.IGNORECASE) for p in items)
+    except (re.error, TypeError) as exc:
+        raise ReplayError(f"{origin}: invalid regular expression: {exc}") from None
+
+
+def _number(origin: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ReplayError(f"{origin}: expected a non-negative number, got {value!r}")
+    return float(value)
 
 
 def resolve_path(path: str | os.PathLike[str]) -> Path:

@@ -393,3 +393,15 @@ def test_maketest_for_a_logged_in_trace_creates_the_user(tmp_path, db):
     assert "def test_replay_admin(lifecycle_replay, django_user_model):" in text
     assert "django_user_model.objects.create_user(username='dora')" in text
     assert "Replay of GET /admin/?q=1 (url name 'index')" in text
+
+
+def test_settings_of_the_wrong_type_are_reported(lifecycle_replay, db, tmp_path):
+    for value, message in [
+        ({"REPLAY_CHECKS": ["timing"]}, r"LIFECYCLE\['REPLAY_CHECKS'\]: expected a dict of check names"),
+        ({"REPLAY_IGNORE_SQL": "SAVEPOINT ("}, r"LIFECYCLE\['REPLAY_IGNORE_SQL'\]: invalid regular expression"),
+        ({"REPLAY_TIME_TOLERANCE": "lots"}, "time_tolerance: expected a non-negative number, got 'lots'"),
+    ]:
+        with override_settings(LIFECYCLE=value), pytest.raises(ReplayError, match=message):
+            lifecycle_replay(tmp_path / "x.json", url="/t/queries/1/")
+    with pytest.raises(ReplayError, match="replay_trace needs a django.test.Client"):
+        lifecycle_replay(tmp_path / "x.json", url="/t/queries/1/", client=AsyncClient())
