@@ -224,6 +224,33 @@ describe("App", () => {
     expect(window.location.hash).toBe("");
   });
 
+  it("fetches the open trace when its trace.end carried a broken trace", async () => {
+    socket().open();
+    socket().receive({ type: "events", events: [{ e: "trace.start", trace_id: bookList.id, row: row(bookList.id, { duration_ns: null, status: null }) }, { e: "span.start", trace_id: bookList.id, span: span(1, 0, 5, null) }] });
+    app.flush();
+    // The API does not have a running trace yet: the live spans are shown meanwhile.
+    fetchMock.mockImplementationOnce(async () => new Response("{}", { status: 404 }));
+    q("[data-testid=request-row]")?.click();
+    await vi.waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(1));
+    await vi.waitFor(() => expect(app.state.get().open?.loading).toBe(false));
+    expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("running");
+    expect(q("[data-testid=error-banner]")?.hidden).toBe(true);
+    socket().receive({ type: "events", events: [{ e: "trace.end", trace_id: bookList.id, row: row(bookList.id), trace: { format: "nope" } }] });
+    app.flush();
+    await vi.waitFor(() => expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done"));
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(qa("[data-testid=waterfall-row]")).toHaveLength(31);
+  });
+
+  it("toggles the shortcuts help with ?", () => {
+    const help = q("[data-testid=shortcuts-help]");
+    expect(help?.hidden).toBe(true);
+    document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "?", code: "Slash", shiftKey: true, bubbles: true }));
+    expect(help?.hidden).toBe(false);
+    document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", code: "Escape", bubbles: true }));
+    expect(help?.hidden).toBe(true);
+  });
+
   it("moves through the list with the arrow keys and clears with Escape", () => {
     socket().open();
     socket().receive({ type: "backlog", traces: [row("n2", { started_at: "2026-01-01T00:00:02Z" }), row("n1", { started_at: "2026-01-01T00:00:01Z" })] });

@@ -40,6 +40,9 @@ export class App {
   private readonly errorBanner: ErrorBanner;
   private readonly connectionBanner: ConnectionBanner;
   private readonly dropZone: HTMLElement;
+  private readonly help: HTMLElement;
+  /** Traces refetched once because their trace.end came without a usable trace. */
+  private readonly refetched = new Set<string>();
   private readonly socket: LiveSocket;
   private readonly fetchFn: typeof fetch;
 
@@ -89,6 +92,7 @@ export class App {
     this.connectionBanner = new ConnectionBanner();
     this.dropZone = h("div", { class: "drop-zone", testid: "drop-zone", text: "Drop a trace file to open it" });
     this.dropZone.hidden = true;
+    this.help = shortcutsHelp(() => (this.help.hidden = true));
     root.classList.add("lifecycle-app");
     root.replaceChildren(
       this.topBar.el,
@@ -96,6 +100,7 @@ export class App {
       this.errorBanner.el,
       h("main", { class: "panes" }, this.list.el, this.traceView.el, this.detail.el),
       this.dropZone,
+      this.help,
     );
 
     const url = websocketUrl(config.wsUrl, deps.location ?? window.location);
@@ -328,6 +333,13 @@ export class App {
       this.state.set({ open: { ...open, base: entry.trace, loading: false, error: null } });
       return;
     }
+    if (entry && !isRunning(entry.row) && !entry.trace && (!open.base || open.base.duration_ns === null) && !open.loading && !this.refetched.has(open.id)) {
+      // Finished, but its trace.end carried no usable trace: ask the API for it.
+      this.refetched.add(open.id);
+      this.state.set({ open: { ...open, loading: !open.base } });
+      void this.fetchTrace(open.id, false);
+      return;
+    }
     this.renderOpen();
   }
 
@@ -375,7 +387,9 @@ export class App {
         this.animating = false;
         return;
       }
-      this.traceView.waterfall.tick(this.nowNsFor(trace));
+      const now = this.nowNsFor(trace);
+      this.traceView.waterfall.tick(now);
+      this.traceView.tickRunning(now);
       requestAnimationFrame(step);
     };
     requestAnimationFrame(step);
@@ -419,6 +433,7 @@ export class App {
       const target = ev.target;
       if (ev.key === "Escape") {
         if (isTextEntry(target)) (target as HTMLElement).blur();
+        else if (!this.help.hidden) this.help.hidden = true;
         else this.clearSelection();
         return;
       }
@@ -427,9 +442,17 @@ export class App {
       const big = ev.shiftKey;
       switch (ev.code) {
         case "Slash":
-          if (ev.key !== "/" && ev.key !== "?") return;
+          if (ev.key === "?") {
+            this.help.hidden = !this.help.hidden;
+            break;
+          }
+          if (ev.key !== "/") return;
           this.topBar.filterInput.focus();
           this.topBar.filterInput.select();
+          break;
+        case "End":
+        case "Home":
+          this.list.scrollToTop();
           break;
         case "Space":
           // A focused button or link handles Space itself.
@@ -510,6 +533,36 @@ export class App {
   spanById(id: number): Span | undefined {
     return this.display.trace?.spans.find((s) => s.id === id);
   }
+}
+
+const SHORTCUTS: [string, string][] = [
+  ["Space", "pause / resume the live view"],
+  ["/", "filter requests"],
+  ["↑ ↓", "previous / next request"],
+  ["End", "back to the newest requests"],
+  ["Esc", "clear the span selection, then close the trace"],
+  ["W S", "zoom in / out (Shift: more)"],
+  ["A D", "pan left / right (Shift: more)"],
+  ["0", "reset zoom"],
+  ["F", "fit the selected span"],
+  ["[ ]", "expand all / collapse all"],
+  ["↑ ↓ ← →", "in the focused waterfall: move, collapse, expand"],
+  ["Ctrl + wheel", "zoom around the pointer; double-click fits a span"],
+  ["?", "show / hide this help"],
+];
+
+function shortcutsHelp(onClose: () => void): HTMLElement {
+  const close = h("button", { class: "btn btn-small", text: "Close", attrs: { type: "button" } });
+  close.addEventListener("click", onClose);
+  const el = h(
+    "div",
+    { class: "help", testid: "shortcuts-help", attrs: { role: "dialog", "aria-label": "Keyboard shortcuts" } },
+    h("h2", { text: "Keyboard shortcuts" }),
+    h("table", { class: "kv" }, ...SHORTCUTS.map(([k, what]) => h("tr", {}, h("th", {}, h("kbd", { text: k })), h("td", { text: what })))),
+    close,
+  );
+  el.hidden = true;
+  return el;
 }
 
 export function mountApp(root: HTMLElement, config: DashboardConfig, deps: AppDeps = {}): App {

@@ -55,10 +55,7 @@ export class RequestList {
     this.count = h("div", { class: "list-count", testid: "request-count" });
     this.newAbove = h("button", { class: "new-above", testid: "new-above", attrs: { type: "button" } });
     this.newAbove.hidden = true;
-    this.newAbove.addEventListener("click", () => {
-      this.scroller.scrollTop = 0;
-      this.updateNewAbove();
-    });
+    this.newAbove.addEventListener("click", () => this.scrollToTop());
     this.el = h("section", { class: "request-list" }, this.count, this.newAbove, this.scroller, this.empty);
   }
 
@@ -124,6 +121,12 @@ export class RequestList {
 
   focus(): void {
     this.scroller.focus();
+  }
+
+  /** Back to the newest rows (and to following them). */
+  scrollToTop(): void {
+    this.scroller.scrollTop = 0;
+    this.updateNewAbove();
   }
 
   private updateNewAbove(): void {

@@ -81,6 +81,13 @@ export class TraceView {
     this.waterfall.setTrace(trace, nowNs);
   }
 
+  /** A running trace: the Total chip counts up. */
+  tickRunning(nowNs: number): void {
+    const v = this.chips.querySelector<HTMLElement>("[data-testid=chip-total] .chip-value");
+    const text = `running · ${formatDuration(nowNs)}`;
+    if (v && v.textContent !== text) v.textContent = text;
+  }
+
   private renderHead(t: Trace, open: OpenTrace): void {
     const status = t.response?.status ?? t.summary.status;
     this.head.replaceChildren(
