@@ -103,3 +103,37 @@ def check_live_stack(app_configs=None, **kwargs):
             id="lifecycle.W004",
         ))
     return problems
+
+
+@register(Tags.security)
+def check_access_callback(app_configs=None, **kwargs):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from lifecycle.access import get_callback
+
+    try:
+        get_callback()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint="LIFECYCLE['ACCESS_CALLBACK'] must be the dotted path of a callable "
+                                     "taking a lifecycle.access.AccessContext and returning a bool.",
+                      id="lifecycle.E005")]
+    return []
+
+
+@register(Tags.compatibility)
+def check_channel_layer(app_configs=None, **kwargs):
+    """Live events go through a channel layer; a missing alias means the dashboard never updates."""
+    alias = conf.get("CHANNEL_LAYER")
+    if alias is None or find_spec("channels") is None:
+        return []
+    layers = getattr(settings, "CHANNEL_LAYERS", None) or {}
+    if alias not in layers:
+        return [Warning(
+            f"CHANNEL_LAYERS has no {alias!r} layer, so the dashboard receives no live events "
+            "(it still shows traces when reloaded).",
+            hint='Add CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}} for one '
+                 "process, or channels_redis' RedisPubSubChannelLayer for several; or set "
+                 "LIFECYCLE['CHANNEL_LAYER'] = None to turn live publishing off.",
+            id="lifecycle.W005",
+        )]
+    return []

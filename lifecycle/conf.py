@@ -50,7 +50,9 @@ DEFAULTS: dict[str, Any] = {
     "PUBLISH_LINGER": 0.03,
     # Channel layer alias used to publish (see CHANNEL_LAYERS); None disables publishing.
     "CHANNEL_LAYER": "default",
-    # Dotted path to a callable(request_or_scope_user, ...) deciding who may see the dashboard.
+    # Dotted path to ``callback(viewer: lifecycle.access.AccessContext) -> bool`` deciding who may see the
+    # dashboard page, its JSON endpoints and its websocket (viewer has .user, .client_ip, .is_websocket,
+    # .headers, .path, and .request or .scope).
     "ACCESS_CALLBACK": "lifecycle.access.default_access",
     # -- replaying traces in tests (lifecycle.replay, the pytest plugin; docs/replay.md) --------------------
     # Record mode when neither --lifecycle-record nor record_mode= says: "once" (write a missing trace file,

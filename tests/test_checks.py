@@ -48,3 +48,13 @@ def test_daphne_and_asgi_missing():
         assert "lifecycle.W003" in _ids()
     with override_settings(ASGI_APPLICATION=None):
         assert "lifecycle.W004" in _ids()
+
+
+def test_access_callback_and_channel_layer():
+    with override_settings(LIFECYCLE={"ACCESS_CALLBACK": "no.such.module.allow"}):
+        (error,) = [m for m in run_checks() if m.id == "lifecycle.E005"]
+    assert "no.such.module.allow" in error.msg
+    with override_settings(CHANNEL_LAYERS={}):
+        assert "lifecycle.W005" in _ids()
+    with override_settings(CHANNEL_LAYERS={}, LIFECYCLE={"CHANNEL_LAYER": None}):
+        assert "lifecycle.W005" not in _ids()

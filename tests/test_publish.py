@@ -359,19 +359,18 @@ async def test_sync_views_in_worker_threads_publish_on_the_consumers_loop():
     assert not safety.failures
 
 
-def test_caller_cost_per_event_is_microseconds(loop_thread):
-    """The request pays for building the event, a lock and an append (p50 a few microseconds)."""
+def test_publishing_never_waits_for_a_busy_loop(loop_thread):
+    """With the loop blocked, 2000 events are queued by the caller alone: nothing waits for the loop.
+
+    (Caller cost is measured in bench/, never asserted here.)
+    """
     publisher = Publisher()
     publisher.bind_loop(loop_thread.loop)
     publisher.listeners = 1
     loop_thread.hold()
     rec = Recording("request", "GET /", {"method": "GET", "path": "/"})
     span = Span(1, 0, "sql", "SELECT 1", 5, 10, {"sql": "SELECT 1", "alias": "default", "rows": 1})
-    timings = []
     for _ in range(2000):
-        t0 = time.perf_counter_ns()
         publisher.span_event("span.end", rec, span)
-        timings.append(time.perf_counter_ns() - t0)
-    timings.sort()
     assert publisher.published == 2000
-    assert timings[len(timings) // 2] < 50_000, timings[len(timings) // 2]
+    assert publisher.sent == 0, "the held loop sent nothing; every call returned without it"
