@@ -56,7 +56,7 @@ test-postgres: $(VENV)/.installed-dev
 ifeq ($(PG_URL),)
 	@echo "SKIPPED the PostgreSQL run: DATABASE_URL does not point to PostgreSQL (.ci/run sets it)."
 else
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m sql_backends -p no:randomly
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m sql_backends
 endif
 
 $(VENV6)/.installed: pyproject.toml
