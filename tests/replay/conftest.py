@@ -262,9 +262,13 @@ def recorded_traces(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _quiet_summary() -> Iterator[None]:
-    """The files these tests write to temporary folders stay out of the run's terminal summary."""
+def _replay_defaults(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """These tests choose their record modes: neither CI=true (set by CI services) nor a
+    --lifecycle-record option given to the whole run applies. The files they write to temporary
+    folders stay out of the run's terminal summary."""
     from lifecycle import replay_options
 
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(replay_options, "cli_mode", None)
     yield
     replay_options.written.clear()
