@@ -21,25 +21,32 @@ def finalize(trace: Trace) -> Trace:
     by_fp: dict[str, dict[str, Any]] = {}
     by_similar: dict[str, dict[str, Any]] = {}
     error: str | None = None
+    # The queries of a loop share their stack: format each distinct frame tuple once per trace.
+    shown: dict[tuple, list] = {}
     for span in trace.spans:
         kind = span.kind
+        duration = span.duration_ns or 0
         counts[kind] = counts.get(kind, 0) + 1
-        time_ns[kind] = time_ns.get(kind, 0) + (span.duration_ns or 0)
-        attrs = span.attrs
+        time_ns[kind] = time_ns.get(kind, 0) + duration
         if kind == "sql":
+            attrs = span.attrs
             sql = attrs.get("sql", "")
             if "raw_params" in attrs:
                 attrs["params"] = redact.sql_params(sql, attrs.pop("raw_params"), attrs.get("many", False))
-            if isinstance(attrs.get("stack"), tuple):
-                attrs["stack"] = display(attrs["stack"])
+            stack = attrs.get("stack")
+            if type(stack) is tuple:
+                formatted = shown.get(stack)
+                if formatted is None:
+                    formatted = shown[stack] = display(stack)
+                attrs["stack"] = stack = [*formatted]
             key, norm = fingerprint(sql)
             attrs["fp"] = key
             group = by_fp.get(key)
             if group is None:
                 group = by_fp[key] = {"fp": key, "fingerprint": norm, "count": 0, "total_ns": 0, "span_ids": [],
-                                      "_params": set(), "_parents": set(), "stack": attrs.get("stack") or []}
+                                      "_params": set(), "_parents": set(), "stack": stack or []}
             group["count"] += 1
-            group["total_ns"] += span.duration_ns or 0
+            group["total_ns"] += duration
             group["span_ids"].append(span.id)
             group["_params"].add(tuple(attrs.get("params") or ()))
             group["_parents"].add(span.parent_id)
@@ -49,10 +56,11 @@ def finalize(trace: Trace) -> Trace:
                 sim = by_similar[skey] = {"key": skey, "pattern": skey, "count": 0, "total_ns": 0, "span_ids": [],
                                           "_fps": set()}
             sim["count"] += 1
-            sim["total_ns"] += span.duration_ns or 0
+            sim["total_ns"] += duration
             sim["span_ids"].append(span.id)
             sim["_fps"].add(key)
         elif kind == "exception":
+            attrs = span.attrs
             if isinstance(attrs.get("stack"), (tuple, list)) and attrs["stack"] and isinstance(attrs["stack"][0], tuple):
                 attrs["stack"] = display(attrs["stack"])
             if not attrs.get("handled") and error is None:
