@@ -228,17 +228,15 @@ describe("App", () => {
     socket().open();
     socket().receive({ type: "events", events: [{ e: "trace.start", trace_id: bookList.id, row: row(bookList.id, { duration_ns: null, status: null }) }, { e: "span.start", trace_id: bookList.id, span: span(1, 0, 5, null) }] });
     app.flush();
-    // The API does not have a running trace yet: the live spans are shown meanwhile.
-    fetchMock.mockImplementationOnce(async () => new Response("{}", { status: 404 }));
+    // A running trace is shown from its live spans, without asking the API.
     q("[data-testid=request-row]")?.click();
-    await vi.waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(1));
-    await vi.waitFor(() => expect(app.state.get().open?.loading).toBe(false));
+    expect(fetchMock).toHaveBeenCalledTimes(0);
     expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("running");
     expect(q("[data-testid=error-banner]")?.hidden).toBe(true);
     socket().receive({ type: "events", events: [{ e: "trace.end", trace_id: bookList.id, row: row(bookList.id), trace: { format: "nope" } }] });
     app.flush();
     await vi.waitFor(() => expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done"));
-    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(fetchMock).toHaveBeenCalledTimes(1);
     expect(qa("[data-testid=waterfall-row]")).toHaveLength(31);
   });
 

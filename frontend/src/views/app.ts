@@ -242,10 +242,13 @@ export class App {
   openTrace(id: string): void {
     const entry = this.store.get(id) ?? this.list.rows.find((e) => e.id === id);
     const have = entry?.trace ?? null;
-    const open: OpenTrace = { id, source: "server", fileName: null, fileText: null, base: have, loading: !have, error: null };
+    // A running trace is shown from its live spans; the API serves traces once they have finished,
+    // and trace.end brings the whole trace anyway.
+    const live = !have && !!entry && isRunning(entry.row) && !!this.store.get(id)?.live;
+    const open: OpenTrace = { id, source: "server", fileName: null, fileText: null, base: have, loading: !have && !live, error: null };
     this.state.set({ selectedTraceId: id, open, selectedSpanId: null, highlight: null });
     this.list.scrollToId(id);
-    if (!have) void this.fetchTrace(id, entry ? isRunning(entry.row) : false);
+    if (!have && !live) void this.fetchTrace(id, false);
   }
 
   private async fetchTrace(id: string, running: boolean): Promise<void> {
