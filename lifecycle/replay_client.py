@@ -6,7 +6,7 @@ type, the headers except those that belong to the transport or to the recording 
 ``secure=True``, and the user, logged in with ``client.force_login`` when the trace names one.
 
 Redacted values cannot be restored: a query string or form field recorded as ``********`` is sent as
-``********`` (a login form then fails its validation), a redacted header is not sent at all, and a body
+``********`` (a login then fails, or logs in with that password), a redacted header is not sent, and a body
 the recorder did not keep (too large, multipart, binary) is not sent. Each such case adds a note that
 the failure message shows.
 
@@ -90,6 +90,18 @@ def spec_from_request(request: dict[str, Any], source: str) -> RequestSpec:
             f"{source}: field 'request': expected the method and path of a request, got none; a trace "
             "recorded with lifecycle.record() is replayed by running its block again, not by a request"
         )
+    for key, types in (
+        ("method", str),
+        ("path", str),
+        ("query", (str, type(None))),
+        ("body", (str, type(None))),
+        ("content_type", (str, type(None))),
+        ("headers", (dict, type(None))),
+        ("user", (dict, type(None))),
+        ("scheme", (str, type(None))),
+    ):
+        if not isinstance(request.get(key), types):
+            raise ReplayError(f"{source}: field 'request.{key}': unexpected value {request.get(key)!r}")
     spec = RequestSpec(method=str(request["method"]).upper(), path=str(request["path"]))
     spec.query = str(request.get("query") or "")
     if REDACTED in spec.query:

@@ -405,3 +405,11 @@ def test_settings_of_the_wrong_type_are_reported(lifecycle_replay, db, tmp_path)
             lifecycle_replay(tmp_path / "x.json", url="/t/queries/1/")
     with pytest.raises(ReplayError, match="replay_trace needs a django.test.Client"):
         lifecycle_replay(tmp_path / "x.json", url="/t/queries/1/", client=AsyncClient())
+
+
+def test_a_request_field_of_the_wrong_type_is_named(lifecycle_replay, db, tmp_path):
+    path = tmp_path / "q.json"
+    lifecycle_replay(path, url="/t/queries/1/")
+    edit(path, lambda d: d["request"].update(headers=["Accept"]))
+    with pytest.raises(ReplayError, match=r"q.json: field 'request.headers': unexpected value \['Accept'\]"):
+        lifecycle_replay(path)
