@@ -321,7 +321,7 @@ class record:
             "body": None,
             "body_omitted": None,
             "content_type": "",
-            "scheme": None,
+            "scheme": "",
             "user": None,
             "block": label,
             "requests": len(requests),

@@ -413,3 +413,14 @@ def test_a_request_field_of_the_wrong_type_is_named(lifecycle_replay, db, tmp_pa
     edit(path, lambda d: d["request"].update(headers=["Accept"]))
     with pytest.raises(ReplayError, match=r"q.json: field 'request.headers': unexpected value \['Accept'\]"):
         lifecycle_replay(path)
+
+
+def test_replay_and_block_traces_match_the_schema(lifecycle_replay, seeded, client, tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(lifecycle.__file__).parent / "schema" / "trace-v1.json").read_text())
+    lifecycle_replay(tmp_path / "one.json", url="/books/fixed/")
+    with lifecycle.record(tmp_path / "block.json"):
+        client.get("/api/books/?limit=1")
+        client.get("/no-such-page/")
+    for name in ("one.json", "block.json"):
+        jsonschema.validate(json.loads((tmp_path / name).read_text()), schema)
