@@ -9,7 +9,7 @@ rather than read from ``attrs.fp``, so a trace recorded by an older version stil
 When the two traces come from different database backends (``attrs.vendor``: a trace saved from a
 PostgreSQL site, replayed on SQLite), the ORM writes some statements differently (PostgreSQL groups by
 the primary key only, casts with ``::``, SQLite adds ``ESCAPE``), so queries are then matched by a
-*portable* key that leaves those spellings out; the message says so.
+*portable* key that leaves those spellings out (``lifecycle.replay_sql``); the message says so.
 """
 
 from __future__ import annotations
