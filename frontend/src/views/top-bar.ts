@@ -96,12 +96,18 @@ export class TopBar {
 
   private updateSave(s: AppState, apiBase: string): void {
     const o = s.open;
-    const key = o ? `${o.source}:${o.id}:${o.fileName ?? ""}:${o.base ? 1 : 0}` : "";
+    const key = o ? `${o.source}:${o.id}:${o.fileName ?? ""}:${o.base ? (o.base.duration_ns === null ? 1 : 2) : 0}` : "";
     if (key === this.saveKey) return;
     this.saveKey = key;
     if (this.saveBlobUrl) URL.revokeObjectURL(this.saveBlobUrl);
     this.saveBlobUrl = null;
     if (!o) {
+      this.save.hidden = true;
+      this.save.removeAttribute("href");
+      return;
+    }
+    if (o.source === "server" && (!o.base || o.base.duration_ns === null)) {
+      // The API serves a trace once the request has finished.
       this.save.hidden = true;
       this.save.removeAttribute("href");
       return;
