@@ -19,6 +19,9 @@ _TYPES = {
     "PUBLISH_LINGER": (int, float),
     "IGNORE_PATHS": (list, tuple), "HIDE_IN_STACKTRACES": (list, tuple), "REDACT_FIELDS": (list, tuple),
     "REDACT_HEADERS": (list, tuple), "REDACT_SQL_PATTERNS": (list, tuple),
+    "REPLAY_CHECKS": dict, "REPLAY_TIME_TOLERANCE": (int, float), "REPLAY_TIME_SLACK_MS": (int, float),
+    "REPLAY_IGNORE_SQL": (list, tuple), "REPLAY_ACTUAL_DIR": (str, type(None)),
+    "REPLAY_RECORD_MODE": (str, type(None)),
 }
 
 
@@ -74,6 +77,13 @@ def check_settings(app_configs=None, **kwargs):
                 hint=f"The default is {conf.DEFAULTS[key]!r}.",
                 id="lifecycle.E003",
             ))
+    mode = value.get("REPLAY_RECORD_MODE")
+    if isinstance(mode, str) and mode not in ("once", "none", "all", "overwrite"):
+        problems.append(Error(
+            f"LIFECYCLE['REPLAY_RECORD_MODE'] must be 'once', 'none' or 'all', got {mode!r}.",
+            hint="Leave it unset for 'once' ('none' when CI=true).",
+            id="lifecycle.E003",
+        ))
     return problems
 
 

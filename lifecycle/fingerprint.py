@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-MAX_SQL = 4000
+MAX_SQL = 4000  # longest normalized text kept (after folding value lists)
+MAX_INPUT = 2_000_000  # a hard stop for pathological statements; the expressions below are linear
 _CACHE_SIZE = 4096
 
 _STRING = re.compile(r"'(?:[^']|'')*'")
@@ -20,6 +21,8 @@ _BOOL_NULL = re.compile(r"\b(?:TRUE|FALSE)\b", re.IGNORECASE)
 _LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)*\s*\)")
 _ROWS = re.compile(r"\(\.\.\.\)(?:\s*,\s*\(\.\.\.\))+")
 _SPACE = re.compile(r"\s+")
+# Savepoint names hold a thread id and a counter ("s140234_x1"): not part of the statement's shape.
+_SAVEPOINT = re.compile(r"\b((?:RELEASE |ROLLBACK TO )?SAVEPOINT)\s+(?:\"[^\"]*\"|`[^`]*`|\w+)", re.IGNORECASE)
 _TABLES = re.compile(r"\b(?:FROM|JOIN|UPDATE|INTO)\s+((?:\"[^\"]+\"|`[^`]+`|\w+)(?:\.(?:\"[^\"]+\"|\w+))?)",
                      re.IGNORECASE)
 
@@ -28,15 +31,21 @@ _similar_cache: dict[str, str] = {}
 
 
 def normalize(sql: str) -> str:
-    """The statement with every literal and placeholder as ``?`` and every value list as ``(...)``."""
-    text = sql if len(sql) <= MAX_SQL else sql[:MAX_SQL] + " …"
+    """The statement with every literal and placeholder as ``?`` and every value list as ``(...)``.
+
+    Lists are folded before the text is capped, so an ``IN`` list of any length gives the same result and
+    what follows it is kept.
+    """
+    text = sql if len(sql) <= MAX_INPUT else sql[:MAX_INPUT]
+    text = _SAVEPOINT.sub(r"\1 ?", text)
     text = _STRING.sub("?", text)
     text = _PLACEHOLDER.sub("?", text)
     text = _NUMBER.sub("?", text)
     text = _BOOL_NULL.sub("?", text)
     text = _LIST.sub("(...)", text)
     text = _ROWS.sub("(...)", text)
-    return _SPACE.sub(" ", text).strip()
+    text = _SPACE.sub(" ", text).strip()
+    return text if len(text) <= MAX_SQL else text[:MAX_SQL] + " …"
 
 
 def fingerprint(sql: str) -> tuple[str, str]:

@@ -40,6 +40,9 @@ def test_bad_settings():
         errors = [m for m in run_checks() if m.id == "lifecycle.E003"]
         assert len(errors) == 3
         assert any("LIFECYCLE['MAX_SPANS'] must be a non-negative int, got 'many'" in e.msg for e in errors)
+    with override_settings(LIFECYCLE={"REPLAY_RECORD_MODE": "sometimes", "REPLAY_CHECKS": ["timing"]}):
+        errors = [m.msg for m in run_checks() if m.id == "lifecycle.E003"]
+        assert any("'sometimes'" in e for e in errors) and any("REPLAY_CHECKS" in e for e in errors)
 
 
 def test_daphne_and_asgi_missing():

@@ -114,22 +114,10 @@ def test_replays_fold_in_lists_longer_than_the_cap():
     assert key(folded(long_in(2000))) != key(folded(long_in(2000, ' AND "t"."x" = %s')))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fingerprint.py caps the SQL at MAX_SQL before folding IN lists: a list "
-    "of ~1000+ placeholders is cut open, so its key depends on the length "
-    "and what follows the list is lost",
-)
 def test_in_lists_longer_than_the_cap_agree():
     assert key(long_in(2000)) == key(long_in(3))
     assert key(long_in(2000)) != key(long_in(2000, ' AND "t"."x" = %s'))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fingerprint.py keeps savepoint names, which hold the thread id and a "
-    "counter: each savepoint of each run gets another key (replays ignore "
-    "transaction control through REPLAY_IGNORE_SQL)",
-)
 def test_savepoints_agree_across_threads_and_counters():
     assert key('SAVEPOINT "s140234_x1"') == key('SAVEPOINT "s139871_x2"')
