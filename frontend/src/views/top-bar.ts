@@ -32,6 +32,7 @@ export class TopBar {
   private readonly save: HTMLAnchorElement;
   private readonly fileInput: HTMLInputElement;
   private saveBlobUrl: string | null = null;
+  private saveBlobText: (() => string) | null = null;
   private saveKey = "";
 
   constructor(actions: TopBarActions) {
@@ -59,6 +60,12 @@ export class TopBar {
     const open = h("label", { class: "btn", title: "Open a saved trace JSON (or drop it on the page)" }, "Open trace file", this.fileInput);
     this.save = h("a", { class: "btn", testid: "save-trace", text: "Save trace", title: "Download the open trace as JSON" });
     this.save.hidden = true;
+    this.save.addEventListener("click", () => {
+      if (this.saveBlobText && !this.saveBlobUrl) {
+        this.saveBlobUrl = URL.createObjectURL(new Blob([this.saveBlobText()], { type: "application/json" }));
+        this.save.href = this.saveBlobUrl;
+      }
+    });
     this.el = h(
       "header",
       { class: "top-bar", testid: "top-bar" },
@@ -101,6 +108,7 @@ export class TopBar {
     this.saveKey = key;
     if (this.saveBlobUrl) URL.revokeObjectURL(this.saveBlobUrl);
     this.saveBlobUrl = null;
+    this.saveBlobText = null;
     if (!o) {
       this.save.hidden = true;
       this.save.removeAttribute("href");
@@ -117,9 +125,11 @@ export class TopBar {
       this.save.href = `${apiBase}traces/${encodeURIComponent(o.id)}/?download=1`;
       this.save.removeAttribute("download");
     } else {
-      const text = o.fileText ?? (o.base ? JSON.stringify(o.base, null, 2) : "");
-      this.saveBlobUrl = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-      this.save.href = this.saveBlobUrl;
+      // The Blob is made on the first click: a big file need not be copied just for being opened.
+      const text = o.fileText;
+      const base = o.base;
+      this.saveBlobText = () => text ?? (base ? JSON.stringify(base, null, 2) : "");
+      this.save.href = "#";
       this.save.download = o.fileName ?? `trace-${o.id}.json`;
     }
   }
