@@ -12,7 +12,8 @@ import os
 from typing import Any
 
 MODE = os.environ.get("BENCH_MODE", "bare")
-MODES = ("bare", "bare2", "lifecycle", "lifecycle-live", "ddt", "silk", "otel", "kolo")
+MODES = ("bare", "bare2", "lifecycle", "lifecycle-live", "ddt", "silk", "otel", "kolo",
+         "lifecycle-nostack", "lifecycle-nolive")
 
 SECRET_KEY = "bench-only-not-secret"
 DEBUG = True
@@ -62,12 +63,17 @@ DATABASES: dict[str, dict[str, Any]] = {
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING_CONFIG = None
 
-if MODE in ("lifecycle", "lifecycle-live"):
+if MODE.startswith("lifecycle"):
     # Defaults (STACK_DEPTH 5, RECENT_TRACES 100, LIVE_SPANS True): what a user gets out of the box.
+    # Two diagnostic variants isolate a cost: -nostack (STACK_DEPTH 0), -nolive (LIVE_SPANS False).
     INSTALLED_APPS += ["channels", "lifecycle"]
     MIDDLEWARE.insert(0, "lifecycle.middleware.LifecycleMiddleware")
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     LIFECYCLE: dict[str, Any] = {}
+    if MODE == "lifecycle-nostack":
+        LIFECYCLE["STACK_DEPTH"] = 0
+    elif MODE == "lifecycle-nolive":
+        LIFECYCLE["LIVE_SPANS"] = False
 elif MODE == "ddt":
     # Default panels and config; the toolbar decides to show itself (DEBUG, REMOTE_ADDR in INTERNAL_IPS).
     INSTALLED_APPS += ["debug_toolbar"]
