@@ -68,7 +68,11 @@ if MODE.startswith("lifecycle"):
     # Two diagnostic variants isolate a cost: -nostack (STACK_DEPTH 0), -nolive (LIVE_SPANS False).
     INSTALLED_APPS += ["channels", "lifecycle"]
     MIDDLEWARE.insert(0, "lifecycle.middleware.LifecycleMiddleware")
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # As the demo site: RedisPubSubChannelLayer when LIFECYCLE_REDIS_URL is set (bench/stream.py).
+    _redis_url = os.environ.get("LIFECYCLE_REDIS_URL", "")
+    CHANNEL_LAYERS = {"default": (
+        {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [_redis_url]}}
+        if _redis_url else {"BACKEND": "channels.layers.InMemoryChannelLayer"})}
     LIFECYCLE: dict[str, Any] = {}
     if MODE == "lifecycle-nostack":
         LIFECYCLE["STACK_DEPTH"] = 0
