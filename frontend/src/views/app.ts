@@ -4,7 +4,7 @@
 import { websocketUrl } from "../lib/backoff";
 import { parseFilter, type Filter } from "../lib/filter";
 import { computeSummary, mergeSpans, partialTrace, withRequestSpan } from "../lib/summary";
-import type { DashboardConfig, DuplicateGroup, Span, Trace } from "../lib/trace-format";
+import type { DashboardConfig, DuplicateGroup, Trace } from "../lib/trace-format";
 import { TRACE_VERSION } from "../lib/trace-format";
 import { FormatError, errorText, parseServerMessage, parseTraceText } from "../lib/trace-parse";
 import { DEFAULT_CAP, TraceStore, isRunning, type TraceEntry } from "../lib/trace-store";
@@ -12,7 +12,9 @@ import { maxEndNs } from "../lib/waterfall-layout";
 import { LiveSocket } from "../live-socket";
 import { State, type OpenTrace } from "../state";
 import { DetailPane } from "./detail-pane";
-import { h, isTextEntry } from "./dom";
+import { h } from "./dom";
+import { bindFileDrop } from "./file-drop";
+import { bindShortcuts, shortcutsHelp } from "./shortcuts";
 import { ConnectionBanner, ErrorBanner } from "./error-banner";
 import { RequestList } from "./request-list";
 import { TopBar } from "./top-bar";
@@ -121,8 +123,27 @@ export class App {
       if (s.open !== prev.open || s.selectedSpanId !== prev.selectedSpanId) this.writeUrl();
       this.renderChrome();
     });
-    this.bindKeys();
-    this.bindDrop();
+    const signal = this.listeners.signal;
+    bindShortcuts(
+      {
+        help: this.help,
+        waterfall: this.traceView.waterfall,
+        focusFilter: () => {
+          this.topBar.filterInput.focus();
+          this.topBar.filterInput.select();
+        },
+        followNewest: () => this.list.scrollToTop(),
+        togglePause: () => this.togglePause(),
+        moveSelection: (delta) => {
+          const id = this.list.neighbour(delta);
+          if (id) this.openTrace(id);
+        },
+        clearSelection: () => this.clearSelection(),
+        selectedSpanId: () => this.state.get().selectedSpanId,
+      },
+      signal,
+    );
+    bindFileDrop(this.dropZone, (file) => void this.openFile(file), signal);
     this.ticker = setInterval(() => {
       if (this.state.get().retryAt !== null) this.renderChrome();
     }, 1000);
@@ -417,7 +438,7 @@ export class App {
     else if (s.open) this.state.set({ open: null, selectedTraceId: null });
   }
 
-  // ---- chrome, keys, files
+  // ---- chrome
 
   private renderChrome(): void {
     const s = this.state.get();
@@ -428,144 +449,6 @@ export class App {
     this.root.dataset["connection"] = s.connection;
     this.root.classList.toggle("paused", s.paused);
   }
-
-  private bindKeys(): void {
-    const opts = { signal: this.listeners.signal };
-    document.addEventListener("keydown", (ev) => {
-      if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-      const target = ev.target;
-      if (ev.key === "Escape") {
-        if (isTextEntry(target)) (target as HTMLElement).blur();
-        else if (!this.help.hidden) this.help.hidden = true;
-        else this.clearSelection();
-        return;
-      }
-      if (isTextEntry(target)) return;
-      const wf = this.traceView.waterfall;
-      const big = ev.shiftKey;
-      switch (ev.code) {
-        case "Slash":
-          if (ev.key === "?") {
-            this.help.hidden = !this.help.hidden;
-            break;
-          }
-          if (ev.key !== "/") return;
-          this.topBar.filterInput.focus();
-          this.topBar.filterInput.select();
-          break;
-        case "End":
-        case "Home":
-          this.list.scrollToTop();
-          break;
-        case "Space":
-          // A focused button or link handles Space itself.
-          if (target instanceof HTMLElement && target.closest("button, a, label, summary")) return;
-          this.togglePause();
-          break;
-        case "ArrowDown":
-        case "ArrowUp": {
-          const id = this.list.neighbour(ev.code === "ArrowDown" ? 1 : -1);
-          if (id) this.openTrace(id);
-          break;
-        }
-        case "KeyW":
-          wf.zoomBy(big ? 0.5 : 0.8);
-          break;
-        case "KeyS":
-          wf.zoomBy(big ? 2 : 1.25);
-          break;
-        case "KeyA":
-          wf.panBy(big ? -0.5 : -0.1);
-          break;
-        case "KeyD":
-          wf.panBy(big ? 0.5 : 0.1);
-          break;
-        case "Digit0":
-          wf.resetZoom();
-          break;
-        case "KeyF": {
-          const sel = this.state.get().selectedSpanId;
-          if (sel !== null) wf.fitSpan(sel);
-          break;
-        }
-        case "BracketLeft":
-          wf.setAllCollapsed(false);
-          break;
-        case "BracketRight":
-          wf.setAllCollapsed(true);
-          break;
-        default:
-          return;
-      }
-      ev.preventDefault();
-    }, opts);
-  }
-
-  private bindDrop(): void {
-    const opts = { signal: this.listeners.signal };
-    const hasFiles = (ev: DragEvent): boolean => !!ev.dataTransfer && Array.from(ev.dataTransfer.types).includes("Files");
-    let depth = 0;
-    document.addEventListener("dragenter", (ev) => {
-      if (!hasFiles(ev)) return;
-      depth++;
-      this.dropZone.hidden = false;
-    }, opts);
-    document.addEventListener("dragleave", (ev) => {
-      if (!hasFiles(ev)) return;
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) this.dropZone.hidden = true;
-    }, opts);
-    document.addEventListener("dragover", (ev) => {
-      if (hasFiles(ev)) ev.preventDefault();
-    }, opts);
-    document.addEventListener("drop", (ev) => {
-      if (!hasFiles(ev)) return;
-      ev.preventDefault();
-      depth = 0;
-      this.dropZone.hidden = true;
-      const file = ev.dataTransfer?.files[0];
-      if (file) void this.openFile(file);
-    }, opts);
-  }
-
-  /** For tests and debugging: the span ids the waterfall shows, in order. */
-  visibleSpanIds(): number[] {
-    return this.traceView.waterfall.visibleSpanIds;
-  }
-
-  spanById(id: number): Span | undefined {
-    return this.display.trace?.spans.find((s) => s.id === id);
-  }
-}
-
-const SHORTCUTS: [string, string][] = [
-  ["Space", "pause / resume the live view"],
-  ["/", "filter requests"],
-  ["↑ ↓", "previous / next request"],
-  ["End", "back to the newest requests"],
-  ["Esc", "clear the span selection, then close the trace"],
-  ["W S", "zoom in / out (Shift: more)"],
-  ["A D", "pan left / right (Shift: more)"],
-  ["0", "reset zoom"],
-  ["F", "fit the selected span"],
-  ["[ ]", "expand all / collapse all"],
-  ["↑ ↓ ← →", "in the focused waterfall: move, collapse, expand"],
-  ["Ctrl + wheel", "zoom around the pointer; double-click fits a span"],
-  ["?", "show / hide this help"],
-];
-
-function shortcutsHelp(onClose: () => void): HTMLElement {
-  const close = h("button", { class: "btn btn-small", text: "Close", attrs: { type: "button" } });
-  close.addEventListener("click", onClose);
-  const el = h(
-    "div",
-    { class: "help", testid: "shortcuts-help", attrs: { role: "dialog", "aria-label": "Keyboard shortcuts" } },
-    h("h2", { text: "Keyboard shortcuts" }),
-    h("table", { class: "kv" }, ...SHORTCUTS.map(([k, what]) => h("tr", {}, h("th", {}, h("kbd", { text: k })), h("td", { text: what })))),
-    close,
-  );
-  el.hidden = true;
-  return el;
 }
 
 export function mountApp(root: HTMLElement, config: DashboardConfig, deps: AppDeps = {}): App {

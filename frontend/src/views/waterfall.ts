@@ -10,8 +10,6 @@ import {
   ROW_HEIGHT,
   axisEndNs,
   axisTicks,
-  barFor,
-  labelSide,
   maxEndNs,
   panWindow,
   visibleRange,
@@ -21,10 +19,10 @@ import {
 } from "../lib/waterfall-layout";
 import { h, setAttr, setText, toggle } from "./dom";
 import { RowPool } from "./row-pool";
+import { drawBars } from "./waterfall-canvas";
 
-const INDENT_PX = 12;
+const INDENT_PX = 10;
 const MAX_INDENT_PX = 220;
-const BAR_PAD = 5;
 
 interface RowEls {
   el: HTMLElement;
@@ -245,7 +243,7 @@ export class Waterfall {
 
   private nameWidth(): number {
     const w = this.scroller.clientWidth;
-    return Math.round(Math.min(420, Math.max(180, w * 0.36)));
+    return Math.round(Math.min(460, Math.max(200, w * 0.4)));
   }
 
   private renderRows(): void {
@@ -296,7 +294,7 @@ export class Waterfall {
     const hasKids = node.children.length > 0;
     const collapsed = this.collapsed.has(s.id);
     setAttr(r.el, "aria-expanded", hasKids ? String(!collapsed) : null);
-    r.indent.style.width = `${Math.min(node.depth * INDENT_PX, MAX_INDENT_PX, nameW * 0.6)}px`;
+    r.indent.style.width = `${Math.min(node.depth * INDENT_PX, MAX_INDENT_PX, nameW * 0.45)}px`;
     setText(r.twisty, hasKids ? (collapsed ? "▸" : "▾") : "");
     r.twisty.title = hasKids ? `${collapsed ? "Expand" : "Collapse"} (${node.children.length} children)` : "";
     const ks = kindStyle(s.kind);
@@ -351,93 +349,18 @@ export class Waterfall {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, cssW, cssH);
     const width = cssW - 8; // room for a 2 px bar at the very end
-    const win = this.window();
-
-    ctx.strokeStyle = this.color("--grid");
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    for (const t of axisTicks(win, width)) {
-      const x = Math.round(t.x) + 0.5;
-      ctx.moveTo(x, 0);
-      ctx.lineTo(x, cssH);
-    }
-    ctx.stroke();
-
-    const scrollTop = this.scroller.scrollTop;
-    const [first, last] = visibleRange(scrollTop, cssH, this.rows.length, ROW_HEIGHT, 1);
-    const fills = new Map<string, Path2D>();
-    const dimFills = new Map<string, Path2D>();
-    const outline = new Path2D();
-    const strong = new Path2D();
-    const stripes: { x: number; y: number; w: number; h: number }[] = [];
-    const labels: { text: string; x: number; y: number; align: CanvasTextAlign }[] = [];
-    ctx.font = "11px system-ui, sans-serif";
-    const barH = ROW_HEIGHT - 2 * BAR_PAD;
-    for (let i = first; i < last; i++) {
-      const node = this.rows[i] as SpanNode;
-      const s = node.span;
-      const y = i * ROW_HEIGHT - scrollTop + BAR_PAD;
-      const bar = barFor(s, win, width, this.nowNs);
-      if (bar.x > cssW || bar.x + bar.width < 0) continue;
-      const x = Math.max(-2, bar.x);
-      const w = Math.min(bar.width - (x - bar.x), cssW + 2 - x);
-      const cssVar = kindStyle(s.kind).cssVar;
-      const dim = !!this.highlight && !this.highlight.has(s.id);
-      const map = dim ? dimFills : fills;
-      let p = map.get(cssVar);
-      if (!p) map.set(cssVar, (p = new Path2D()));
-      p.rect(x, y, w, barH);
-      if (!dim) outline.rect(x + 0.5, y + 0.5, Math.max(1, w - 1), barH - 1);
-      if (this.highlight?.has(s.id) || s.id === this.selected) strong.rect(x - 1, y - 1, w + 2, barH + 2);
-      if (bar.open) stripes.push({ x: Math.max(x, x + w - 14), y, w: Math.min(w, 14), h: barH });
-      const text = s.duration_ns === null ? "running" : formatDuration(s.duration_ns);
-      const tw = ctx.measureText(text).width;
-      const side = labelSide(bar, tw, width);
-      if (side === "right") labels.push({ text, x: bar.x + bar.width + 4, y: y + barH / 2, align: "left" });
-      else if (side === "left") labels.push({ text, x: bar.x - 4, y: y + barH / 2, align: "right" });
-    }
-    ctx.globalAlpha = 0.28;
-    for (const [v, p] of dimFills) {
-      ctx.fillStyle = this.color(v);
-      ctx.fill(p);
-    }
-    ctx.globalAlpha = 1;
-    for (const [v, p] of fills) {
-      ctx.fillStyle = this.color(v);
-      ctx.fill(p);
-    }
-    ctx.strokeStyle = this.color("--bar-border");
-    ctx.stroke(outline);
-    if (stripes.length) this.drawStripes(ctx, stripes);
-    ctx.strokeStyle = this.color("--bar-highlight");
-    ctx.lineWidth = 2;
-    ctx.stroke(strong);
-    ctx.lineWidth = 1;
-    ctx.fillStyle = this.color("--text-muted");
-    ctx.textBaseline = "middle";
-    for (const l of labels) {
-      ctx.textAlign = l.align;
-      ctx.fillText(l.text, l.x, l.y);
-    }
-  }
-
-  /** The striped end of a span still open. */
-  private drawStripes(ctx: CanvasRenderingContext2D, stripes: { x: number; y: number; w: number; h: number }[]): void {
-    ctx.save();
-    const clip = new Path2D();
-    for (const s of stripes) clip.rect(s.x, s.y, s.w, s.h);
-    ctx.clip(clip);
-    ctx.strokeStyle = this.color("--stripe");
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    for (const s of stripes) {
-      for (let x = s.x - s.h; x < s.x + s.w; x += 6) {
-        ctx.moveTo(x, s.y + s.h);
-        ctx.lineTo(x + s.h, s.y);
-      }
-    }
-    ctx.stroke();
-    ctx.restore();
+    drawBars(ctx, {
+      rows: this.rows,
+      scrollTop: this.scroller.scrollTop,
+      cssW,
+      cssH,
+      width,
+      win: this.window(),
+      nowNs: this.nowNs,
+      highlight: this.highlight,
+      selected: this.selected,
+      color: (v) => this.color(v),
+    });
   }
 
   private drawAxis(): void {
