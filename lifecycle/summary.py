@@ -14,6 +14,9 @@ from lifecycle.fingerprint import fingerprint, similar_key
 from lifecycle.frames import display
 from lifecycle.trace import Trace
 
+# Transaction control is never an N+1: a view with two atomic() blocks runs SAVEPOINT twice by design.
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK", "BEGIN", "COMMIT", "START TRANSACTION")
+
 
 def finalize(trace: Trace) -> Trace:
     counts: dict[str, int] = {}
@@ -70,7 +73,7 @@ def finalize(trace: Trace) -> Trace:
     threshold = conf.get("N_PLUS_ONE_THRESHOLD")
     duplicates = []
     for group in by_fp.values():
-        if group["count"] < 2:
+        if group["count"] < 2 or group["fingerprint"].upper().startswith(_TRANSACTION_CONTROL):
             continue
         params = group.pop("_params")
         parents = group.pop("_parents")

@@ -232,3 +232,25 @@ def test_json_bodies_are_redacted(db):
     body = last_trace().request["body"]
     assert "k-123" not in body and '"p"' not in body
     assert '"user":"x"' in body
+
+
+def test_transaction_control_is_never_a_duplicate_group(db):
+    from django.db import transaction
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from lifecycle.middleware import LifecycleMiddleware
+
+    def view(request):
+        for _ in range(3):
+            with transaction.atomic():
+                from django.db import connection
+
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+        return HttpResponse("ok")
+
+    LifecycleMiddleware(view)(RequestFactory().get("/x/"))
+    summary = last_trace().summary
+    assert [g["fingerprint"] for g in summary["duplicate_groups"]] == ["SELECT ?"]
+    assert any(s.attrs["sql"].startswith("SAVEPOINT") for s in last_trace().spans_of("sql"))
