@@ -104,8 +104,10 @@ def user_frames(depth: int, frame: FrameType | None = None) -> tuple[Frame, ...]
                 out.append((name, f.f_lineno, code.co_name))
                 if len(out) >= depth:
                     break
-            elif any(code is c for c in _stop_codes[name]):
-                break
+            else:
+                for stop in _stop_codes[name]:
+                    if code is stop:
+                        return tuple(out)
         f = f.f_back
     return tuple(out)
 

@@ -67,7 +67,9 @@ def _record(rec, alias, vendor, execute, sql, params, many, context):
         rec.end(span)
         raise
     try:
-        rowcount = context["cursor"].rowcount
+        # The DB-API cursor itself: Django's CursorWrapper forwards attributes through __getattr__.
+        cursor = context["cursor"]
+        rowcount = getattr(cursor, "cursor", cursor).rowcount
         if isinstance(rowcount, int) and rowcount >= 0:
             attrs["rows"] = rowcount
     except Exception:
