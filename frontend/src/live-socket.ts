@@ -1,11 +1,15 @@
 // The websocket: connects, reconnects by itself with backoff, pings, and hands text frames on.
+// A refusal by the server (close code 4403 or 4400) stops the reconnecting: only a retry asked for by
+// the user (retryNow) tries again.
 
 import { ATTEMPTS_BEFORE_DISCONNECTED, backoffDelay } from "./lib/backoff";
+import { closeVerdict, encodeClientMessage, type ConnectionProblem } from "./lib/protocol";
 import type { ClientMessage } from "./lib/trace-format";
 import type { ConnectionState } from "./state";
 
 export interface SocketHandlers {
-  onState(state: ConnectionState, retryAt: number | null): void;
+  /** `problem` says why the socket is down when the close code tells (null while live or unknown). */
+  onState(state: ConnectionState, retryAt: number | null, problem: ConnectionProblem | null): void;
   onMessage(data: unknown): void;
   /** Called on every successful (re)connect; `reconnect` is false the first time. */
   onOpen?(reconnect: boolean): void;
@@ -20,6 +24,7 @@ export class LiveSocket {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
+  private problem: ConnectionProblem | null = null;
 
   constructor(
     private readonly url: string,
@@ -32,7 +37,7 @@ export class LiveSocket {
     this.clearRetry();
     const state: ConnectionState =
       this.attempt >= ATTEMPTS_BEFORE_DISCONNECTED ? "disconnected" : this.everOpened || this.attempt > 0 ? "reconnecting" : "connecting";
-    this.handlers.onState(state, null);
+    this.handlers.onState(state, null, this.problem);
     let ws: WebSocket;
     try {
       ws = new this.WS(this.url);
@@ -47,41 +52,61 @@ export class LiveSocket {
       const reconnect = this.everOpened;
       this.everOpened = true;
       this.attempt = 0;
-      this.handlers.onState("live", null);
+      this.problem = null;
+      this.handlers.onState("live", null, null);
       this.handlers.onOpen?.(reconnect);
       this.pingTimer = setInterval(() => this.send({ type: "ping" }), PING_INTERVAL_MS);
     };
     ws.onmessage = (ev: MessageEvent) => {
       if (ws === this.ws) this.handlers.onMessage(ev.data);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev?: CloseEvent) => {
       if (ws !== this.ws) return;
       this.ws = null;
       this.clearPing();
-      if (!this.stopped) this.scheduleRetry();
+      const verdict = closeVerdict(ev?.code, this.everOpened);
+      if (verdict.problem && verdict.problem !== this.problem) {
+        console.warn(`[lifecycle] websocket ${this.url} closed with code ${ev?.code ?? "none"}${ev?.reason ? ` (${ev.reason})` : ""}`);
+      }
+      this.problem = verdict.problem;
+      if (this.stopped) return;
+      if (verdict.retry) this.scheduleRetry();
+      else {
+        this.attempt = 0;
+        this.handlers.onState("refused", null, verdict.problem);
+      }
     };
     ws.onerror = () => {
       // A close event always follows; reconnecting happens there.
     };
   }
 
-  /** Skip the wait and reconnect at once. */
+  /** Skip the wait and reconnect at once (also after a refusal, once the user fixed its cause). */
   retryNow(): void {
     if (this.ws && this.ws.readyState === this.WS.OPEN) return;
     this.attempt = 0;
+    if (this.problem !== "unreachable") this.problem = null;
     this.dropSocket();
     this.connect();
   }
 
-  send(msg: ClientMessage): void {
-    if (this.ws && this.ws.readyState === this.WS.OPEN) this.ws.send(JSON.stringify(msg));
+  /** Sends a text frame; false when not connected or when the server would refuse the frame. */
+  send(msg: ClientMessage): boolean {
+    if (!this.ws || this.ws.readyState !== this.WS.OPEN) return false;
+    const frame = encodeClientMessage(msg);
+    if ("error" in frame) {
+      console.warn(`[lifecycle] not sent: ${frame.error}`);
+      return false;
+    }
+    this.ws.send(frame.text);
+    return true;
   }
 
   close(): void {
     this.stopped = true;
     this.clearRetry();
     this.dropSocket();
-    this.handlers.onState("disconnected", null);
+    this.handlers.onState("disconnected", null, null);
   }
 
   private scheduleRetry(): void {
@@ -89,7 +114,7 @@ export class LiveSocket {
     this.attempt++;
     const state: ConnectionState = this.attempt >= ATTEMPTS_BEFORE_DISCONNECTED ? "disconnected" : "reconnecting";
     const at = Date.now() + delay;
-    this.handlers.onState(state, at);
+    this.handlers.onState(state, at, this.problem);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 

@@ -1,9 +1,11 @@
 // The app state: one explicit object, changed only through `set`, observed through `subscribe`.
 // Live trace data lives in the TraceStore (lib/trace-store.ts); this holds what the user sees and chose.
 
+import type { ConnectionProblem } from "./lib/protocol";
 import type { Trace } from "./lib/trace-format";
 
-export type ConnectionState = "connecting" | "live" | "reconnecting" | "disconnected";
+/** `refused`: the server closed with 4403 or 4400; no reconnecting until the user asks (Retry). */
+export type ConnectionState = "connecting" | "live" | "reconnecting" | "disconnected" | "refused";
 
 export interface OpenTrace {
   id: string;
@@ -26,6 +28,8 @@ export interface AppState {
   connection: ConnectionState;
   /** Local time (ms) of the next reconnect attempt, when waiting for one. */
   retryAt: number | null;
+  /** Why the socket is down, when its close code says (see lib/protocol.ts). */
+  connectionProblem: ConnectionProblem | null;
   paused: boolean;
   filterText: string;
   selectedTraceId: string | null;
@@ -43,6 +47,7 @@ export function initialState(): AppState {
   return {
     connection: "connecting",
     retryAt: null,
+    connectionProblem: null,
     paused: false,
     filterText: "",
     selectedTraceId: null,

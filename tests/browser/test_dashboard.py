@@ -84,3 +84,72 @@ def test_open_trace_shows_the_n_plus_one_group(page, demo_server, artifacts):
     detail.wait_for(timeout=5000)
     assert "SELECT" in detail.inner_text()
     page.screenshot(path=str(artifacts / "n-plus-one.png"), full_page=True)
+
+
+@pytest.fixture
+def fresh_page(browser, demo_server):
+    """A page not yet pointed at the dashboard (for routing the websocket first)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors on the dashboard: {errors}"
+
+
+@pytest.mark.parametrize(("code", "problem", "text"), [
+    (4403, "forbidden", "You are not allowed to see this dashboard: DEBUG must be on and your IP in "
+                        "INTERNAL_IPS, or sign in as staff (LIFECYCLE['ACCESS_CALLBACK'])"),
+    (4400, "cross-origin", "127.0.0.1, is not in ALLOWED_HOSTS"),
+], ids=["4403", "4400"])
+def test_refused_socket_explains_and_stops_retrying(fresh_page, demo_server, artifacts, code, problem, text):
+    page = fresh_page
+    attempts: list[str] = []
+    refuse = {"on": True}
+
+    def handler(ws):
+        attempts.append(ws.url)
+        if refuse["on"]:
+            ws.close(code=code, reason="refused by the test")
+        else:
+            ws.connect_to_server()
+
+    page.route_web_socket("**/__lifecycle__/ws/", handler)
+    page.goto(demo_server.url + "/__lifecycle__/")
+    banner = page.locator(f"[data-testid=connection-banner][data-problem={problem}]")
+    banner.wait_for(timeout=10000)
+    assert text in banner.inner_text()
+    assert page.locator("[data-testid=connection-state]").get_attribute("data-state") == "refused"
+    page.screenshot(path=str(artifacts / f"refused-{code}.png"))
+    page.wait_for_timeout(2500)  # longer than the first backoff steps: no retry by itself
+    assert len(attempts) == 1
+    refuse["on"] = False
+    page.locator("[data-testid=connection-retry]").click()
+    page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=10000)
+    assert len(attempts) == 2
+    assert page.locator("[data-testid=connection-banner]").is_hidden()
+
+
+def test_socket_that_never_opens_hints_at_the_asgi_routing(fresh_page, demo_server, artifacts):
+    page = fresh_page
+
+    def no_route(route):
+        # The page as served, but pointing the websocket at a path the ASGI router does not know.
+        response = route.fetch()
+        body = response.text().replace('"wsUrl": "/__lifecycle__/ws/"', '"wsUrl": "/__lifecycle__/no-such-ws/"')
+        assert "no-such-ws" in body
+        route.fulfill(response=response, body=body)
+
+    page.route("**/__lifecycle__/", no_route)
+    page.goto(demo_server.url + "/__lifecycle__/")
+    banner = page.locator("[data-testid=connection-banner][data-problem=unreachable]")
+    banner.wait_for(timeout=10000)
+    text = banner.inner_text()
+    assert "lifecycle.routing.websocket_urlpatterns" in text and "daphne" in text
+    # Still retrying, with backoff.
+    page.wait_for_function(
+        "() => /Retrying in \\d+ s/.test(document.querySelector('[data-testid=connection-banner]').textContent)",
+        timeout=10000)
+    assert page.locator("[data-testid=connection-state]").get_attribute("data-state") in ("reconnecting", "disconnected")
+    page.screenshot(path=str(artifacts / "never-opened.png"))

@@ -12,7 +12,7 @@ class FakeSocket {
   sent: string[] = [];
   onopen: (() => void) | null = null;
   onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: (() => void) | null = null;
+  onclose: ((ev?: { code: number; reason: string }) => void) | null = null;
   onerror: (() => void) | null = null;
   constructor(readonly url: string) {
     FakeSocket.instances.push(this);
@@ -26,6 +26,10 @@ class FakeSocket {
   open(): void {
     this.readyState = 1;
     this.onopen?.();
+  }
+  closed(code: number, reason = ""): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
   }
   receive(data: unknown): void {
     this.onmessage?.({ data: typeof data === "string" ? data : JSON.stringify(data) });
@@ -189,6 +193,73 @@ describe("App", () => {
     socket().open();
     expect(q("[data-testid=connection-state]")?.textContent).toBe("live");
     vi.useRealTimers();
+  });
+
+  it("explains a refusal (4403, 4400), stops reconnecting and offers Retry", () => {
+    vi.useFakeTimers();
+    try {
+      const banner = q("[data-testid=connection-banner]") as HTMLElement;
+      const pill = q("[data-testid=connection-state]") as HTMLElement;
+      socket().open();
+      socket().receive({ type: "backlog", traces: [row("kept")] });
+      app.flush();
+      socket().closed(4403, "access refused");
+      expect(pill.dataset["state"]).toBe("refused");
+      expect(banner.hidden).toBe(false);
+      expect(banner.dataset["problem"]).toBe("forbidden");
+      expect(banner.textContent).toContain(
+        "You are not allowed to see this dashboard: DEBUG must be on and your IP in INTERNAL_IPS, or sign in as staff (LIFECYCLE['ACCESS_CALLBACK'])",
+      );
+      expect(banner.textContent).not.toContain("Retrying in");
+      const count = FakeSocket.instances.length;
+      vi.advanceTimersByTime(5 * 60_000);
+      expect(FakeSocket.instances.length).toBe(count);
+      // What was shown stays readable.
+      expect(qa("[data-testid=request-row]").map((r) => r.dataset["traceId"])).toEqual(["kept"]);
+
+      // Both Retry buttons try again; a 4400 then names the host to add to ALLOWED_HOSTS.
+      expect(q("[data-testid=retry-button]")?.hidden).toBe(false);
+      q("[data-testid=connection-retry]")?.click();
+      expect(FakeSocket.instances.length).toBe(count + 1);
+      expect(banner.dataset["problem"]).toBeUndefined();
+      socket().closed(4400, "cross-origin connection refused");
+      expect(pill.dataset["state"]).toBe("refused");
+      expect(banner.dataset["problem"]).toBe("cross-origin");
+      expect(banner.textContent).toContain("shop.test, is not in ALLOWED_HOSTS");
+      q("[data-testid=retry-button]")?.click();
+      expect(FakeSocket.instances.length).toBe(count + 2);
+      socket().open();
+      expect(pill.dataset["state"]).toBe("live");
+      expect(banner.hidden).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("hints at the ASGI setup when the socket never opens, and keeps retrying", () => {
+    vi.useFakeTimers();
+    try {
+      const banner = q("[data-testid=connection-banner]") as HTMLElement;
+      socket().closed(1006);
+      expect(banner.hidden).toBe(false);
+      expect(banner.dataset["problem"]).toBe("unreachable");
+      expect(banner.textContent).toContain("wss://shop.test/__lifecycle__/ws/ has never opened");
+      expect(banner.textContent).toContain("lifecycle.routing.websocket_urlpatterns");
+      expect(banner.textContent).toContain('"daphne" in INSTALLED_APPS');
+      expect(banner.querySelector(".connection-text")?.textContent).toMatch(/Retrying in \d+ s\.$/);
+      const count = FakeSocket.instances.length;
+      vi.advanceTimersByTime(60_000);
+      expect(FakeSocket.instances.length).toBeGreaterThan(count);
+      expect(banner.dataset["problem"]).toBe("unreachable");
+      socket().open();
+      expect(banner.hidden).toBe(true);
+      // Lost after it worked: the plain text again.
+      socket().closed(1006);
+      expect(banner.dataset["problem"]).toBeUndefined();
+      expect(banner.textContent).toMatch(/^Connection to the server lost\. Retrying in \d+ s\./);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("opens a trace file and reports a bad one naming the field", async () => {

@@ -91,7 +91,9 @@ export class App {
     });
     this.detail = new DetailPane();
     this.errorBanner = new ErrorBanner(() => this.state.set({ errors: [] }));
-    this.connectionBanner = new ConnectionBanner();
+    const location = deps.location ?? window.location;
+    const url = websocketUrl(config.wsUrl, location);
+    this.connectionBanner = new ConnectionBanner({ url, host: location.host }, () => this.socket.retryNow());
     this.dropZone = h("div", { class: "drop-zone", testid: "drop-zone", text: "Drop a trace file to open it" });
     this.dropZone.hidden = true;
     this.help = shortcutsHelp(() => (this.help.hidden = true));
@@ -105,11 +107,10 @@ export class App {
       this.help,
     );
 
-    const url = websocketUrl(config.wsUrl, deps.location ?? window.location);
     this.socket = new LiveSocket(
       url,
       {
-        onState: (connection, retryAt) => this.state.set({ connection, retryAt }),
+        onState: (connection, retryAt, connectionProblem) => this.state.set({ connection, retryAt, connectionProblem }),
         onMessage: (data) => this.enqueue(data),
       },
       deps.WebSocket ?? WebSocket,

@@ -1,7 +1,9 @@
-// The error banner: malformed frames, traces that fail validation, files that do not load.
+// The error banner (malformed frames, traces that fail validation, files that do not load) and the
+// connection banner (socket down, refused, or never opened).
 
+import { hostName, type ConnectionProblem } from "../lib/protocol";
 import type { AppState } from "../state";
-import { h, toggle } from "./dom";
+import { h, setAttr, setText, toggle } from "./dom";
 
 export class ErrorBanner {
   readonly el: HTMLElement;
@@ -24,24 +26,60 @@ export class ErrorBanner {
   }
 }
 
-/** Shown while the socket is down: the data stays readable. */
+/** What the banner says about a refusal or a socket that never opened (null: the generic text). */
+export function problemText(problem: ConnectionProblem | null, ctx: { url: string; host: string }): string | null {
+  switch (problem) {
+    case "forbidden":
+      return (
+        "You are not allowed to see this dashboard: DEBUG must be on and your IP in INTERNAL_IPS, " +
+        "or sign in as staff (LIFECYCLE['ACCESS_CALLBACK']). The server refused the live connection (code 4403) " +
+        "and it is not retried by itself: fix the access, then press Retry."
+      );
+    case "cross-origin":
+      return (
+        `The server refused the live connection as cross-origin (code 4400): this page's origin, ${hostName(ctx.host)}, ` +
+        "is not in ALLOWED_HOSTS. Add it to ALLOWED_HOSTS, or open the dashboard through a host that is, then press Retry."
+      );
+    case "unreachable":
+      return (
+        `The live connection to ${ctx.url} has never opened. Check that the site's asgi.py routes websockets to ` +
+        "lifecycle.routing.websocket_urlpatterns and that the server speaks ASGI (\"daphne\" in INSTALLED_APPS for " +
+        "runserver, or daphne/uvicorn); with AllowedHostsOriginValidator, this page's host must also be in ALLOWED_HOSTS."
+      );
+    default:
+      return null;
+  }
+}
+
+/** Shown while the socket is down: the data stays readable. Says why, when the close code tells. */
 export class ConnectionBanner {
   readonly el: HTMLElement;
   private readonly text: HTMLElement;
+  private readonly retry: HTMLButtonElement;
 
-  constructor() {
-    this.text = h("span");
-    this.el = h("div", { class: "connection-banner", testid: "connection-banner", attrs: { role: "status" } }, this.text);
+  constructor(
+    private readonly ctx: { url: string; host: string },
+    onRetry: () => void,
+  ) {
+    this.text = h("span", { class: "connection-text" });
+    this.retry = h("button", { class: "btn btn-small", testid: "connection-retry", text: "Retry", attrs: { type: "button" } });
+    this.retry.addEventListener("click", onRetry);
+    this.el = h("div", { class: "connection-banner", testid: "connection-banner", attrs: { role: "status" } }, this.text, this.retry);
     this.el.hidden = true;
   }
 
   update(s: AppState, nowMs: number): void {
-    const down = s.connection === "reconnecting" || s.connection === "disconnected";
+    const down = s.connection === "reconnecting" || s.connection === "disconnected" || s.connection === "refused" || s.connectionProblem === "unreachable";
     toggle(this.el, down);
     if (!down) return;
+    const refused = s.connection === "refused";
+    const problem = refused || s.connectionProblem === "unreachable" ? s.connectionProblem : null;
+    setAttr(this.el, "data-problem", problem);
+    this.el.classList.toggle("refused", refused);
     const wait = s.retryAt !== null ? Math.max(0, Math.ceil((s.retryAt - nowMs) / 1000)) : null;
     const next = wait === null ? "Connecting…" : `Retrying in ${wait} s.`;
-    const text = `Connection to the server lost. ${next} What is shown stays readable.`;
-    if (this.text.textContent !== text) this.text.textContent = text;
+    const why = problemText(problem, this.ctx);
+    const text = why === null ? `Connection to the server lost. ${next} What is shown stays readable.` : refused ? why : `${why} ${next}`;
+    setText(this.text, text);
   }
 }

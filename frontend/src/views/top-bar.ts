@@ -16,6 +16,7 @@ const PILL_TEXT: Record<ConnectionState, string> = {
   live: "live",
   reconnecting: "reconnecting",
   disconnected: "disconnected",
+  refused: "refused",
 };
 
 export const FILTER_HELP =
@@ -86,7 +87,7 @@ export class TopBar {
     setText(this.pill, PILL_TEXT[s.connection]);
     setAttr(this.pill, "data-state", s.connection);
     const wait = s.retryAt !== null ? Math.max(0, Math.ceil((s.retryAt - nowMs) / 1000)) : null;
-    this.pill.title = wait !== null ? `Next attempt in ${wait} s` : "";
+    this.pill.title = wait !== null ? `Next attempt in ${wait} s` : s.connection === "refused" ? "The server refused the live connection: see the banner" : "";
     toggle(this.retry, s.connection !== "live" && s.connection !== "connecting");
     setText(this.pause, s.paused ? "Resume" : "Pause");
     setAttr(this.pause, "aria-pressed", String(s.paused));

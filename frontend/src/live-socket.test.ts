@@ -1,0 +1,107 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { LiveSocket } from "./live-socket";
+import type { ConnectionProblem } from "./lib/protocol";
+import type { ConnectionState } from "./state";
+
+class FakeSocket {
+  static OPEN = 1;
+  static instances: FakeSocket[] = [];
+  readyState = 0;
+  sent: unknown[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.instances.push(this);
+  }
+  send(data: unknown): void {
+    this.sent.push(data);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  closed(code: number, reason = ""): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+}
+
+type Seen = [ConnectionState, boolean, ConnectionProblem | null];
+let seen: Seen[];
+let sock: LiveSocket;
+const last = (): FakeSocket => FakeSocket.instances.at(-1) as FakeSocket;
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.spyOn(console, "warn").mockImplementation(() => undefined);
+  FakeSocket.instances = [];
+  seen = [];
+  sock = new LiveSocket("ws://x/ws/", { onState: (s, at, p) => seen.push([s, at !== null, p]), onMessage: () => undefined }, FakeSocket as unknown as typeof WebSocket);
+});
+
+afterEach(() => {
+  sock.close();
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe("LiveSocket close codes", () => {
+  it.each([
+    [4403, "forbidden"],
+    [4400, "cross-origin"],
+  ] as const)("stops reconnecting after %i until asked", (code, problem) => {
+    sock.connect();
+    last().open();
+    last().closed(code, "refused");
+    expect(seen.at(-1)).toEqual(["refused", false, problem]);
+    vi.advanceTimersByTime(120_000);
+    expect(FakeSocket.instances).toHaveLength(1);
+    // Retry (the user's) tries again, without the old reason; a second refusal says it again.
+    sock.retryNow();
+    expect(FakeSocket.instances).toHaveLength(2);
+    expect(seen.at(-1)).toEqual(["reconnecting", false, null]);
+    last().closed(code);
+    expect(seen.at(-1)).toEqual(["refused", false, problem]);
+    sock.retryNow();
+    last().open();
+    expect(seen.at(-1)).toEqual(["live", false, null]);
+  });
+
+  it("hints at the setup on a 1006 before the first open, and keeps retrying with backoff", () => {
+    sock.connect();
+    expect(seen.at(-1)).toEqual(["connecting", false, null]);
+    last().closed(1006);
+    expect(seen.at(-1)).toEqual(["reconnecting", true, "unreachable"]);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.instances.length).toBeGreaterThan(1);
+    expect(seen.at(-1)?.[2]).toBe("unreachable");
+    last().closed(1006);
+    expect(seen.at(-1)).toEqual(["reconnecting", true, "unreachable"]);
+    // Retry now keeps the hint until a connection works.
+    sock.retryNow();
+    expect(seen.at(-1)?.[2]).toBe("unreachable");
+    last().open();
+    expect(seen.at(-1)).toEqual(["live", false, null]);
+    // Once it has worked, a 1006 is a lost connection like any other.
+    last().closed(1006);
+    expect(seen.at(-1)).toEqual(["reconnecting", true, null]);
+  });
+
+  it("sends only short text frames", () => {
+    sock.connect();
+    expect(sock.send({ type: "ping" })).toBe(false); // not open yet
+    last().open();
+    expect(sock.send({ type: "backlog" })).toBe(true);
+    vi.advanceTimersByTime(25_000);
+    expect(last().sent).toEqual(['{"type":"backlog"}', '{"type":"ping"}']);
+    const huge = { type: "backlog", pad: "x".repeat(5000) } as unknown as { type: "backlog" };
+    expect(sock.send(huge)).toBe(false);
+    expect(last().sent).toHaveLength(2);
+    for (const f of last().sent) expect(typeof f === "string" && f.length < 4096).toBe(true);
+  });
+});
