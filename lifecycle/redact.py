@@ -20,26 +20,24 @@ def _clear() -> None:
     _sql_cache.clear()
 
 
-def sensitive_name(name: str) -> bool:
-    hit = _sensitive_cache.get(name)
+def _mentions(cache: dict[str, bool], text: str, words: tuple[str, ...]) -> bool:
+    """Whether ``text`` contains one of ``words`` (case-insensitive), cached by text."""
+    hit = cache.get(text)
     if hit is None:
-        low = name.lower()
-        hit = any(word in low for word in conf.get("REDACT_FIELDS"))
-        if len(_sensitive_cache) > 2048:
-            _sensitive_cache.clear()
-        _sensitive_cache[name] = hit
+        low = text.lower()
+        hit = any(word in low for word in words)
+        if len(cache) > 2048:
+            cache.clear()
+        cache[text] = hit
     return hit
+
+
+def sensitive_name(name: str) -> bool:
+    return _mentions(_sensitive_cache, name, conf.get("REDACT_FIELDS"))
 
 
 def sensitive_sql(sql: str) -> bool:
-    hit = _sql_cache.get(sql)
-    if hit is None:
-        low = sql.lower()
-        hit = any(word in low for word in conf.get("REDACT_SQL_PATTERNS"))
-        if len(_sql_cache) > 2048:
-            _sql_cache.clear()
-        _sql_cache[sql] = hit
-    return hit
+    return _mentions(_sql_cache, sql, conf.get("REDACT_SQL_PATTERNS"))
 
 
 def cap(text: str, limit: int | None = None) -> str:

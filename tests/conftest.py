@@ -35,6 +35,27 @@ def seeded(db):
     call_command("seed_demo", verbosity=0)
 
 
+# Every demo page; "<book>" stands for the first book's primary key (they differ across databases).
+DEMO_PAGES = ["/", "/books/", "/books/fixed/", "/books/<book>/", "/async/", "/slow/?ms=1", "/slow/async/?ms=1",
+              "/error/", "/api/books/", "/cached/", "/account/login/", "/stream/", "/no/such/page/"]
+
+
+def page_url(path: str) -> str:
+    if "<book>" in path:
+        from demo_site.shop.models import Book
+
+        path = path.replace("<book>", str(Book.objects.order_by("pk").values_list("pk", flat=True)[0]))
+    return path
+
+
+def get_page(client, path: str):
+    """GET a demo page as a browser would: the first book's pk filled in, streamed content consumed."""
+    response = client.get(page_url(path))
+    if response.streaming:
+        b"".join(response.streaming_content)  # the test client closes the response at the end
+    return response
+
+
 def last_trace() -> Trace:
     rows = store.recent(1)
     assert rows, "no trace was recorded"

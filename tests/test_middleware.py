@@ -11,15 +11,13 @@ from lifecycle import frames, safety, store, summary
 from lifecycle.instruments import cache as cache_instrument
 from lifecycle.instruments import sql as sql_instrument
 from lifecycle.instruments import templates as template_instrument
-from tests.conftest import all_traces, assert_nested, last_trace
+from tests.conftest import DEMO_PAGES, all_traces, assert_nested, get_page, last_trace
 
-DEMO_PAGES = ["/", "/books/", "/books/fixed/", "/books/1/", "/async/", "/slow/?ms=1", "/error/", "/api/books/",
-              "/cached/", "/account/login/"]
 
 
 @pytest.mark.parametrize("path", DEMO_PAGES)
 def test_spans_nest_on_every_demo_page(seeded, path):
-    Client(raise_request_exception=False).get(path)
+    get_page(Client(raise_request_exception=False), path)
     trace = last_trace()
     assert trace.spans[0].kind == "request" and trace.spans[0].parent_id is None
     assert trace.duration_ns == trace.spans[0].duration_ns
