@@ -153,3 +153,44 @@ def test_socket_that_never_opens_hints_at_the_asgi_routing(fresh_page, demo_serv
         timeout=10000)
     assert page.locator("[data-testid=connection-state]").get_attribute("data-state") in ("reconnecting", "disconnected")
     page.screenshot(path=str(artifacts / "never-opened.png"))
+
+
+def test_span_names_are_readable_and_the_column_resizes(page, demo_server, artifacts):
+    assert demo_server.get("/books/") == 200
+    state = wait_row(page, "/books/")
+    row = page.locator(f'[data-testid=request-row][data-trace-id="{state["id"]}"]')
+    assert row.get_attribute("data-path") == "/books/"
+    click_row(page, state["id"])
+    page.wait_for_selector("[data-testid=trace-view][data-state=done]", timeout=10000)
+
+    def name_width() -> float:
+        return page.locator("[data-testid=waterfall-row] .wf-cell").first.bounding_box()["width"]
+
+    trace_width = page.locator("[data-testid=waterfall]").bounding_box()["width"]
+    width = name_width()
+    assert width >= 260 and abs(width - 0.4 * trace_width) < 0.05 * trace_width, (width, trace_width)
+
+    middleware = page.locator("[data-testid=waterfall-row][data-kind=middleware]").first
+    assert middleware.get_attribute("title").startswith("django.middleware.security.SecurityMiddleware\n")
+    sql = page.locator("[data-testid=waterfall-row][data-kind=sql]").first
+    assert sql.locator(".wf-name").inner_text().startswith('SELECT … FROM "shop_book"')
+    assert sql.get_attribute("title").startswith('SELECT "shop_book"."id", "shop_book"."title"')
+
+    # Drag the column's edge 150 px to the right; the width is kept for the next page load.
+    handle = page.locator("[data-testid=waterfall-resizer]").bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + 40
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 75, y, steps=3)
+    page.mouse.move(x + 150, y, steps=3)
+    page.mouse.up()
+    assert abs(name_width() - (width + 150)) <= 2
+    assert page.locator("[data-testid=waterfall-row][data-kind=middleware] .wf-name").first.evaluate(
+        "el => el.scrollWidth <= el.clientWidth")  # the whole name fits now
+    page.screenshot(path=str(artifacts / "wide-names.png"))
+    page.reload()
+    page.wait_for_selector("[data-testid=trace-view][data-state=done]", timeout=10000)
+    assert abs(name_width() - (width + 150)) <= 2
+    # Double-click goes back to the default.
+    page.locator("[data-testid=waterfall-resizer]").dblclick()
+    assert abs(name_width() - width) <= 2

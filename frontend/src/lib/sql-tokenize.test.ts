@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { selectListRange, tokenizeSql } from "./sql-tokenize";
+import { selectListRange, sqlLabel, tokenizeSql } from "./sql-tokenize";
 
 const join = (sql: string) => tokenizeSql(sql).map((t) => t.text).join("");
 
@@ -68,5 +68,39 @@ describe("selectListRange", () => {
     const toks = tokenizeSql("SELECT DISTINCT (SELECT max(x) FROM u) AS long_alias_name_here, other_long_column FROM t");
     const [a, b] = selectListRange(toks) as [number, number];
     expect(toks.slice(a, b).map((t) => t.text).join("")).toBe("(SELECT max(x) FROM u) AS long_alias_name_here, other_long_column");
+  });
+});
+
+describe("sqlLabel", () => {
+  it("folds the column list of a SELECT", () => {
+    expect(sqlLabel('SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" WHERE "shop_author"."id" = %s LIMIT 21')).toBe(
+      'SELECT … FROM "shop_author" WHERE "shop_author"."id" = %s LIMIT 21',
+    );
+    expect(sqlLabel('SELECT DISTINCT "a"."x", "a"."y"\n  FROM "a"')).toBe('SELECT DISTINCT … FROM "a"');
+  });
+
+  it("keeps short lists, other statements, and collapses whitespace", () => {
+    expect(sqlLabel('SELECT COUNT(*) AS "__count" FROM "shop_book"')).toBe('SELECT COUNT(*) AS "__count" FROM "shop_book"');
+    expect(sqlLabel('SELECT "shop_book"."id" FROM "shop_book"')).toBe('SELECT "shop_book"."id" FROM "shop_book"');
+    expect(sqlLabel('UPDATE "t"\n\tSET "a" = %s /* note */ WHERE "id" = %s')).toBe('UPDATE "t" SET "a" = %s WHERE "id" = %s');
+    expect(sqlLabel("BEGIN")).toBe("BEGIN");
+    expect(sqlLabel("")).toBe("");
+  });
+
+  it("folds a SELECT cut before its FROM (names are the first 120 characters)", () => {
+    const name = 'SELECT "shop_book"."id", "shop_book"."title", "shop_book"."author_id", "shop_book"."price", "shop_book"."pub';
+    expect(sqlLabel(name)).toBe("SELECT …");
+    // a FROM inside a subquery is not the statement's
+    expect(sqlLabel('SELECT (SELECT max("x") FROM "u") AS "m", "t"."a", "t"."b", "t"."c", "t"."d" FROM "t"')).toBe('SELECT … FROM "t"');
+  });
+
+  it("stays bounded on huge statements", () => {
+    const sql = `INSERT INTO "t" ("a") VALUES ${Array.from({ length: 5000 }, (_, i) => `(${i})`).join(", ")}`;
+    const label = sqlLabel(sql);
+    expect(label.length).toBeLessThanOrEqual(240);
+    expect(label.startsWith('INSERT INTO "t" ("a") VALUES (0), (1)')).toBe(true);
+    expect(label.endsWith("…")).toBe(true);
+    const wide = `SELECT ${Array.from({ length: 400 }, (_, i) => `"t"."c${i}"`).join(", ")} FROM "t"`;
+    expect(sqlLabel(wide)).toBe("SELECT …");
   });
 });

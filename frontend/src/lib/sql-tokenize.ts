@@ -79,3 +79,74 @@ export function selectListRange(tokens: readonly SqlToken[], minChars = 40): [nu
   }
   return null;
 }
+
+/** Longest SQL text looked at for a row label (names are the first 120 characters anyway). */
+const LABEL_INPUT_CHARS = 2000;
+const LABEL_CHARS = 240;
+
+/**
+ * One-line label for a SQL span in the waterfall: the statement start with the column list of a
+ * top-level SELECT folded to "…", whitespace collapsed: `SELECT … FROM "shop_author" WHERE …`. Short
+ * lists without a comma (`COUNT(*) AS "__count"`, one column) stay. A SELECT cut before its FROM (span
+ * names are truncated) folds to the end.
+ */
+export function sqlLabel(sql: string): string {
+  const tokens = tokenizeSql(sql.length > LABEL_INPUT_CHARS ? sql.slice(0, LABEL_INPUT_CHARS) : sql);
+  let fold = selectListRange(tokens, 0);
+  if (!fold) {
+    const open = openSelectList(tokens);
+    if (open) fold = open;
+  }
+  if (fold) {
+    const [a, b] = fold;
+    let chars = 0;
+    let comma = false;
+    let depth = 0;
+    for (let i = a; i < b; i++) {
+      const t = tokens[i] as SqlToken;
+      chars += t.text.length;
+      if (t.type === "punct") {
+        if (t.text === "(") depth++;
+        else if (t.text === ")") depth--;
+        else if (t.text === "," && depth === 0) comma = true;
+      }
+    }
+    if (!(chars >= 40 || (comma && chars > 12))) fold = null;
+  }
+  let out = "";
+  let cut = sql.length > LABEL_INPUT_CHARS;
+  for (let i = 0; i < tokens.length; i++) {
+    if (fold && i === fold[0]) {
+      out += "…";
+      i = fold[1] - 1;
+      continue;
+    }
+    const t = tokens[i] as SqlToken;
+    out += t.type === "space" ? " " : t.type === "comment" ? "" : t.text;
+    if (out.length >= LABEL_CHARS) {
+      cut = cut || i < tokens.length - 1;
+      break;
+    }
+  }
+  out = out.replace(/\s+/g, " ").trim();
+  if (!cut || out.endsWith("…")) return out;
+  return `${out.slice(0, LABEL_CHARS - 1).trimEnd()}…`;
+}
+
+/** [start, end) of a first top-level SELECT's column list that runs to the end of the text (no FROM). */
+function openSelectList(tokens: readonly SqlToken[]): [number, number] | null {
+  let i = 0;
+  while (i < tokens.length && (tokens[i]?.type === "space" || tokens[i]?.type === "comment")) i++;
+  if (tokens[i]?.type !== "keyword" || tokens[i]?.text.toUpperCase() !== "SELECT") return null;
+  let start = i + 1;
+  while (start < tokens.length && (tokens[start]?.type === "space" || tokens[start]?.text.toUpperCase() === "DISTINCT")) start++;
+  let depth = 0;
+  for (let j = start; j < tokens.length; j++) {
+    const t = tokens[j] as SqlToken;
+    if (t.type === "punct") depth += t.text === "(" ? 1 : t.text === ")" ? -1 : 0;
+    else if (depth === 0 && t.type === "keyword" && t.text.toUpperCase() === "FROM") return null;
+  }
+  let end = tokens.length;
+  while (end > start && tokens[end - 1]?.type === "space") end--;
+  return end > start ? [start, end] : null;
+}

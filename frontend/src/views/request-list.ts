@@ -193,6 +193,7 @@ export class RequestList {
     setAttr(r.el, "data-running", String(running));
     setAttr(r.el, "data-n-plus-one", String(row.n_plus_one));
     setAttr(r.el, "data-method", row.method);
+    setAttr(r.el, "data-path", row.path);
     r.el.classList.toggle("running", running);
     setText(r.method, row.method);
     r.method.className = `badge method method-${/^[A-Z]{1,10}$/.test(row.method) ? row.method.toLowerCase() : "other"}`;

@@ -17,12 +17,39 @@ import {
   zoomWindow,
   type TimeWindow,
 } from "../lib/waterfall-layout";
+import { indentPx, spanLabel, spanTitle } from "../lib/span-label";
+import { columnResizer } from "./column-resizer";
 import { h, setAttr, setText, toggle } from "./dom";
 import { RowPool } from "./row-pool";
 import { drawBars } from "./waterfall-canvas";
 
-const INDENT_PX = 10;
-const MAX_INDENT_PX = 220;
+/** Default width of the span name column: this share of the waterfall, within these bounds. */
+const NAME_SHARE = 0.4;
+const NAME_DEFAULT_MIN_PX = 260;
+const NAME_DEFAULT_MAX_PX = 640;
+/** Bounds of a width chosen by dragging. */
+const NAME_MIN_PX = 120;
+const BARS_MIN_PX = 80;
+const MAX_INDENT_PX = 200;
+const WIDTH_KEY = "lifecycle:waterfall-name-width";
+
+function storedWidth(): number | null {
+  try {
+    const v = Number(localStorage.getItem(WIDTH_KEY));
+    return Number.isFinite(v) && v > 0 ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function storeWidth(px: number | null): void {
+  try {
+    if (px === null) localStorage.removeItem(WIDTH_KEY);
+    else localStorage.setItem(WIDTH_KEY, String(Math.round(px)));
+  } catch {
+    // private mode or storage disabled: the width lasts for this page only
+  }
+}
 
 interface RowEls {
   el: HTMLElement;
@@ -46,7 +73,10 @@ export class Waterfall {
   private readonly scroller: HTMLElement;
   private readonly spacer: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
+  private readonly resizer: HTMLElement;
   private readonly pool: RowPool<RowEls>;
+  /** Width of the name column set by dragging its edge (null: the default share). */
+  private userNameWidth: number | null = storedWidth();
 
   private trace: Trace | null = null;
   private spansRef: readonly Span[] | null = null;
@@ -72,7 +102,24 @@ export class Waterfall {
     this.scroller = h("div", { class: "wf-scroll", testid: "waterfall", attrs: { tabindex: "0", role: "tree", "aria-label": "Spans" } }, this.spacer);
     this.pool = new RowPool(this.scroller, () => this.makeRow());
     this.canvas = h("canvas", { class: "wf-canvas", attrs: { "aria-hidden": "true" } });
-    this.el = h("div", { class: "waterfall" }, h("div", { class: "wf-head" }, h("div", { class: "wf-head-name", text: "Span" }), this.axis), h("div", { class: "wf-body" }, this.scroller, this.canvas));
+    this.resizer = columnResizer(
+      {
+        current: () => this.nameWidth(),
+        resize: (px, done) => {
+          this.userNameWidth = px === null ? null : this.clampNameWidth(px);
+          if (done) storeWidth(this.userNameWidth);
+          this.requestDraw(true);
+        },
+      },
+      "Resize the span name column",
+    );
+    this.el = h(
+      "div",
+      { class: "waterfall" },
+      h("div", { class: "wf-head" }, h("div", { class: "wf-head-name", text: "Span" }), this.axis),
+      h("div", { class: "wf-body" }, this.scroller, this.canvas),
+      this.resizer,
+    );
 
     this.scroller.addEventListener("scroll", () => this.requestDraw(true));
     this.scroller.addEventListener("click", (ev) => this.onClick(ev));
@@ -241,9 +288,17 @@ export class Waterfall {
     else run();
   }
 
+  /** Width of the span name column: the user's (dragged) or ~40% of the waterfall, min 260 px. */
   private nameWidth(): number {
     const w = this.scroller.clientWidth;
-    return Math.round(Math.min(460, Math.max(200, w * 0.4)));
+    const fallback = Math.min(NAME_DEFAULT_MAX_PX, Math.max(NAME_DEFAULT_MIN_PX, w * NAME_SHARE));
+    return Math.round(this.clampNameWidth(this.userNameWidth ?? fallback));
+  }
+
+  private clampNameWidth(px: number): number {
+    const w = this.scroller.clientWidth;
+    const max = w > 0 ? Math.max(NAME_MIN_PX, w - BARS_MIN_PX) : Infinity;
+    return Math.max(NAME_MIN_PX, Math.min(max, px));
   }
 
   private renderRows(): void {
@@ -258,6 +313,8 @@ export class Waterfall {
       // A custom property on the container restyles every row: write it only when it changes.
       this.shownNameWidth = nameW;
       this.el.style.setProperty("--wf-name-width", `${nameW}px`);
+      this.resizer.style.left = `${nameW - 3}px`;
+      setAttr(this.resizer, "aria-valuenow", String(nameW));
       this.pool.forEach((r) => (r.node = null)); // indents depend on the width
     }
     this.pool.render(first, last, (r, i) => this.fillRow(r, this.rows[i] as SpanNode, i, nameW));
@@ -294,15 +351,15 @@ export class Waterfall {
     const hasKids = node.children.length > 0;
     const collapsed = this.collapsed.has(s.id);
     setAttr(r.el, "aria-expanded", hasKids ? String(!collapsed) : null);
-    r.indent.style.width = `${Math.min(node.depth * INDENT_PX, MAX_INDENT_PX, nameW * 0.45)}px`;
+    r.indent.style.width = `${indentPx(node.depth, Math.min(MAX_INDENT_PX, nameW * 0.4))}px`;
     setText(r.twisty, hasKids ? (collapsed ? "▸" : "▾") : "");
     r.twisty.title = hasKids ? `${collapsed ? "Expand" : "Collapse"} (${node.children.length} children)` : "";
     const ks = kindStyle(s.kind);
     r.icon.className = `kind-icon kind-${kindClass(s.kind)}`;
     setText(r.icon, ks.symbol);
     r.icon.title = s.kind;
-    setText(r.name, s.name || s.kind);
-    r.el.title = `${s.name}\n${s.duration_ns === null ? "running" : formatDuration(s.duration_ns)} at +${formatDuration(s.start_ns)}`;
+    setText(r.name, spanLabel(s));
+    r.el.title = spanTitle(s);
     const g = this.groupOf.get(s.id);
     const group = g === undefined ? undefined : this.trace?.summary.duplicate_groups[g];
     toggle(r.chip, !!group);
