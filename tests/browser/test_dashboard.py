@@ -194,3 +194,30 @@ def test_span_names_are_readable_and_the_column_resizes(page, demo_server, artif
     # Double-click goes back to the default.
     page.locator("[data-testid=waterfall-resizer]").dblclick()
     assert abs(name_width() - width) <= 2
+
+
+def test_n_plus_one_queries_fold_into_one_row(page, demo_server, artifacts):
+    assert demo_server.get("/books/") == 200
+    state = wait_row(page, "/books/")
+    click_row(page, state["id"])
+    page.wait_for_selector("[data-testid=trace-view][data-state=done]", timeout=10000)
+    folded = page.locator("[data-testid=waterfall-row][data-kind=sql-group]")
+    assert folded.count() == 1
+    assert folded.get_attribute("data-count") == str(BOOKS)
+    assert folded.get_attribute("aria-expanded") == "false"
+    assert folded.locator(".wf-name").inner_text().startswith('SELECT … FROM "shop_author"')
+    assert folded.locator(".wf-count").inner_text().startswith(f"×{BOOKS} · ")
+    members = page.locator("[data-testid=waterfall-row][data-kind=sql]")
+    assert members.count() == 1  # the book query; the author queries are folded
+    page.screenshot(path=str(artifacts / "folded.png"))
+
+    # The N+1 banner opens the group and highlights its queries.
+    page.locator("[data-testid=n-plus-one-group]").first.click()
+    assert folded.get_attribute("aria-expanded") == "true"
+    page.wait_for_function("() => document.querySelectorAll('.wf-row.highlighted[data-kind=sql]').length >= 10")
+    assert members.count() == 1 + BOOKS
+    page.screenshot(path=str(artifacts / "opened.png"))
+    # Clicking the group row folds it again.
+    folded.click()
+    assert folded.get_attribute("aria-expanded") == "false"
+    assert members.count() == 1

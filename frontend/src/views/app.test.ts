@@ -119,12 +119,22 @@ describe("App", () => {
     expect(rows[0]?.dataset["status"]).toBe("200");
     expect(rows[0]?.textContent).toContain("21 q · 20 dup");
     expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done");
-    expect(qa("[data-testid=waterfall-row]").length).toBe(31);
+    // 31 spans, the 20 N+1 queries folded into one row
+    expect(qa("[data-testid=waterfall-row]").length).toBe(12);
+    const folded = q("[data-testid=waterfall-row][data-kind=sql-group]");
+    expect(folded?.dataset["count"]).toBe("20");
+    expect(folded?.getAttribute("aria-expanded")).toBe("false");
+    expect(folded?.querySelector(".wf-name")?.textContent).toBe('SELECT … FROM "shop_author" WHERE "shop_author"."id" = %s LIMIT 21');
+    expect(folded?.querySelector(".wf-count")?.textContent).toMatch(/^×20 · [\d.]+ (µs|ms)$/);
     const group = q("[data-testid=n-plus-one-group]");
     expect(group?.dataset["count"]).toBe("20");
     expect(group?.textContent).toContain("shop/models.py:31 in __str__");
+    // The N+1 banner opens the group and highlights its queries.
     group?.click();
-    expect(qa(".wf-row.highlighted").length).toBe(20);
+    expect(app.traceView.waterfall.visibleSpanIds).toHaveLength(31);
+    expect(folded?.getAttribute("aria-expanded")).toBe("true");
+    expect(qa(".wf-row.highlighted[data-kind=sql]").length).toBe(20);
+    expect(qa(".wf-row.highlighted[data-kind=sql-group]").length).toBe(1);
     expect(q("[data-testid=span-detail]")?.dataset["spanId"]).toBe("9");
   });
 
@@ -279,6 +289,8 @@ describe("App", () => {
     socket().receive({ type: "events", events: [{ e: "trace.end", trace_id: bookList.id, row: row(bookList.id), trace: bookList }] });
     app.flush();
     q("[data-testid=request-row]")?.click();
+    expect(q(`[data-testid=waterfall-row][data-span-id="12"]`)).toBeNull(); // folded in its group
+    q("[data-testid=waterfall-row][data-kind=sql-group]")?.click();
     q(`[data-testid=waterfall-row][data-span-id="12"]`)?.click();
     expect(window.location.hash).toBe(`#trace=${bookList.id}&span=12`);
     app.stop();
@@ -289,6 +301,8 @@ describe("App", () => {
     await vi.waitFor(() => expect(app.state.get().selectedSpanId).toBe(12));
     expect(fetchMock).toHaveBeenCalledWith(`/__lifecycle__/api/traces/${bookList.id}/`, expect.anything());
     expect(q("[data-testid=span-detail]")?.dataset["spanId"]).toBe("12");
+    // the restored span is shown: its group opened
+    await vi.waitFor(() => expect(q(`[data-testid=waterfall-row][data-span-id="12"]`)?.classList.contains("selected")).toBe(true));
     q("[data-testid=pause-button]")?.focus();
     document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", code: "Escape", bubbles: true }));
     document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", code: "Escape", bubbles: true }));
@@ -308,7 +322,42 @@ describe("App", () => {
     app.flush();
     await vi.waitFor(() => expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done"));
     expect(fetchMock).toHaveBeenCalledTimes(1);
-    expect(qa("[data-testid=waterfall-row]")).toHaveLength(31);
+    expect(qa("[data-testid=waterfall-row]")).toHaveLength(12);
+  });
+
+  it("opens and folds a group of similar queries by click, keyboard and [ ]", async () => {
+    await app.openFile(new File([JSON.stringify(bookList)], "books.json", { type: "application/json" }));
+    const rowIds = () => qa("[data-testid=waterfall-row]").map((r) => r.dataset["spanId"] ?? `g${r.dataset["groupId"]}`);
+    const folded = () => q("[data-testid=waterfall-row][data-kind=sql-group]") as HTMLElement;
+    expect(rowIds()).toContain("g9");
+    expect(rowIds()).not.toContain("9");
+    folded().click();
+    expect(rowIds().slice(rowIds().indexOf("g9"), rowIds().indexOf("g9") + 3)).toEqual(["g9", "9", "10"]);
+    folded().click();
+    expect(rowIds()).not.toContain("9");
+
+    // keyboard: from the span above, down onto the group, → opens, ↓ selects its first query, ← back to the group, ← folds
+    const wf = q("[data-testid=waterfall]") as HTMLElement;
+    const key = (k: string) => wf.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true }));
+    q(`[data-testid=waterfall-row][data-span-id="8"]`)?.click();
+    key("ArrowDown");
+    expect(folded().classList.contains("selected")).toBe(true);
+    expect(app.state.get().selectedSpanId).toBe(8);
+    key("ArrowRight");
+    expect(folded().getAttribute("aria-expanded")).toBe("true");
+    key("ArrowDown");
+    expect(app.state.get().selectedSpanId).toBe(9);
+    expect(folded().classList.contains("selected")).toBe(false);
+    key("ArrowLeft");
+    expect(folded().classList.contains("selected")).toBe(true);
+    key("ArrowLeft");
+    expect(folded().getAttribute("aria-expanded")).toBe("false");
+
+    const press = (code: string) => document.body.dispatchEvent(new KeyboardEvent("keydown", { key: code === "BracketLeft" ? "[" : "]", code, bubbles: true }));
+    press("BracketLeft");
+    expect(folded().getAttribute("aria-expanded")).toBe("true");
+    press("BracketRight");
+    expect(rowIds()).not.toContain("g9");
   });
 
   it("toggles the shortcuts help with ?", () => {

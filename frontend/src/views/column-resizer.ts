@@ -1,5 +1,5 @@
-// A drag handle on the edge of a column: drag (or ←/→ when focused) to resize, double-click to go back
-// to the default width. The width itself belongs to the owner: `current` reads it, `resize` sets it.
+// A column resizable by dragging its edge (or ←/→ on the focused edge), double-click for the default
+// width, the chosen width remembered in localStorage.
 
 import { h } from "./dom";
 
@@ -47,4 +47,71 @@ export function columnResizer(target: ResizeTarget, label: string): HTMLElement 
     target.resize(target.current() + step, true);
   });
   return el;
+}
+
+/** A width kept in localStorage (null when none, or storage is unavailable). */
+export function storedPx(key: string): number | null {
+  try {
+    const v = Number(localStorage.getItem(key));
+    return Number.isFinite(v) && v > 0 ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+export function storePx(key: string, px: number | null): void {
+  try {
+    if (px === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, String(Math.round(px)));
+  } catch {
+    // private mode or storage disabled: the width lasts for this page only
+  }
+}
+
+export interface ColumnOptions {
+  /** localStorage key of the chosen width. */
+  key: string;
+  label: string;
+  /** Default: this share of the container, within [defaultMinPx, defaultMaxPx]. */
+  share: number;
+  defaultMinPx: number;
+  defaultMaxPx: number;
+  /** Any width: at least minPx, and leaving restMinPx of the container to the rest. */
+  minPx: number;
+  restMinPx: number;
+  /** Width of the container now (0 when unknown, e.g. not laid out). */
+  containerPx(): number;
+  changed(): void;
+}
+
+export class ResizableColumn {
+  readonly handle: HTMLElement;
+  private chosen: number | null;
+
+  constructor(private readonly o: ColumnOptions) {
+    this.chosen = storedPx(o.key);
+    this.handle = columnResizer(
+      {
+        current: () => this.width(),
+        resize: (px, done) => {
+          this.chosen = px === null ? null : this.clamp(px);
+          if (done) storePx(o.key, this.chosen);
+          o.changed();
+        },
+      },
+      o.label,
+    );
+  }
+
+  /** The width to show: the chosen one, or the default share. */
+  width(): number {
+    const w = this.o.containerPx();
+    return Math.round(this.clamp(this.chosen ?? Math.min(this.o.defaultMaxPx, Math.max(this.o.defaultMinPx, w * this.o.share))));
+  }
+
+  private clamp(px: number): number {
+    const w = this.o.containerPx();
+    const max = w > 0 ? Math.max(this.o.minPx, w - this.o.restMinPx) : Infinity;
+    return Math.max(this.o.minPx, Math.min(max, px));
+  }
 }
