@@ -64,8 +64,9 @@ def finalize(trace: Trace) -> Trace:
             sim["_fps"].add(key)
         elif kind == "exception":
             attrs = span.attrs
-            if isinstance(attrs.get("stack"), (tuple, list)) and attrs["stack"] and isinstance(attrs["stack"][0], tuple):
-                attrs["stack"] = display(attrs["stack"])
+            stack = attrs.get("stack")
+            if isinstance(stack, (tuple, list)) and stack and isinstance(stack[0], tuple):
+                attrs["stack"] = display(stack)
             if not attrs.get("handled") and error is None:
                 error = f"{attrs.get('type')}: {attrs.get('message')}"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from demo_site.settings import *  # noqa: F401,F403
+from demo_site.settings import *  # noqa: F403
 from demo_site.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar", "tests.testapp"]

@@ -14,7 +14,6 @@ from lifecycle.instruments import templates as template_instrument
 from tests.conftest import DEMO_PAGES, all_traces, assert_nested, get_page, last_trace
 
 
-
 @pytest.mark.parametrize("path", DEMO_PAGES)
 def test_spans_nest_on_every_demo_page(seeded, path):
     get_page(Client(raise_request_exception=False), path)

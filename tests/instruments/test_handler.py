@@ -15,7 +15,7 @@ def test_every_middleware_layer_is_a_nested_span(db):
     assert [s.name for s in layers] == expected
     # Each layer is the parent of the next one, as in Django's own chain.
     assert layers[0].parent_id == 0
-    for outer, inner in zip(layers, layers[1:]):
+    for outer, inner in zip(layers, layers[1:], strict=False):
         assert inner.parent_id == outer.id
         assert inner.duration_ns <= outer.duration_ns
         assert outer.attrs["before_ns"] + inner.duration_ns + outer.attrs["after_ns"] == outer.duration_ns

@@ -25,7 +25,7 @@ def test_sql_spans_match_djangos_own_query_log(seeded, path):
     spans = trace.spans_of("sql")
     assert len(spans) == len(captured.captured_queries), [s.attrs["sql"] for s in spans]
     assert len(spans) > 0 or path in ("/cached/", "/account/login/", "/", "/no/such/page/")
-    for span, logged in zip(spans, captured.captured_queries):
+    for span, logged in zip(spans, captured.captured_queries, strict=True):
         assert span.attrs["fp"] == fingerprint(logged["sql"])[0], (span.attrs["sql"], logged["sql"])
         assert span.attrs["alias"] == "default"
         assert span.attrs["vendor"] == connection.vendor

@@ -24,7 +24,7 @@ POSTGRES_BOOKS = (
     '"shop_review" ON ("shop_book"."id" = "shop_review"."book_id") GROUP BY "shop_book"."id" '
     'ORDER BY "shop_book"."title" ASC'
 )
-AUTHOR = 'SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" WHERE "shop_author"."id" = %s LIMIT 21'  # noqa: E501
+AUTHOR = 'SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" WHERE "shop_author"."id" = %s LIMIT 21'
 DEFAULTS = dict(CHECKS)
 
 
