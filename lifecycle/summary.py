@@ -26,12 +26,22 @@ def finalize(trace: Trace) -> Trace:
     error: str | None = None
     # The queries of a loop share their stack: format each distinct frame tuple once per trace.
     shown: dict[tuple, list] = {}
+    layers: dict[int, Any] = {}
     for span in trace.spans:
         kind = span.kind
         duration = span.duration_ns or 0
         counts[kind] = counts.get(kind, 0) + 1
         time_ns[kind] = time_ns.get(kind, 0) + duration
-        if kind == "sql":
+        if kind == "middleware":
+            # Each layer's own time before and after the next layer (``before_ns``/``after_ns``): a
+            # layer's first middleware child is the next layer; parents come before children.
+            outer = layers.get(span.parent_id)
+            if outer is not None and "before_ns" not in outer.attrs:
+                before = span.start_ns - outer.start_ns
+                outer.attrs["before_ns"] = before
+                outer.attrs["after_ns"] = max(0, (outer.duration_ns or 0) - before - duration)
+            layers[span.id] = span
+        elif kind == "sql":
             attrs = span.attrs
             sql = attrs.get("sql", "")
             if "raw_params" in attrs:
@@ -70,7 +80,6 @@ def finalize(trace: Trace) -> Trace:
             if not attrs.get("handled") and error is None:
                 error = f"{attrs.get('type')}: {attrs.get('message')}"
 
-    _middleware_split(trace)
     threshold = conf.get("N_PLUS_ONE_THRESHOLD")
     duplicates = []
     for group in by_fp.values():
@@ -104,14 +113,3 @@ def finalize(trace: Trace) -> Trace:
         "error": error,
     }
     return trace
-
-
-def _middleware_split(trace: Trace) -> None:
-    """Each middleware layer's own time before and after the inner handler (``before_ns``/``after_ns``)."""
-    layers = {s.id: s for s in trace.spans if s.kind == "middleware"}
-    for span in trace.spans:
-        outer = layers.get(span.parent_id) if span.kind == "middleware" else None
-        if outer is not None and "before_ns" not in outer.attrs:
-            outer.attrs["before_ns"] = span.start_ns - outer.start_ns
-            outer.attrs["after_ns"] = max(0, (outer.duration_ns or 0) - (span.start_ns - outer.start_ns)
-                                          - (span.duration_ns or 0))
