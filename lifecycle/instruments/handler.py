@@ -29,6 +29,8 @@ from lifecycle.recorder import _recording
 from lifecycle.safety import report
 
 _originals: dict = {}
+# id(view) -> (view, its timed twin); the view is kept so that its id cannot be reused.
+_timed_views: dict[int, tuple] = {}
 _OUR_MIDDLEWARE = "lifecycle.middleware.LifecycleMiddleware"
 
 
@@ -166,7 +168,15 @@ def install() -> None:
         if _recording.get() is None:
             return wrapped
         try:
-            return _timed_view(wrapped, view)
+            if wrapped is not view:  # ATOMIC_REQUESTS: a new atomic wrapper per request
+                return _timed_view(wrapped, view)
+            # The same view object every time: build its timed twin (name, sync/async check) once.
+            entry = _timed_views.get(id(view))
+            if entry is None or entry[0] is not view:
+                if len(_timed_views) >= 4096:
+                    _timed_views.clear()
+                entry = _timed_views[id(view)] = (view, _timed_view(wrapped, view))
+            return entry[1]
         except Exception as exc:
             report("view instrument", exc)
             return wrapped
@@ -226,4 +236,5 @@ def _timed_view(wrapped, view):
 
 def uninstall() -> None:
     unpatch_all(_originals)
+    _timed_views.clear()
     got_request_exception.disconnect(dispatch_uid="lifecycle.exceptions")
