@@ -122,7 +122,7 @@ class LifecycleLive(Lifecycle):
         self.thread = threading.Thread(target=self.loop.run_forever, name="bench-asgi-loop", daemon=True)
         self.frames = 0
         self.messages: list[Any] = []
-        self.recent: collections.deque[str] = collections.deque(maxlen=200)
+        self.recent: collections.deque[str] = collections.deque(maxlen=16)
         self.communicator = None
         self.reader = None
 
