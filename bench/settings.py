@@ -13,7 +13,7 @@ from typing import Any
 
 MODE = os.environ.get("BENCH_MODE", "bare")
 MODES = ("bare", "bare2", "lifecycle", "lifecycle-live", "ddt", "silk", "otel", "kolo",
-         "lifecycle-nostack", "lifecycle-nolive")
+         "lifecycle-nostack", "lifecycle-nolive", "lifecycle-pubonce")
 
 SECRET_KEY = "bench-only-not-secret"
 DEBUG = True

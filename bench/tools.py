@@ -335,7 +335,31 @@ class LifecycleNoLive(Lifecycle):
     name = "lifecycle-nolive"
 
 
+class LifecyclePublisherOnce(Lifecycle):
+    """Diagnostic: the publisher decides once per trace whether span events can reach anyone.
+
+    A bench-only patch of ``Publisher.trace_started`` (lifecycle/publish.py is not the benchmark's to
+    change): when no event can be delivered, the recording's listener is cleared, so the recorder calls
+    nothing per span. Measures what that change to the publisher would gain.
+    """
+
+    name = "lifecycle-pubonce"
+
+    def before_handler(self) -> None:
+        from lifecycle.publish import Publisher
+
+        original = Publisher.trace_started
+
+        def trace_started(publisher, rec) -> None:
+            original(publisher, rec)
+            if rec.listener is not None and not publisher.wanted():
+                rec.listener = None
+
+        Publisher.trace_started = trace_started
+
+
 TOOLS: dict[str, type[Tool]] = {t.name: t for t in (Tool, Bare2, Lifecycle, LifecycleLive, DebugToolbar, Silk,
-                                                      Otel, Kolo, LifecycleNoStack, LifecycleNoLive)}
+                                                      Otel, Kolo, LifecycleNoStack, LifecycleNoLive,
+                                                      LifecyclePublisherOnce)}
 PACKAGES = {"ddt": "debug_toolbar", "silk": "silk", "otel": "opentelemetry.instrumentation.django",
             "kolo": "kolo", "lifecycle-live": "channels"}
