@@ -27,8 +27,9 @@ export type WaterfallRow = { type: "span"; node: SpanNode; depth: number } | { t
 
 function fingerprint(node: SpanNode): string | null {
   const s = node.span;
+  if (s.kind !== "sql") return null;
   const fp = s.attrs["fp"];
-  return s.kind === "sql" && typeof fp === "string" && fp !== "" ? fp : null;
+  return typeof fp === "string" && fp !== "" ? fp : null;
 }
 
 /** The runs of `min` or more consecutive same-fingerprint SQL siblings, under every parent. */
@@ -56,12 +57,14 @@ export function findSiblingGroups(tree: SpanTree, min = AUTOGROUP_MIN): SiblingG
       i = j;
     }
   };
-  scan(tree.roots);
-  for (const node of tree.byId.values()) if (node.children.length >= min) scan(node.children);
+  if (tree.roots.length >= min) scan(tree.roots);
+  const nodes = tree.nodes;
+  for (let i = 0; i < nodes.length; i++) {
+    const kids = (nodes[i] as SpanNode).children;
+    if (kids.length >= min) scan(kids);
+  }
   return { list, bySpan };
 }
-
-type Item = { node: SpanNode; shift: number } | { group: SiblingGroup; shift: number };
 
 /**
  * Rows in display order (pre-order): descendants of collapsed spans skipped, each group one row, its
@@ -69,34 +72,37 @@ type Item = { node: SpanNode; shift: number } | { group: SiblingGroup; shift: nu
  */
 export function waterfallRows(tree: SpanTree, collapsed: ReadonlySet<number>, groups: SiblingGroups, open: ReadonlySet<number>): WaterfallRow[] {
   const out: WaterfallRow[] = [];
-  const stack: Item[] = [];
-  const pushChildren = (kids: readonly SpanNode[], shift: number, grouping = groups.list.length > 0): void => {
-    // Walk back to front so that the stack pops them in order; a group enters as one item.
+  // Two parallel stacks (item, depth shift) rather than an object per pushed span.
+  const items: (SpanNode | SiblingGroup)[] = [];
+  const shifts: number[] = [];
+  const grouping = groups.list.length > 0;
+  const pushChildren = (kids: readonly SpanNode[], shift: number, regroup: boolean): void => {
+    // Back to front, so that the stack pops them in order; a group enters as one item.
     let i = kids.length - 1;
     while (i >= 0) {
       const kid = kids[i] as SpanNode;
-      const g = grouping ? groups.bySpan.get(kid.span.id) : undefined;
+      const g = regroup ? groups.bySpan.get(kid.span.id) : undefined;
       if (g && g.members[g.members.length - 1] === kid && kids[i - g.members.length + 1] === g.members[0]) {
-        stack.push({ group: g, shift });
+        items.push(g);
         i -= g.members.length;
       } else {
-        stack.push({ node: kid, shift });
+        items.push(kid);
         i--;
       }
+      shifts.push(shift);
     }
   };
-  pushChildren(tree.roots, 0);
-  while (stack.length) {
-    const item = stack.pop() as Item;
-    if ("group" in item) {
-      const first = item.group.members[0] as SpanNode;
-      out.push({ type: "group", group: item.group, depth: first.depth + item.shift });
-      if (open.has(item.group.id)) pushChildren(item.group.members, item.shift + 1, false);
+  pushChildren(tree.roots, 0, grouping);
+  while (items.length) {
+    const item = items.pop() as SpanNode | SiblingGroup;
+    const shift = shifts.pop() as number;
+    if ("members" in item) {
+      out.push({ type: "group", group: item, depth: (item.members[0] as SpanNode).depth + shift });
+      if (open.has(item.id)) pushChildren(item.members, shift + 1, false);
       continue;
     }
-    const n = item.node;
-    out.push({ type: "span", node: n, depth: n.depth + item.shift });
-    if (!collapsed.has(n.span.id) && n.children.length) pushChildren(n.children, item.shift);
+    out.push({ type: "span", node: item, depth: item.depth + shift });
+    if (item.children.length && !collapsed.has(item.span.id)) pushChildren(item.children, shift, grouping);
   }
   return out;
 }

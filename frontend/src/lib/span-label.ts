@@ -1,5 +1,5 @@
 // What a waterfall row says about its span: a one-line label (SQL shortened), the full text for the
-// tooltip, and the indent of a nesting depth. Labels are computed when a row is first shown, once.
+// tooltip, and the indent of a nesting depth. Labels are computed when a row is shown, once per statement.
 
 import { formatDuration } from "./format";
 import { sqlLabel } from "./sql-tokenize";
@@ -8,14 +8,19 @@ import type { Span } from "./trace-format";
 /** Longest SQL text put in a tooltip. */
 const TITLE_SQL_CHARS = 4000;
 
-const labels = new WeakMap<Span, string>();
+/** SQL text -> label: an N+1 repeats one statement hundreds of times; tokenize it once. */
+const sqlLabels = new Map<string, string>();
+const SQL_LABELS_KEPT = 2000;
 
 /** The row label: SQL as `SELECT … FROM "t" WHERE …`, other kinds their name (or kind when unnamed). */
 export function spanLabel(span: Span): string {
-  let label = labels.get(span);
+  if (span.kind !== "sql") return span.name || span.kind;
+  const sql = sqlText(span);
+  let label = sqlLabels.get(sql);
   if (label === undefined) {
-    label = span.kind === "sql" ? sqlLabel(sqlText(span)) || span.name || span.kind : span.name || span.kind;
-    labels.set(span, label);
+    label = sqlLabel(sql) || span.name || span.kind;
+    if (sqlLabels.size >= SQL_LABELS_KEPT) sqlLabels.clear();
+    if (sql.length <= 4000) sqlLabels.set(sql, label);
   }
   return label;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ancestorIds, buildSpanTree, revealSpans, visibleRows } from "./span-tree";
+import { ancestorIds, buildSpanTree, revealSpans, treeEndNs, visibleRows } from "./span-tree";
 import { parseTrace } from "./trace-parse";
 import { fixture, span } from "./test-helpers";
 
@@ -44,6 +44,15 @@ describe("buildSpanTree", () => {
     const tree = buildSpanTree(t.spans);
     expect(tree.byId.get(0)?.problem).toBe(true);
     expect(tree.byId.get(3)?.problem).toBe(false);
+  });
+
+  it("knows the latest end, open spans ending now", () => {
+    const tree = buildSpanTree([span(0, null, 0, 100), span(1, 0, 10, 200), span(2, 0, 50, null)]);
+    expect(tree.closedEndNs).toBe(210);
+    expect(treeEndNs(tree, 40)).toBe(210);
+    expect(treeEndNs(tree, 500)).toBe(500);
+    expect(treeEndNs(buildSpanTree([span(0, null, 0, 100), span(1, 0, 300, null)]), 0)).toBe(300);
+    expect(treeEndNs(buildSpanTree([span(0, null, 0, 100)]), 999)).toBe(100);
   });
 
   it("handles very deep nesting without recursion", () => {

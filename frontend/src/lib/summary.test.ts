@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { cacheStats, computeSummary, duplicateCount, groupMembership, mergeSpans, partialTrace, withRequestSpan } from "./summary";
+import { cacheStats, computeSummary, duplicateCount, groupOfSpan, groupsByFp, mergeSpans, partialTrace, withRequestSpan } from "./summary";
 import { parseTrace } from "./trace-parse";
 import { fixture, row, span } from "./test-helpers";
+import type { Span } from "./trace-format";
 
 describe("summaries", () => {
   it("recomputes the fixture's counts and duplicate group in the browser", () => {
@@ -14,7 +15,9 @@ describe("summaries", () => {
     expect(s.duplicate_groups[0]?.span_ids).toEqual(t.summary.duplicate_groups[0]?.span_ids);
     expect(s.duplicate_groups[0]?.identical).toBe(20);
     expect(duplicateCount(t.summary)).toBe(20);
-    expect(groupMembership(t.summary).get(9)).toBe(0);
+    const byFp = groupsByFp(t.summary);
+    expect(groupOfSpan(byFp, t.spans.find((x) => x.id === 9) as Span)).toBe(0);
+    expect(groupOfSpan(byFp, t.spans.find((x) => x.id === 7) as Span)).toBeUndefined();
     expect(cacheStats(t.spans)).toEqual({ hits: 1, misses: 0, other: 1 });
   });
 

@@ -74,7 +74,8 @@ export interface CacheStats {
 
 export function cacheStats(spans: readonly Span[]): CacheStats {
   const st = { hits: 0, misses: 0, other: 0 };
-  for (const s of spans) {
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i] as Span;
     if (s.kind !== "cache") continue;
     const hit = s.attrs["hit"];
     if (hit === true) st.hits++;
@@ -88,13 +89,22 @@ export function duplicateCount(summary: Summary): number {
   return summary.duplicate_groups.reduce((a, g) => a + g.count, 0);
 }
 
-/** span id -> index of its duplicate group (for the colored chips). */
-export function groupMembership(summary: Summary): Map<number, number> {
-  const m = new Map<number, number>();
+/**
+ * Fingerprint -> index of its duplicate group (for the colored chips). A group is one fingerprint, so a
+ * span's group is found from its `attrs.fp`: no map over every span of a big trace.
+ */
+export function groupsByFp(summary: Summary): Map<string, number> {
+  const m = new Map<string, number>();
   summary.duplicate_groups.forEach((g, i) => {
-    for (const id of g.span_ids) m.set(id, i);
+    if (!m.has(g.fp)) m.set(g.fp, i);
   });
   return m;
+}
+
+/** Index of the duplicate group of a span, if it has one. */
+export function groupOfSpan(byFp: ReadonlyMap<string, number>, span: Span): number | undefined {
+  const fp = span.attrs["fp"];
+  return typeof fp === "string" ? byFp.get(fp) : undefined;
 }
 
 /**

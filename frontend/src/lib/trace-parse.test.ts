@@ -46,6 +46,11 @@ describe("parseTrace", () => {
     const t = fixture("book-list");
     at(t, "spans", 5).id = 3;
     expect(() => parseTrace(t)).toThrow("trace.spans[5].id: duplicate span id 3");
+    // big ids take the other path of the duplicate check
+    const big = fixture("book-list");
+    at(big, "spans", 5).id = 1e9;
+    at(big, "spans", 6).id = 1e9;
+    expect(() => parseTrace(big)).toThrow("trace.spans[6].id: duplicate span id 1000000000");
     const u = fixture("book-list");
     u.id = "../../admin";
     expect(() => parseTrace(u)).toThrow("trace.id");
@@ -66,6 +71,14 @@ describe("parseTrace", () => {
     expect(p.dropped).toEqual({ spans: 0, reason: null });
     expect(p.summary.similar_groups).toEqual([]);
     expect(p.spans[2]?.attrs).toEqual({});
+    // spans are the parsed objects, completed in place (no copy of every span)
+    const raw = fixture("order-error");
+    delete at(raw, "spans", 1).name;
+    at(raw, "spans", 1).parent_id = undefined;
+    const q = parseTrace(raw);
+    expect(q.spans[1]).toBe(at(raw, "spans", 1));
+    expect(q.spans[1]?.name).toBe("");
+    expect(q.spans[1]?.parent_id).toBeNull();
   });
 
   it("reports JSON errors with the file name", () => {

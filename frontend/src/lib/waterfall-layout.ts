@@ -42,7 +42,11 @@ export function barFor(span: Span, win: TimeWindow, widthPx: number, nowNs: numb
 /** Latest end among the spans (open ones at `nowNs`). */
 export function maxEndNs(spans: readonly Span[], nowNs: number): number {
   let m = 0;
-  for (const s of spans) m = Math.max(m, spanEndNs(s, nowNs));
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i] as Span;
+    const end = s.duration_ns === null ? (s.start_ns > nowNs ? s.start_ns : nowNs) : s.start_ns + s.duration_ns;
+    if (end > m) m = end;
+  }
   return m;
 }
 

@@ -365,6 +365,10 @@ export class App {
       void this.fetchTrace(open.id, false);
       return;
     }
+    // Traffic about other traces leaves the open one as it was: nothing to draw (a running trace's
+    // clock is moved by animate()).
+    const d = this.display;
+    if (d.open === open && d.entry === entry && d.version === this.store.traceVersion(open.id)) return;
     this.renderOpen();
   }
 

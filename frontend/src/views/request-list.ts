@@ -37,15 +37,30 @@ export class RequestList {
   private slowest = 1;
   private selectedId: string | null = null;
   private totalCount = 0;
+  /** scrollTop as last read or set: a scroll we made ourselves needs no second render. */
+  private top = 0;
+  /** Height of the viewport, kept by a ResizeObserver (read when there is none). */
+  private viewH = 0;
 
   constructor(private readonly onSelect: (id: string) => void) {
     this.spacer = h("div", { class: "list-spacer" });
     this.scroller = h("div", { class: "list-scroll", testid: "request-list", attrs: { role: "listbox", tabindex: "0", "aria-label": "Requests" } }, this.spacer);
     this.pool = new RowPool(this.scroller, () => this.makeRow());
     this.scroller.addEventListener("scroll", () => {
+      const top = this.scroller.scrollTop;
+      if (top === this.top) return;
+      this.top = top;
       this.renderRows();
       this.updateNewAbove();
     });
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver((entries) => {
+        const h = entries[0]?.contentRect.height ?? 0;
+        if (h === this.viewH) return;
+        this.viewH = h;
+        this.renderRows();
+      }).observe(this.scroller);
+    }
     this.scroller.addEventListener("click", (ev) => {
       const row = (ev.target as HTMLElement).closest<HTMLElement>("[data-trace-id]");
       const id = row?.dataset["traceId"];
@@ -64,7 +79,10 @@ export class RequestList {
    * scrolled or selected, the rows under their eyes stay put and arrivals collect behind "N new".
    */
   setRows(all: readonly TraceEntry[], filter: Filter): void {
-    const anchor = this.scroller.scrollTop > 0 || this.selectedId !== null ? this.firstVisibleId() : null;
+    // Geometry is read once, before any write: no layout forced in the middle of a live update.
+    const top = this.scroller.scrollTop;
+    const view = this.viewHeight();
+    const anchor = top > 0 || this.selectedId !== null ? this.anchorRow(top, view) : null;
     const out: TraceEntry[] = [];
     let slowest = 1;
     for (const e of all) {
@@ -75,13 +93,23 @@ export class RequestList {
     this.shown = out;
     this.slowest = slowest;
     this.totalCount = all.length;
-    this.spacer.style.height = `${out.length * LIST_ROW_HEIGHT}px`;
+    let next = top;
     if (anchor !== null) {
       const i = out.findIndex((e) => e.id === anchor.id);
-      if (i >= 0) this.scroller.scrollTop = i * LIST_ROW_HEIGHT + anchor.offset;
+      if (i >= 0) next = i * LIST_ROW_HEIGHT + anchor.offset;
     }
+    // Room below the last row when the anchored row needs it (it is among the oldest, e.g. the open trace,
+    // pinned while newer ones are evicted): without it the browser would clamp the scroll and move it.
+    const content = out.length * LIST_ROW_HEIGHT;
+    const pad = anchor !== null ? Math.max(0, next + view - content) : 0;
+    this.spacer.style.height = `${content + pad}px`;
+    if (next !== top) this.scroller.scrollTop = next;
+    this.top = next;
     this.updateNewAbove();
     const filtered = filter.terms.length > 0;
+    // For tests and the benchmark (bench/dashboard/): how many rows the list holds, and the newest.
+    setAttr(this.count, "data-total", String(all.length));
+    setAttr(this.count, "data-newest-id", all[0]?.id ?? "");
     setText(this.count, filtered ? `${out.length} of ${all.length} requests` : `${all.length} request${all.length === 1 ? "" : "s"}`);
     toggle(this.empty, out.length === 0);
     setText(this.empty, all.length === 0 ? "Waiting for requests. Open your site in another tab." : "No requests match the filter.");
@@ -114,9 +142,10 @@ export class RequestList {
     const i = this.shown.findIndex((e) => e.id === id);
     if (i < 0) return;
     const top = i * LIST_ROW_HEIGHT;
-    const view = this.scroller.clientHeight;
-    if (top < this.scroller.scrollTop) this.scroller.scrollTop = top;
-    else if (top + LIST_ROW_HEIGHT > this.scroller.scrollTop + view) this.scroller.scrollTop = top + LIST_ROW_HEIGHT - view;
+    const cur = this.scroller.scrollTop;
+    const view = this.viewHeight();
+    if (top < cur) this.scrollTo(top);
+    else if (top + LIST_ROW_HEIGHT > cur + view) this.scrollTo(top + LIST_ROW_HEIGHT - view);
   }
 
   focus(): void {
@@ -125,20 +154,29 @@ export class RequestList {
 
   /** Back to the newest rows (and to following them). */
   scrollToTop(): void {
-    this.scroller.scrollTop = 0;
+    this.scrollTo(0);
+  }
+
+  private scrollTo(top: number): void {
+    this.scroller.scrollTop = top;
+    this.top = this.scroller.scrollTop;
+    this.renderRows();
     this.updateNewAbove();
   }
 
+  private viewHeight(): number {
+    if (this.viewH <= 0) this.viewH = this.scroller.clientHeight;
+    return this.viewH;
+  }
+
   private updateNewAbove(): void {
-    const above = Math.floor(this.scroller.scrollTop / LIST_ROW_HEIGHT);
+    const above = Math.floor(this.top / LIST_ROW_HEIGHT);
     toggle(this.newAbove, above > 0);
     setText(this.newAbove, `↑ ${above} newer`);
   }
 
   /** What to keep in place: the selected row when it is in view, else the first visible one. */
-  private firstVisibleId(): { id: string; offset: number } | null {
-    const top = this.scroller.scrollTop;
-    const view = this.scroller.clientHeight;
+  private anchorRow(top: number, view: number): { id: string; offset: number } | null {
     if (this.selectedId !== null) {
       const j = this.shown.findIndex((e) => e.id === this.selectedId);
       if (j >= 0 && j * LIST_ROW_HEIGHT >= top - LIST_ROW_HEIGHT && j * LIST_ROW_HEIGHT <= top + view) {
@@ -151,8 +189,8 @@ export class RequestList {
   }
 
   private renderRows(): void {
-    const view = this.scroller.clientHeight || 800;
-    const [first, last] = visibleRange(this.scroller.scrollTop, view, this.shown.length, LIST_ROW_HEIGHT, 4);
+    const view = this.viewHeight() || 800;
+    const [first, last] = visibleRange(this.top, view, this.shown.length, LIST_ROW_HEIGHT, 4);
     this.pool.render(first, last, (r, i) => this.fillRow(r, this.shown[i] as TraceEntry, i));
   }
 

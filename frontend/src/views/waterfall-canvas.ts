@@ -7,7 +7,8 @@ import type { SiblingGroup, WaterfallRow } from "../lib/autogroup";
 import { formatDuration } from "../lib/format";
 import { kindStyle } from "../lib/kinds";
 import { h } from "./dom";
-import { ROW_HEIGHT, axisTicks, barFor, labelSide, visibleRange, type Bar, type TimeWindow } from "../lib/waterfall-layout";
+import type { SpanNode } from "../lib/span-tree";
+import { MIN_BAR_PX, ROW_HEIGHT, axisTicks, barFor, labelSide, visibleRange, type Bar, type TimeWindow } from "../lib/waterfall-layout";
 
 const BAR_PAD = 5;
 
@@ -228,16 +229,22 @@ function drawGroup(g: SiblingGroup, p: GroupPaint): Bar | null {
       p.outline?.rect(x + 0.5, p.y + 0.5, Math.max(1, w - 1), p.barH - 1);
     }
   };
-  for (const m of g.members) {
-    const b = barFor(m.span, p.win, p.width, p.nowNs);
-    lo = Math.min(lo, b.x);
-    hi = Math.max(hi, b.x + b.width);
-    if (b.x + b.width < 0 || b.x > p.cssW) continue;
-    if (!Number.isNaN(segStart) && b.x <= segEnd + 1) segEnd = Math.max(segEnd, b.x + b.width);
+  // barFor's arithmetic inlined: a group can hold thousands of queries.
+  const scale = p.win.end > p.win.start ? p.width / (p.win.end - p.win.start) : 0;
+  const members = g.members;
+  for (let i = 0; i < members.length; i++) {
+    const s = (members[i] as SpanNode).span;
+    const end = s.duration_ns === null ? Math.max(s.start_ns, p.nowNs) : s.start_ns + s.duration_ns;
+    const x = (s.start_ns - p.win.start) * scale;
+    const x2 = Math.max(x + MIN_BAR_PX, (end - p.win.start) * scale);
+    if (x < lo) lo = x;
+    if (x2 > hi) hi = x2;
+    if (x2 < 0 || x > p.cssW) continue;
+    if (!Number.isNaN(segStart) && x <= segEnd + 1) segEnd = Math.max(segEnd, x2);
     else {
       flush();
-      segStart = b.x;
-      segEnd = b.x + b.width;
+      segStart = x;
+      segEnd = x2;
     }
   }
   flush();

@@ -5,6 +5,7 @@ import type { SiblingGroup, WaterfallRow } from "../lib/autogroup";
 import { formatDuration } from "../lib/format";
 import { GROUP_COLOR_VARS, kindClass, kindStyle } from "../lib/kinds";
 import { indentPx, spanFullName, spanLabel, spanTitle } from "../lib/span-label";
+import { groupOfSpan } from "../lib/summary";
 import type { DuplicateGroup } from "../lib/trace-format";
 import { ROW_HEIGHT } from "../lib/waterfall-layout";
 import { h, setAttr, setText, toggle } from "./dom";
@@ -13,13 +14,14 @@ const MAX_INDENT_PX = 200;
 
 export interface RowEls {
   el: HTMLElement;
-  indent: HTMLElement;
+  cell: HTMLElement;
   twisty: HTMLElement;
   icon: HTMLElement;
   name: HTMLElement;
-  count: HTMLElement;
-  chip: HTMLElement;
-  flag: HTMLElement;
+  /** Made when a row first needs them: most rows never do (fewer elements to style on a big trace). */
+  count: HTMLElement | null;
+  chip: HTMLElement | null;
+  flag: HTMLElement | null;
   row: WaterfallRow | null;
   index: number;
 }
@@ -29,8 +31,8 @@ export interface RowContext {
   nameW: number;
   collapsed: ReadonlySet<number>;
   openGroups: ReadonlySet<number>;
-  /** span id -> index of its duplicate group in `dupGroups` (the colored chips). */
-  dupOf: ReadonlyMap<number, number>;
+  /** fingerprint -> index of its duplicate group in `dupGroups` (the colored chips). */
+  dupOf: ReadonlyMap<string, number>;
   dupGroups: readonly DuplicateGroup[];
   selected: number | null;
   /** A folded group under the keyboard cursor. */
@@ -38,16 +40,31 @@ export interface RowContext {
   highlight: ReadonlySet<number> | null;
 }
 
+const CELL_PAD_PX = 6;
+
 export function makeRow(): RowEls {
-  const indent = h("span", { class: "wf-indent" });
   const twisty = h("span", { class: "wf-twisty", attrs: { "data-role": "toggle", "aria-hidden": "true" } });
   const icon = h("span", { class: "kind-icon" });
   const name = h("span", { class: "wf-name" });
-  const count = h("span", { class: "wf-count" });
-  const chip = h("span", { class: "dup-chip", testid: "dup-chip" });
-  const flag = h("span", { class: "wf-flag" });
-  const el = h("div", { class: "wf-row", testid: "waterfall-row", attrs: { role: "treeitem" } }, h("div", { class: "wf-cell" }, indent, twisty, icon, name, count, chip, flag));
-  return { el, indent, twisty, icon, name, count, chip, flag, row: null, index: -1 };
+  const cell = h("div", { class: "wf-cell" }, twisty, icon, name);
+  const el = h("div", { class: "wf-row", testid: "waterfall-row", attrs: { role: "treeitem" } }, cell);
+  return { el, cell, twisty, icon, name, count: null, chip: null, flag: null, row: null, index: -1 };
+}
+
+/** The extra element `key` of a row, made (in its place: count, chip, flag) on first use. */
+function extra(r: RowEls, key: "count" | "chip" | "flag"): HTMLElement {
+  let el = r[key];
+  if (el) return el;
+  el = key === "count" ? h("span", { class: "wf-count" }) : key === "chip" ? h("span", { class: "dup-chip", testid: "dup-chip" }) : h("span", { class: "wf-flag" });
+  const after = key === "count" ? (r.chip ?? r.flag) : key === "chip" ? r.flag : null;
+  r.cell.insertBefore(el, after);
+  r[key] = el;
+  return el;
+}
+
+function hideExtra(r: RowEls, key: "count" | "chip" | "flag"): void {
+  const el = r[key];
+  if (el) toggle(el, false);
 }
 
 export function groupHas(g: SiblingGroup, ids: ReadonlySet<number> | null): boolean {
@@ -78,7 +95,7 @@ export function fillRow(r: RowEls, row: WaterfallRow, index: number, ctx: RowCon
   r.el.classList.toggle("dimmed", !!ctx.highlight && !lit);
   if (r.row === row) return;
   r.row = row;
-  r.indent.style.width = `${indentPx(row.depth, Math.min(MAX_INDENT_PX, ctx.nameW * 0.4))}px`;
+  r.cell.style.paddingLeft = `${CELL_PAD_PX + indentPx(row.depth, Math.min(MAX_INDENT_PX, ctx.nameW * 0.4))}px`;
   setAttr(r.el, "aria-level", String(row.depth + 1));
   if (row.type === "span") fillSpan(r, row, ctx);
   else fillGroup(r, row.group, ctx);
@@ -108,20 +125,25 @@ function fillSpan(r: RowEls, row: Extract<WaterfallRow, { type: "span" }>, ctx: 
   setKindIcon(r, s.kind);
   setText(r.name, spanLabel(s));
   r.el.title = spanTitle(s);
-  toggle(r.count, false);
-  const g = ctx.dupOf.get(s.id);
+  hideExtra(r, "count");
+  const g = groupOfSpan(ctx.dupOf, s);
   const group = g === undefined ? undefined : ctx.dupGroups[g];
-  toggle(r.chip, !!group);
   if (group && g !== undefined) {
-    setText(r.chip, `×${group.count}`);
-    r.chip.style.setProperty("--chip", `var(${GROUP_COLOR_VARS[g % GROUP_COLOR_VARS.length]})`);
-    r.chip.title = `${group.n_plus_one ? "N+1 group" : "Duplicate group"}: ${group.count} × ${group.fingerprint}`;
-    r.chip.classList.toggle("n-plus-one", group.n_plus_one);
-  }
+    const chip = extra(r, "chip");
+    toggle(chip, true);
+    setText(chip, `×${group.count}`);
+    chip.style.setProperty("--chip", `var(${GROUP_COLOR_VARS[g % GROUP_COLOR_VARS.length]})`);
+    chip.title = `${group.n_plus_one ? "N+1 group" : "Duplicate group"}: ${group.count} × ${group.fingerprint}`;
+    chip.classList.toggle("n-plus-one", group.n_plus_one);
+  } else hideExtra(r, "chip");
   const flag = node.orphan ? "orphan" : node.problem && (collapsed || s.kind === "exception" || s.attrs["error"] != null) ? "problem" : "";
-  r.flag.className = `wf-flag ${flag}`;
-  setText(r.flag, flag === "orphan" ? "⋯" : flag === "problem" ? (collapsed ? "◌" : "●") : "");
-  r.flag.title = flag === "orphan" ? `parent span ${s.parent_id ?? ""} missing` : flag === "problem" ? "error in this subtree" : "";
+  if (flag) {
+    const f = extra(r, "flag");
+    toggle(f, true);
+    f.className = `wf-flag ${flag}`;
+    setText(f, flag === "orphan" ? "⋯" : collapsed ? "◌" : "●");
+    f.title = flag === "orphan" ? `parent span ${s.parent_id ?? ""} missing` : "error in this subtree";
+  } else hideExtra(r, "flag");
 }
 
 function fillGroup(r: RowEls, g: SiblingGroup, ctx: RowContext): void {
@@ -142,14 +164,19 @@ function fillGroup(r: RowEls, g: SiblingGroup, ctx: RowContext): void {
   setText(r.name, spanLabel(first));
   const total = formatDuration(g.totalNs);
   r.el.title = `${n} similar queries in a row, ${total} in all (click to ${open ? "fold" : "show"} them)\n${spanFullName(first)}`;
-  toggle(r.count, true);
-  setText(r.count, `×${n} · ${total}`);
-  const d = ctx.dupOf.get(first.id);
+  const count = extra(r, "count");
+  toggle(count, true);
+  setText(count, `×${n} · ${total}`);
+  const d = groupOfSpan(ctx.dupOf, first);
   const dup = d === undefined ? undefined : ctx.dupGroups[d];
-  r.count.style.setProperty("--chip", dup && d !== undefined ? `var(${GROUP_COLOR_VARS[d % GROUP_COLOR_VARS.length]})` : "var(--kind-sql)");
-  r.count.classList.toggle("n-plus-one", !!dup?.n_plus_one);
-  toggle(r.chip, false);
-  r.flag.className = `wf-flag ${g.error ? "problem" : ""}`;
-  setText(r.flag, g.error ? "●" : "");
-  r.flag.title = g.error ? "a query of this group failed" : "";
+  count.style.setProperty("--chip", dup && d !== undefined ? `var(${GROUP_COLOR_VARS[d % GROUP_COLOR_VARS.length]})` : "var(--kind-sql)");
+  count.classList.toggle("n-plus-one", !!dup?.n_plus_one);
+  hideExtra(r, "chip");
+  if (g.error) {
+    const f = extra(r, "flag");
+    toggle(f, true);
+    f.className = "wf-flag problem";
+    setText(f, "●");
+    f.title = "a query of this group failed";
+  } else hideExtra(r, "flag");
 }

@@ -3,14 +3,13 @@
 // queries fold into one row (lib/autogroup.ts); clicking it shows them.
 
 import { findSiblingGroups, openGroupsFor, waterfallRows, type SiblingGroup, type SiblingGroups, type WaterfallRow } from "../lib/autogroup";
-import { buildSpanTree, revealSpans, type SpanTree } from "../lib/span-tree";
+import { buildSpanTree, revealSpans, treeEndNs, type SpanTree } from "../lib/span-tree";
 import { navigate } from "../lib/waterfall-nav";
-import { groupMembership } from "../lib/summary";
+import { groupsByFp } from "../lib/summary";
 import type { Span, Trace } from "../lib/trace-format";
 import {
   ROW_HEIGHT,
   axisEndNs,
-  maxEndNs,
   panWindow,
   spanEndNs,
   visibleRange,
@@ -47,7 +46,7 @@ export class Waterfall {
   private tree: SpanTree | null = null;
   private groups: SiblingGroups = NO_GROUPS;
   private rows: WaterfallRow[] = [];
-  private dupOf = new Map<number, number>();
+  private dupOf = new Map<string, number>();
   private collapsed = new Set<number>();
   /** Sibling groups shown open, by id (their first span's). */
   private openGroups = new Set<number>();
@@ -61,6 +60,10 @@ export class Waterfall {
   private drawPending = false;
   private refillAll = false;
   private shownNameWidth = -1;
+  /** Viewport size and scroll offset as last measured or set: rendering never reads layout twice. */
+  private boxW = 0;
+  private boxH = 0;
+  private top = 0;
 
   constructor(private readonly actions: WaterfallActions) {
     this.spacer = h("div", { class: "wf-spacer" });
@@ -74,7 +77,7 @@ export class Waterfall {
       defaultMaxPx: 640,
       minPx: 120,
       restMinPx: 80,
-      containerPx: () => this.scroller.clientWidth,
+      containerPx: () => this.size().w,
       changed: () => this.requestDraw(true),
     });
     this.el = h("div", { class: "waterfall" });
@@ -85,7 +88,12 @@ export class Waterfall {
       this.names.handle,
     );
 
-    this.scroller.addEventListener("scroll", () => this.requestDraw(true));
+    this.scroller.addEventListener("scroll", () => {
+      const top = this.scroller.scrollTop;
+      if (top === this.top) return;
+      this.top = top;
+      this.requestDraw(true);
+    });
     this.scroller.addEventListener("click", (ev) => this.onClick(ev));
     this.scroller.addEventListener("dblclick", (ev) => {
       const hit = this.hitAt(ev.target);
@@ -97,7 +105,18 @@ export class Waterfall {
     });
     this.scroller.addEventListener("wheel", (ev) => this.onWheel(ev), { passive: false });
     this.scroller.addEventListener("keydown", (ev) => this.onKey(ev));
-    if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => this.requestDraw(true)).observe(this.el);
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver((entries) => {
+        const box = entries[entries.length - 1]?.contentRect;
+        const w = Math.round(box?.width ?? 0);
+        const h = Math.round(box?.height ?? 0);
+        if (w === this.boxW && h === this.boxH) return;
+        // Hidden (0 x 0): measured again when next shown.
+        this.boxW = w;
+        this.boxH = h;
+        if (this.trace && w > 0) this.requestDraw(true);
+      }).observe(this.scroller);
+    }
     if (typeof matchMedia !== "undefined") matchMedia("(prefers-color-scheme: dark)").addEventListener?.("change", () => {
       this.bars.forgetColors();
       this.requestDraw(false);
@@ -112,7 +131,7 @@ export class Waterfall {
       this.openGroups = new Set();
       this.zoom = null;
       this.axisEnd = 0;
-      this.scroller.scrollTop = 0;
+      if (this.top !== 0) this.scroller.scrollTop = this.top = 0; // a write forces a layout: only if needed
       this.selected = null;
       this.cursorGroup = null;
       this.highlight = null;
@@ -123,11 +142,13 @@ export class Waterfall {
       this.spansRef = trace.spans;
       this.tree = buildSpanTree(trace.spans);
       this.groups = findSiblingGroups(this.tree);
-      this.dupOf = groupMembership(trace.summary);
-      this.relayout();
+      this.dupOf = groupsByFp(trace.summary);
+      this.updateAxisEnd();
+      this.relayout(); // renders
+    } else {
+      this.updateAxisEnd();
+      this.requestDraw(true);
     }
-    this.updateAxisEnd();
-    this.requestDraw(true);
   }
 
   clear(): void {
@@ -284,9 +305,9 @@ export class Waterfall {
 
   private updateAxisEnd(): void {
     const t = this.trace;
-    if (!t) return;
-    const latest = t.duration_ns === null ? Math.max(maxEndNs(t.spans, this.nowNs), this.nowNs) : maxEndNs(t.spans, this.nowNs);
-    this.axisEnd = axisEndNs(t.duration_ns, latest, this.axisEnd);
+    if (!t || !this.tree) return;
+    const end = treeEndNs(this.tree, this.nowNs);
+    this.axisEnd = axisEndNs(t.duration_ns, t.duration_ns === null ? Math.max(end, this.nowNs) : end, this.axisEnd);
   }
 
   private relayout(): void {
@@ -298,10 +319,22 @@ export class Waterfall {
 
   private scrollToIndex(i: number): void {
     const top = i * ROW_HEIGHT;
-    const view = this.scroller.clientHeight;
-    if (top < this.scroller.scrollTop || top + ROW_HEIGHT > this.scroller.scrollTop + view) {
-      this.scroller.scrollTop = Math.max(0, top - view / 3);
+    const view = this.size().h;
+    if (top < this.top || top + ROW_HEIGHT > this.top + view) {
+      // Clamped here as the browser would, so that nothing needs reading back.
+      this.top = Math.round(Math.max(0, Math.min(top - view / 3, this.rows.length * ROW_HEIGHT - view)));
+      this.scroller.scrollTop = this.top;
+      this.requestDraw(true);
     }
+  }
+
+  /** The scroller's client size, measured at most once per resize. */
+  private size(): { w: number; h: number } {
+    if (this.boxW <= 0) {
+      this.boxW = this.scroller.clientWidth;
+      this.boxH = this.scroller.clientHeight;
+    }
+    return { w: this.boxW, h: this.boxH };
   }
 
   private requestDraw(rows: boolean): void {
@@ -321,8 +354,8 @@ export class Waterfall {
   }
 
   private renderRows(): void {
-    const view = this.scroller.clientHeight || 600;
-    const [first, last] = visibleRange(this.scroller.scrollTop, view, this.rows.length, ROW_HEIGHT, 8);
+    const view = this.size().h || 600;
+    const [first, last] = visibleRange(this.top, view, this.rows.length, ROW_HEIGHT, 4);
     if (this.refillAll) {
       this.refillAll = false;
       this.pool.forEach((r) => (r.row = null));
@@ -350,12 +383,13 @@ export class Waterfall {
 
   private draw(): void {
     const nameW = this.nameWidth();
-    const cssW = Math.max(0, this.scroller.clientWidth - nameW);
+    const box = this.size();
+    const cssW = Math.max(0, box.w - nameW);
     const width = Math.max(0, cssW - 8); // room for a 2 px bar at the very end
     const win = this.window();
-    this.bars.draw(nameW, cssW, this.scroller.clientHeight, {
+    this.bars.draw(nameW, cssW, box.h, {
       rows: this.rows,
-      scrollTop: this.scroller.scrollTop,
+      scrollTop: this.top,
       width,
       win,
       nowNs: this.nowNs,
@@ -392,7 +426,7 @@ export class Waterfall {
     if (!this.trace) return;
     const rect = this.scroller.getBoundingClientRect();
     const nameW = this.nameWidth();
-    const width = Math.max(1, this.scroller.clientWidth - nameW - 8);
+    const width = Math.max(1, this.size().w - nameW - 8);
     const x = ev.clientX - rect.left - nameW;
     if (ev.ctrlKey || ev.metaKey) {
       ev.preventDefault();
