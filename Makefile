@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL := $(filter postgres://% postgresql://%,$(DATABASE_URL))
 
-.PHONY: demo test test-python test-postgres test-django6 frontend frontend-test install install-dev bench clean
+.PHONY: demo test lint test-python test-postgres test-django6 frontend frontend-test install install-dev bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ demo: $(VENV)/.installed
 	env -u DATABASE_URL -u LIFECYCLE_REDIS_URL $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: everything CI runs (frontend checks, Python suite on SQLite, PostgreSQL and Django 6)
-test: frontend-test test-python test-postgres test-django6
+test: lint frontend-test test-python test-postgres test-django6
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
@@ -48,6 +48,9 @@ frontend-test: frontend/node_modules/.installed
 ## make frontend: rebuild the dashboard into lifecycle/static/lifecycle/ (commit the result)
 frontend: frontend/node_modules/.installed
 	cd frontend && npm run build
+
+lint: $(VENV)/.installed-dev
+	$(PY) -m ruff check lifecycle tests demo_site bench
 
 test-python: $(VENV)/.installed-dev
 	env -u DATABASE_URL $(PY) -m pytest
