@@ -7,8 +7,8 @@ SQLite database, DEBUG off (Django's queries log would add its own cost to both 
 timed in interleaved blocks of ``cursor.execute("SELECT 1")``:
 
 - ``bare``: the connection has no execute wrapper at all (Django's fast path, no wrapper machinery);
-- ``idle``: our wrapper (``lifecycle.instruments.sql``) attached, outside any request (what a management command, a Celery task
-  or an ignored path such as /favicon.ico pays): one ContextVar read, then the query;
+- ``idle``: our wrapper (``lifecycle.instruments.sql``) attached, outside any request (what a management
+  command, a Celery task or an ignored path such as /favicon.ico pays): one ContextVar read, then the query;
 - ``ignored``: the same, inside a real request to an ignored path through the WSGI handler, with the
   query made by the view (``LIFECYCLE["IGNORE_PATHS"]``): per-query difference with and without the
   wrapper on that connection.
@@ -18,7 +18,6 @@ Reports the median per-query cost of each and the differences. The last line is 
 
 from __future__ import annotations
 
-import io
 import os
 import statistics
 import sys
@@ -125,7 +124,7 @@ def main() -> int:
     med = {k: statistics.median(v) for k, v in results.items()}
     low = {k: min(v) for k, v in results.items()}
     # Paired: each round timed both cases back to back; the median of those differences resists drift.
-    diff = statistics.median(i - b for i, b in zip(results["idle"], results["bare"]))
+    diff = statistics.median(i - b for i, b in zip(results["idle"], results["bare"], strict=True))
     print(f"cursor.execute('SELECT 1'), outside a request, {ROUNDS} rounds of one block of {BLOCK} per case:")
     print(f"  bare (no execute wrapper)  median {med['bare']:.3f} µs, best {low['bare']:.3f} µs")
     print(f"  idle (our wrapper)         median {med['idle']:.3f} µs, best {low['idle']:.3f} µs")

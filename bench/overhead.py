@@ -377,12 +377,12 @@ def report(procs, times, per_round, slots, cpu, memory, skipped, failed, verify_
     bases = [m for m in ("bare", "bare2") if m in procs]
     med = {m: {v: statistics.median(times[m][v]) / 1000 for v in VIEWS} for m in procs}
     bare = {v: statistics.median([t for m in bases for t in times[m][v]]) / 1000 for v in VIEWS}
-    ref_slots = {v: [statistics.mean(xs) for xs in zip(*(slots[m][v] for m in bases))] for v in VIEWS}
+    ref_slots = {v: [statistics.mean(xs) for xs in zip(*(slots[m][v] for m in bases), strict=True)] for v in VIEWS}
     ref_cpu = {v: statistics.median([c for m in bases for c in cpu[m][v]]) for v in VIEWS}
-    ref_round = [statistics.mean(xs) for xs in zip(*(per_round[m]["heavy"] for m in bases))]
+    ref_round = [statistics.mean(xs) for xs in zip(*(per_round[m]["heavy"] for m in bases), strict=True)]
 
     def paired(mode: str, view: str) -> float:
-        return statistics.median(x / y for x, y in zip(slots[mode][view], ref_slots[view]))
+        return statistics.median(x / y for x, y in zip(slots[mode][view], ref_slots[view], strict=True))
 
     def cpu_ratio(mode: str, view: str) -> float:
         return statistics.median(cpu[mode][view]) / ref_cpu[view]
@@ -402,7 +402,7 @@ def report(procs, times, per_round, slots, cpu, memory, skipped, failed, verify_
     for mode in procs:
         m = med[mode]
         per_query = ((m["heavy"] - bare["heavy"]) - (m["light"] - bare["light"])) / extra_queries
-        ratios = [x / y for x, y in zip(per_round[mode]["heavy"], ref_round)]
+        ratios = [x / y for x, y in zip(per_round[mode]["heavy"], ref_round, strict=True)]
         mem = memory.get(mode)
         peak = f"{mem['peak_kb'] / 1024:.2f} MB" if mem else "–"
         retained = f"{mem['retained_kb']:+.0f} KB" if mem else "–"
@@ -437,16 +437,17 @@ def report(procs, times, per_round, slots, cpu, memory, skipped, failed, verify_
 def machine_notes() -> str:
     cpu = ""
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
     except OSError:
         pass
     import django
 
-    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, "
-            f"Django {django.get_version()}")
+    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} CPU ({cpu}), "
+            f"Python {platform.python_version()}, Django {django.get_version()}")
 
 
 if __name__ == "__main__":

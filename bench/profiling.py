@@ -49,7 +49,9 @@ def summarize(path: str, top: int = 25) -> None:
     by_function: collections.Counter[str] = collections.Counter()
     by_leaf: collections.Counter[str] = collections.Counter()
     sources: dict = {}
-    for line in open(path):
+    with open(path) as f:
+        lines = f.readlines()
+    for line in lines:
         stack, _, count = line.rstrip().rpartition(" ")
         n = int(count)
         total += n

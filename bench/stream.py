@@ -3,9 +3,10 @@
     .venv-bench/bin/python bench/stream.py                       # in-memory layer, then Redis
     .venv-bench/bin/python bench/stream.py --layers memory -n 3000 -c 32 --view heavy
 
-First bare Django under daphne (the reference), then for each layer, daphne serves ``bench.asgi`` (bench/settings.py in ``lifecycle`` mode, defaults: live span
-events on, ``PUBLISH_LINGER`` 30 ms, queue of 10,000 events), and an asyncio HTTP/1.1 client
-(keep-alive, ``-c`` connections) sends ``-n`` GETs of one view:
+First bare Django under daphne (the reference), then for each layer, daphne serves ``bench.asgi``
+(bench/settings.py in ``lifecycle`` mode, defaults: live span events on, ``PUBLISH_LINGER`` 30 ms, queue
+of 10,000 events), and an asyncio HTTP/1.1 client (keep-alive, ``-c`` connections) sends ``-n`` GETs of
+one view:
 
 1. ``no dashboard``: nobody connected (the publisher builds no events with the in-memory layer; with
    Redis it publishes anyway: another process may listen).
@@ -58,7 +59,7 @@ class Daphne:
         env.pop("LIFECYCLE_REDIS_URL", None)
         if redis_url:
             env["LIFECYCLE_REDIS_URL"] = redis_url
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (the server's output, kept while it runs)
         self.p = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
                                    "bench.asgi:application"], cwd=str(ROOT), env=env, stdout=self.log,
                                   stderr=subprocess.STDOUT)

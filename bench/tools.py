@@ -97,7 +97,8 @@ class Lifecycle(Tool):
         publisher = get_publisher()
         import lifecycle
 
-        return {"src": os.path.dirname(lifecycle.__file__), "spans": len(trace.spans), "kinds": kinds, "json_bytes": len(store.get_json(row["id"])),
+        return {"src": os.path.dirname(lifecycle.__file__), "spans": len(trace.spans), "kinds": kinds,
+                "json_bytes": len(store.get_json(row["id"])),
                 "publisher": type(publisher).__name__, "dropped": getattr(publisher, "dropped", None),
                 "stored": store.size()}
 
