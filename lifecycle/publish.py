@@ -393,6 +393,9 @@ class Publisher:
     def trace_started(self, rec) -> None:
         try:
             if not conf.get("LIVE_SPANS") or not self.wanted():
+                # Nobody can hear this trace's span events: stop the recording from calling us per span
+                # (a dashboard that connects mid-request still gets the finished trace).
+                rec.listener = None
                 return
             trace = rec.trace
             self.publish({"e": "trace.start", "trace_id": trace.id, "row": trace.row()})

@@ -251,3 +251,15 @@ def test_transaction_control_is_never_a_duplicate_group(db):
     summary = last_trace().summary
     assert [g["fingerprint"] for g in summary["duplicate_groups"]] == ["SELECT ?"]
     assert any(s.attrs["sql"].startswith("SAVEPOINT") for s in last_trace().spans_of("sql"))
+
+
+def test_with_no_dashboard_listening_span_events_are_not_even_built(db, monkeypatch):
+    from lifecycle import publish
+
+    calls = []
+    original = publish.Publisher.span_event
+    monkeypatch.setattr(publish.Publisher, "span_event",
+                        lambda self, *args: calls.append(args) or original(self, *args))
+    Client().get("/t/queries/5/")
+    assert last_trace().summary["queries"] == 5
+    assert calls == [], "the recording stops calling the publisher once nobody can hear it"
