@@ -127,6 +127,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def send_error(self, error: str) -> None:
         await self.send_json({"type": "error", "error": error})
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections (a hop to a worker thread) before every handler.
+        # Forwarding events never touches the database, and they arrive many times a second, so they
+        # skip that hop; every other message goes the usual way.
+        if message.get("type") == "lifecycle.events":
+            await self.lifecycle_events(message)
+            return
+        await super().dispatch(message)
+
     async def lifecycle_events(self, message: dict[str, Any]) -> None:
         """A batch from a publisher (``lifecycle.publish``), forwarded as one ``events`` frame.
 
