@@ -71,8 +71,14 @@ $(VENV6)/.installed: pyproject.toml
 test-django6: $(VENV6)/.installed
 	env -u DATABASE_URL $(VENV6)/bin/python -m pytest -m "not browser"
 
+## make bench: overhead vs bare and the peers, idle query cost, memory over 10,000 requests, live stream
+## (by hand, on a quiet machine, about 25 minutes; not part of make test; see bench/README.md)
 bench:
-	@echo "See bench/README.md"
+	test -x .venv-bench/bin/python || ($(PYTHON) -m venv .venv-bench && .venv-bench/bin/pip install -q -e . -r bench/requirements.txt)
+	.venv-bench/bin/python bench/overhead.py
+	.venv-bench/bin/python bench/idle_query.py
+	.venv-bench/bin/python bench/memory.py
+	.venv-bench/bin/python bench/stream.py
 
 clean:
 	rm -rf $(VENV) $(VENV6) frontend/node_modules build *.egg-info
