@@ -14,10 +14,22 @@ _sensitive_cache: dict[str, bool] = {}
 _sql_cache: dict[str, bool] = {}
 
 
+_secret_headers: frozenset[str] | None = None
+
+
 @conf.on_reset
 def _clear() -> None:
+    global _secret_headers
     _sensitive_cache.clear()
     _sql_cache.clear()
+    _secret_headers = None
+
+
+def _secret_header_names() -> frozenset[str]:
+    global _secret_headers
+    if _secret_headers is None:
+        _secret_headers = frozenset(h.lower() for h in conf.get("REDACT_HEADERS"))
+    return _secret_headers
 
 
 def _mentions(cache: dict[str, bool], text: str, words: tuple[str, ...]) -> bool:
@@ -47,7 +59,7 @@ def cap(text: str, limit: int | None = None) -> str:
 
 def headers(meta: dict[str, Any]) -> dict[str, str]:
     """Request headers from a WSGI/ASGI ``META`` dict, named as sent, secrets redacted."""
-    secret = {h.lower() for h in conf.get("REDACT_HEADERS")}
+    secret = _secret_header_names()
     out: dict[str, str] = {}
     for key, value in meta.items():
         if key.startswith("HTTP_"):
@@ -61,7 +73,7 @@ def headers(meta: dict[str, Any]) -> dict[str, str]:
 
 
 def response_headers(items) -> dict[str, str]:
-    secret = {h.lower() for h in conf.get("REDACT_HEADERS")}
+    secret = _secret_header_names()
     return {k: REDACTED if k.lower() in secret else cap(str(v)) for k, v in items}
 
 

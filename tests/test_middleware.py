@@ -263,3 +263,15 @@ def test_with_no_dashboard_listening_span_events_are_not_even_built(db, monkeypa
     Client().get("/t/queries/5/")
     assert last_trace().summary["queries"] == 5
     assert calls == [], "the recording stops calling the publisher once nobody can hear it"
+
+
+def test_redaction_lists_follow_the_settings(db):
+    with override_settings(LIFECYCLE={"REDACT_HEADERS": ["x-trace"], "REDACT_FIELDS": ["page"]}):
+        Client().get("/t/queries/1/?page=2&token=abc", HTTP_X_TRACE="hidden", HTTP_AUTHORIZATION="Bearer shown")
+        request = last_trace().request
+    assert request["headers"]["X-Trace"] == "********"
+    assert request["headers"]["Authorization"] == "Bearer shown"
+    assert request["query"] == "page=********&token=abc"
+    Client().get("/t/queries/1/?page=2", HTTP_X_TRACE="visible")
+    assert last_trace().request["headers"]["X-Trace"] == "visible"
+    assert last_trace().request["query"] == "page=2"
