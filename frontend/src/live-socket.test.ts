@@ -2,34 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LiveSocket } from "./live-socket";
 import type { ConnectionProblem } from "./lib/protocol";
 import type { ConnectionState } from "./state";
+import { FakeSocket } from "./lib/test-helpers";
 
-class FakeSocket {
-  static OPEN = 1;
-  static instances: FakeSocket[] = [];
-  readyState = 0;
-  sent: unknown[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.instances.push(this);
-  }
-  send(data: unknown): void {
-    this.sent.push(data);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  closed(code: number, reason = ""): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-}
 
 type Seen = [ConnectionState, boolean, ConnectionProblem | null];
 let seen: Seen[];

@@ -38,3 +38,36 @@ export function row(id: string, over: Partial<ListRow> = {}): ListRow {
 export function span(id: number, parent: number | null, start: number, dur: number | null, kind = "view"): Span {
   return { id, parent_id: parent, kind, name: `${kind} ${id}`, start_ns: start, duration_ns: dur, attrs: {} };
 }
+
+
+/** A stand-in for the browser's WebSocket: records what is sent, and lets a test open, close and feed it. */
+export class FakeSocket {
+  static OPEN = 1;
+  static instances: FakeSocket[] = [];
+  readyState = 0;
+  sent: unknown[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev?: { code: number; reason: string }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.instances.push(this);
+  }
+  send(data: unknown): void {
+    this.sent.push(data);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  closed(code: number, reason = ""): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+  receive(data: unknown): void {
+    this.onmessage?.({ data: typeof data === "string" ? data : JSON.stringify(data) });
+  }
+}

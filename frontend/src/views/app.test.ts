@@ -3,38 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "./app";
 import bookList from "../lib/__fixtures__/book-list-n-plus-one.json";
 import orderError from "../lib/__fixtures__/order-error-500.json";
-import { row, span } from "../lib/test-helpers";
+import { FakeSocket, row, span } from "../lib/test-helpers";
 
-class FakeSocket {
-  static OPEN = 1;
-  static instances: FakeSocket[] = [];
-  readyState = 0;
-  sent: string[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev?: { code: number; reason: string }) => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.instances.push(this);
-  }
-  send(text: string): void {
-    this.sent.push(text);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  closed(code: number, reason = ""): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-  receive(data: unknown): void {
-    this.onmessage?.({ data: typeof data === "string" ? data : JSON.stringify(data) });
-  }
-}
 
 const config = { wsUrl: "/__lifecycle__/ws/", apiBase: "/__lifecycle__/api/", version: 1 };
 const q = (sel: string) => document.querySelector<HTMLElement>(sel);
