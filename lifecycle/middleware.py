@@ -20,8 +20,6 @@ from lifecycle.recorder import Recording, current
 from lifecycle.safety import report
 from lifecycle.summary import finalize
 
-_ALWAYS_IGNORED_URL_NAMES = ("lifecycle:dashboard",)
-
 
 class LifecycleMiddleware:
     sync_capable = True

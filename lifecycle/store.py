@@ -49,10 +49,6 @@ def clear() -> None:
         _traces.clear()
 
 
-def __len__() -> int:  # pragma: no cover - convenience for the shell
-    return len(_traces)
-
-
 def size() -> int:
     with _lock:
         return len(_traces)
