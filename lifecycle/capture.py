@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import empty
+
 from lifecycle import conf, redact
 
 
@@ -62,8 +64,6 @@ def user_info(request) -> dict[str, Any] | None:
     if lazy is None:
         return None
     wrapped = getattr(lazy, "_wrapped", lazy)
-    from django.utils.functional import empty
-
     if wrapped is empty or not getattr(wrapped, "is_authenticated", False):
         return None
     try:

@@ -92,8 +92,8 @@ class LifecycleMiddleware:
                 trace.response = capture.response_info(response)
             finalize(trace)
             data = trace.to_json()
-            store.add(trace, data)
-            get_publisher().trace_finished(trace, data)
+            row = store.add(trace, data)
+            get_publisher().trace_finished(trace, data, row)
         except Exception as exc:
             report("finishing a trace", exc)
 

@@ -213,10 +213,11 @@ class Publisher:
         loop = asyncio._get_running_loop()
         if loop is not None:
             return loop
-        threadlocal = SyncToAsync.threadlocal
-        loop = getattr(threadlocal, "main_event_loop", None)
-        if (loop is not None and getattr(threadlocal, "main_event_loop_pid", None) == os.getpid()
-                and loop.is_running()):
+        # The thread's own dict of asgiref's threading.local: getattr with a default raises and swallows an
+        # AttributeError in every thread that never ran async_to_sync (1.4 µs against 0.15 µs).
+        state = SyncToAsync.threadlocal.__dict__
+        loop = state.get("main_event_loop")
+        if loop is not None and state.get("main_event_loop_pid") == os.getpid() and loop.is_running():
             return loop
         return None
 
@@ -411,11 +412,13 @@ class Publisher:
         except Exception as exc:
             report("publishing a span event", exc)
 
-    def trace_finished(self, trace, data: bytes) -> None:
+    def trace_finished(self, trace, data: bytes, row: dict[str, Any] | None = None) -> None:
+        """``data`` is the trace's JSON; ``row`` its list row if the caller has it already."""
         try:
             if not self.wanted():
                 return
-            self.publish({"e": "trace.end", "trace_id": trace.id, "row": trace.row(), "trace_json": data})
+            self.publish({"e": "trace.end", "trace_id": trace.id, "row": row if row is not None else trace.row(),
+                          "trace_json": data})
         except Exception as exc:
             report("publishing trace.end", exc)
 

@@ -12,6 +12,12 @@ from lifecycle.conf import REDACTED
 
 _sensitive_cache: dict[str, bool] = {}
 _sql_cache: dict[str, bool] = {}
+# Per ``META`` key: the header's name as sent and whether its value is secret, or None (not a header).
+# WSGI servers put the whole process environment in ``META``; each key is looked at once, not per request.
+_meta_keys: dict[str, tuple[str, bool] | None] = {}
+# Per response header name: whether its value is secret.
+_response_secret: dict[str, bool] = {}
+_CACHE_SIZE = 2048
 
 
 _secret_headers: frozenset[str] | None = None
@@ -22,6 +28,8 @@ def _clear() -> None:
     global _secret_headers
     _sensitive_cache.clear()
     _sql_cache.clear()
+    _meta_keys.clear()
+    _response_secret.clear()
     _secret_headers = None
 
 
@@ -38,7 +46,7 @@ def _mentions(cache: dict[str, bool], text: str, words: tuple[str, ...]) -> bool
     if hit is None:
         low = text.lower()
         hit = any(word in low for word in words)
-        if len(cache) > 2048:
+        if len(cache) > _CACHE_SIZE:
             cache.clear()
         cache[text] = hit
     return hit
@@ -57,24 +65,57 @@ def cap(text: str, limit: int | None = None) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
 
 
+def _meta_key(key: str) -> tuple[str, bool] | None:
+    if key.startswith("HTTP_"):
+        name = key[5:].replace("_", "-").title()
+    elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        name = key.replace("_", "-").title()
+    else:
+        name = None
+    entry = None if name is None else (name, name.lower() in _secret_header_names() or sensitive_name(name))
+    if len(_meta_keys) > _CACHE_SIZE:
+        _meta_keys.clear()
+    _meta_keys[key] = entry
+    return entry
+
+
 def headers(meta: dict[str, Any]) -> dict[str, str]:
     """Request headers from a WSGI/ASGI ``META`` dict, named as sent, secrets redacted."""
-    secret = _secret_header_names()
+    limit = conf.get("MAX_VALUE_LENGTH")
+    known = _meta_keys
     out: dict[str, str] = {}
     for key, value in meta.items():
-        if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").title()
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = key.replace("_", "-").title()
-        else:
+        entry = known.get(key, False)
+        if entry is False:
+            entry = _meta_key(key)
+        if entry is None:
             continue
-        out[name] = REDACTED if name.lower() in secret or sensitive_name(name) else cap(str(value))
+        name, secret = entry
+        if secret:
+            out[name] = REDACTED
+        else:
+            text = value if type(value) is str else str(value)
+            out[name] = text if len(text) <= limit else cap(text, limit)
     return out
 
 
 def response_headers(items) -> dict[str, str]:
-    secret = _secret_header_names()
-    return {k: REDACTED if k.lower() in secret else cap(str(v)) for k, v in items}
+    limit = conf.get("MAX_VALUE_LENGTH")
+    known = _response_secret
+    out: dict[str, str] = {}
+    for key, value in items:
+        secret = known.get(key)
+        if secret is None:
+            secret = key.lower() in _secret_header_names()
+            if len(known) > _CACHE_SIZE:
+                known.clear()
+            known[key] = secret
+        if secret:
+            out[key] = REDACTED
+        else:
+            text = value if type(value) is str else str(value)
+            out[key] = text if len(text) <= limit else cap(text, limit)
+    return out
 
 
 def query_string(qs: str) -> str:

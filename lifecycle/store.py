@@ -17,13 +17,16 @@ _lock = threading.Lock()
 _traces: OrderedDict[str, tuple[dict[str, Any], bytes]] = OrderedDict()
 
 
-def add(trace: Trace, data: bytes | None = None) -> None:
-    entry = (trace.row(), data if data is not None else trace.to_json())
+def add(trace: Trace, data: bytes | None = None) -> dict[str, Any]:
+    """Keep ``trace`` (``data``: its JSON, if already made); returns its list row."""
+    row = trace.row()
+    entry = (row, data if data is not None else trace.to_json())
     limit = max(0, conf.get("RECENT_TRACES"))
     with _lock:
         _traces[trace.id] = entry
         while len(_traces) > limit:
             _traces.popitem(last=False)
+    return row
 
 
 def recent(limit: int | None = None) -> list[dict[str, Any]]:
