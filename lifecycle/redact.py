@@ -163,8 +163,13 @@ def body(raw: bytes, content_type: str) -> tuple[str | None, str | None]:
     return None, f"content type {ctype}"
 
 
-def sql_params(sql: str, params: Any, many: bool) -> list[str]:
-    """Parameters as display strings; all redacted when the SQL touches a secret-looking column."""
+def sql_params(sql: str, params: Any, many: bool, *, secret: bool | None = None,
+               limit: int | None = None) -> list[str]:
+    """Parameters as display strings; all redacted when the SQL touches a secret-looking column.
+
+    ``secret`` (whether ``sql`` is secret-looking) and ``limit`` (``MAX_VALUE_LENGTH``) may be passed by a
+    caller that already knows them: this runs for every query of every trace.
+    """
     if params is None:
         return []
     if many:
@@ -173,7 +178,8 @@ def sql_params(sql: str, params: Any, many: bool) -> list[str]:
         except TypeError:
             count = "?"
         return [f"<{count} parameter sets>"]
-    secret = sensitive_sql(sql)
+    if secret is None:
+        secret = sensitive_sql(sql)
     if isinstance(params, dict):
         items = list(params.values())
     else:
@@ -183,15 +189,25 @@ def sql_params(sql: str, params: Any, many: bool) -> list[str]:
             items = [params]
     if secret:
         return [REDACTED] * len(items)
-    return [_param(p) for p in items]
-
-
-def _param(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"<{len(value)} bytes>"
-    return cap(str(value) if isinstance(value, str) else repr(value))
+    if limit is None:
+        limit = conf.get("MAX_VALUE_LENGTH")
+    out = []
+    for value in items:
+        cls = type(value)
+        if cls is str:
+            text = value
+        elif cls is int:
+            text = repr(value)
+        elif value is None:
+            out.append("NULL")
+            continue
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            out.append(f"<{len(value)} bytes>")
+            continue
+        else:
+            text = str(value) if isinstance(value, str) else repr(value)
+        out.append(text if len(text) <= limit else cap(text, limit))
+    return out
 
 
 def cache_key(key: Any) -> str:
