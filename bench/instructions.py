@@ -76,7 +76,8 @@ def main() -> int:
     parser.add_argument("--views", default=",".join(VIEWS))
     parser.add_argument("-n", type=int, default=20, help="requests counted per mode and view")
     parser.add_argument("--n0", type=int, default=10, help="requests of the shorter run (after the warm-up)")
-    parser.add_argument("--warm", type=int, default=20, help="warm-up requests per view, both runs")
+    parser.add_argument("--warm", type=int, default=60,
+                        help="warm-up requests per view, both runs (60 + 60 fill the 100-trace store)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -52,7 +52,7 @@ class Recording:
     """The mutable state of one trace while it is recorded."""
 
     __slots__ = ("trace", "t0", "_next_id", "max_spans", "dropped", "listener", "_lock", "_finished",
-                 "request_span", "_tokens")
+                 "request_span", "_tokens", "anchors")
 
     def __init__(self, kind: str = "request", name: str = "", attrs: dict[str, Any] | None = None, *,
                  max_spans: int = 5000, listener: Listener | None = None) -> None:
@@ -64,6 +64,8 @@ class Recording:
         self.listener = listener
         self._finished = False
         self._tokens: tuple[Token, Token] | None = None
+        # User frames above the template renders running now, for stack walks (lifecycle.frames).
+        self.anchors: dict[int, tuple] = {}
         self.request_span = Span(next(self._next_id), None, kind, name, 0, None, attrs or {})
         self.trace.spans.append(self.request_span)
 

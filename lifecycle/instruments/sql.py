@@ -55,7 +55,7 @@ def _record(rec, alias, vendor, execute, sql, params, many, context):
                                  "vendor": vendor, "rows": None}
         if _depth:
             # From the caller of lifecycle_sql (Django's _execute_with_wrappers) outwards.
-            attrs["stack"] = user_frames(_depth, sys._getframe(2))
+            attrs["stack"] = user_frames(_depth, sys._getframe(2), rec.anchors)
         span = rec.begin("sql", text[:120], attrs)
     except Exception as exc:  # never let the recorder break a query
         report("sql instrument", exc)

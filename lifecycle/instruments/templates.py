@@ -10,9 +10,12 @@ own function at import time, and again whenever it finds something else there, s
 
 from __future__ import annotations
 
+import sys
+
 from django.template.base import Template
 from django.template.loader_tags import ExtendsNode
 
+from lifecycle.frames import anchor_at, forget_anchor
 from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.recorder import _recording
 from lifecycle.safety import report
@@ -46,6 +49,8 @@ def install() -> None:
             return original_render(self, context)
         finally:
             rec.pop(span, token)
+            if rec.anchors:
+                forget_anchor(rec.anchors, sys._getframe())
 
     def extends_render(self, context):
         rec = _recording.get()
@@ -60,6 +65,8 @@ def install() -> None:
             return original_extends(self, context)
         finally:
             rec.pop(span, token)
+            if rec.anchors:
+                forget_anchor(rec.anchors, sys._getframe())
 
     original_get_parent = ExtendsNode.get_parent
 
@@ -81,6 +88,9 @@ def install() -> None:
                 report("template instrument", exc)
         return parent
 
+    # Stack walks of the queries made while a template renders remember the user frames above it.
+    anchor_at(render.__code__)
+    anchor_at(extends_render.__code__)
     patch(Template, "render", render, _originals)
     patch(ExtendsNode, "render", extends_render, _originals)
     patch(ExtendsNode, "get_parent", get_parent, _originals)

@@ -161,3 +161,57 @@ def test_sql_errors_are_recorded_and_reraised(db):
     assert response.status_code == 200
     (span,) = last_trace().spans_of("sql")
     assert "no_such_table" in span.attrs["error"]
+
+
+def _line_of(marker: str) -> int:
+    import inspect
+
+    from tests.testapp import views
+
+    lines = inspect.getsource(views).splitlines()
+    return next(i for i, line in enumerate(lines, 1) if marker in line)
+
+
+def test_queries_in_templates_show_the_user_frames_below_and_above_the_template(db):
+    # Stack walks remember the user frames above a template render (lifecycle.frames anchors): the
+    # frames below it (here a property of a context object) must still be walked for every query, and
+    # each render's own call site must be shown, also when the same template renders twice.
+    Client().get("/t/template-queries/")
+    spans = last_trace().spans_of("sql")
+    assert len(spans) == 12
+    select = _line_of('cursor.execute("SELECT %s", [value])')
+    stacks = [[tuple(f) for f in s.attrs["stack"]] for s in spans]
+    file = "tests/testapp/views.py"
+    for i, (span, stack) in enumerate(zip(spans, stacks, strict=True)):
+        render_line = _line_of("RENDER-ONE") if i < 6 else _line_of("RENDER-TWO")
+        prop = "first" if span.attrs["params"][0].startswith("first") else "second"
+        assert stack == [(file, select, "_select"), (file, _line_of(f"_select(f\"{prop}-"), prop),
+                         (file, render_line, "template_queries")], (i, span.attrs["params"])
+    assert [s.attrs["params"][0] for s in spans[:2]] == ["first-0", "second-0"]
+
+
+def test_remembered_frames_are_forgotten_when_their_template_returns(db):
+    # The memo is keyed by the id of the template render's frame: once that frame is gone its id may be
+    # reused by another frame, so the render forgets its entry as it returns.
+    from django.template.loader import render_to_string
+
+    from lifecycle.recorder import Recording
+    from tests.testapp.views import Row
+
+    seen = []
+
+    class Probe(Row):
+        @property
+        def first(self):
+            seen.append(len(current().anchors))
+            return super().first
+
+    rec = Recording()
+    rec.activate()
+    try:
+        render_to_string("testapp/rows.html", {"rows": [Probe(n) for n in range(3)]})
+        after = dict(rec.anchors)
+    finally:
+        rec.deactivate()
+    assert seen[0] == 0 and all(n > 0 for n in seen[1:])  # remembered while the template renders...
+    assert after == {}  # ...and forgotten once it returned

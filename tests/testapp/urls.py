@@ -16,4 +16,5 @@ urlpatterns = [
     path("echo/", views.echo, name="t-echo"),
     path("whoami/", views.whoami, name="t-whoami"),
     path("hostile/", views.hostile, name="t-hostile"),
+    path("template-queries/", views.template_queries, name="t-template-queries"),
 ]

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
 
@@ -85,3 +86,27 @@ def hostile(request):
         cursor.execute("SELECT 1 /* <img src=x onerror=alert(1)> */")
         cursor.execute("SELECT 1 /* <img src=x onerror=alert(1)> */")
     return HttpResponse("<html><body><p>hostile</p></body></html>")
+
+
+class Row:
+    """Template context item whose attributes run queries: user frames below the template engine."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @property
+    def first(self) -> str:
+        _select(f"first-{self.n}")
+        return "first"
+
+    @property
+    def second(self) -> str:
+        _select(f"second-{self.n}")
+        return "second"
+
+
+def template_queries(request):
+    rows = [Row(n) for n in range(3)]
+    one = render_to_string("testapp/rows.html", {"rows": rows})  # RENDER-ONE
+    two = render_to_string("testapp/rows.html", {"rows": rows})  # RENDER-TWO
+    return HttpResponse(one + two)
