@@ -24,8 +24,8 @@ if str(ROOT) not in sys.path:
 
 
 PASS_THROUGH = ("inner(", "wrapped(", "execute(sql", "original_render(", "original_extends(", "original_resolve(",
-                "original_make_atomic(", "original_get_parent(", "self.get_response(", "original_convert(",
-                "method(*args", "next(iterator)", "__anext__()")
+                "original_make_atomic(", "original_get_parent(", "original_for(", "self.get_response(",
+                "original_convert(", "method(*args", "next(iterator)", "__anext__()")
 
 
 def _source_line(path: str, line: int, cache: dict) -> str:

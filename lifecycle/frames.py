@@ -26,12 +26,12 @@ _is_user: dict[str, int] = {}
 # middleware stops at the wrapper of its own layer, so that middleware's frame is still kept.
 # Compared by identity, never hashed (a code object's hash is not cached).
 _stop_codes: dict[str, tuple] = {}
-# Code objects of our wrappers around a template render, by filename: while such a frame runs, the frames
-# above it do not change, so the user frames above it are looked up once and remembered (the ``memo`` of
-# user_frames, keyed by the frame's id and forgotten by the wrapper when it returns: see
-# ``forget_anchor``). The queries of a template loop then walk only up to the innermost template render,
-# not on through the template engine, the view and the handler (37 -> 26 frames a query on the
-# benchmark's N+1 page; more with deeper nesting of blocks and includes).
+# Code objects of our wrappers around a template render or a {% for %} (lifecycle.instruments.templates),
+# by filename: while such a frame runs, the frames above it do not change, so the user frames above it are
+# looked up once and remembered (the ``memo`` of user_frames, keyed by the frame's id and forgotten by the
+# wrapper when it returns: see ``forget_anchor``). The queries of a template loop then walk only up to
+# their {% for %}, not on through blocks, extends, includes, the view and the handler (37 -> 17 frames a
+# query on the benchmark's N+1 page; more is saved with deeper nesting).
 _anchor_codes: dict[str, tuple] = {}
 
 

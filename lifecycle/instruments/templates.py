@@ -6,6 +6,10 @@ We patch ``Template.render`` (top-level renders and ``{% include %}``) and ``Ext
 own function at import time, and again whenever it finds something else there, so a wrapper of ours on
 ``_render`` silently disappears once a URLconf imports ``debug_toolbar.urls``. ``render`` and
 ``ExtendsNode.render`` are not touched by the toolbar, so both import orders work.
+
+These two wrappers and one around ``ForNode.render`` (no span of its own) are also anchors of the SQL
+stack walks (``lifecycle.frames``): a query made while they run walks up to the innermost of them only,
+and the user frames above it are remembered until it returns.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import sys
 
 from django.template.base import Template
+from django.template.defaulttags import ForNode
 from django.template.loader_tags import ExtendsNode
 
 from lifecycle.frames import anchor_at, forget_anchor
@@ -88,10 +93,25 @@ def install() -> None:
                 report("template instrument", exc)
         return parent
 
+    original_for = ForNode.render
+
+    def for_render(self, context):
+        # No span: a stack-walk anchor only. The queries of a template loop (the classic N+1) then walk
+        # up to their {% for %}, not on through the blocks, extends and includes around it.
+        rec = _recording.get()
+        if rec is None:
+            return original_for(self, context)
+        try:
+            return original_for(self, context)
+        finally:
+            if rec.anchors:
+                forget_anchor(rec.anchors, sys._getframe())
+
     # Stack walks of the queries made while a template renders remember the user frames above it.
-    anchor_at(render.__code__)
-    anchor_at(extends_render.__code__)
+    for anchor in (render, extends_render, for_render):
+        anchor_at(anchor.__code__)
     patch(Template, "render", render, _originals)
+    patch(ForNode, "render", for_render, _originals)
     patch(ExtendsNode, "render", extends_render, _originals)
     patch(ExtendsNode, "get_parent", get_parent, _originals)
 
