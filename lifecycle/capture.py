@@ -74,10 +74,22 @@ def user_info(request) -> dict[str, Any] | None:
 
 def response_info(response) -> dict[str, Any]:
     streaming = bool(getattr(response, "streaming", False))
-    size = None if streaming else len(response.content)
+    size = None if streaming else _size(response)
     return {
         "status": response.status_code,
         "headers": redact.response_headers(response.items()),
         "size": size,
         "streaming": streaming,
     }
+
+
+def _size(response) -> int:
+    # CommonMiddleware has set Content-Length on most responses: ``response.content`` would join (copy)
+    # the whole body to measure it.
+    length = response.get("Content-Length")
+    if length is not None:
+        try:
+            return int(length)
+        except ValueError:
+            pass
+    return len(response.content)

@@ -18,6 +18,7 @@ Frame = tuple[str, int, str]
 
 # Per filename: _LIBRARY, _USER, or _STOPS (a file of ours holding stop or anchor codes; never a user file).
 _LIBRARY, _USER, _STOPS = 0, 1, 2
+_UNSEEN = -1  # not classified yet
 _is_user: dict[str, int] = {}
 # Code objects where a walk stops, by filename: the recorder's own entry points and the wrappers it puts
 # around the view and each middleware layer. Below the view's wrapper lie only the handler and the
@@ -120,17 +121,18 @@ def user_frames(depth: int, frame: FrameType | None = None, memo: dict[int, tupl
     # pending, the walk goes on until the outermost has ``depth`` user frames above it, for the memo.
     pending: list[tuple[int, int]] | None = None
     while f is not None:
+        # Most frames are library frames (_LIBRARY is 0): they cost one lookup and the step back.
         code = f.f_code
-        name = code.co_filename
-        kind = get(name)
-        if kind is None:
-            kind = _classify(name)
+        kind = get(code.co_filename, _UNSEEN)
         if kind:
+            name = code.co_filename
+            if kind == _UNSEEN:
+                kind = _classify(name)
             if kind == _USER:
                 out.append((name, f.f_lineno, code.co_name))
                 if len(out) >= depth and (pending is None or len(out) - pending[-1][1] >= depth):
                     break
-            else:
+            elif kind == _STOPS:
                 stopped = False
                 for stop in _stop_codes.get(name, ()):
                     if code is stop:

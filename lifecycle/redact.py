@@ -180,7 +180,10 @@ def sql_params(sql: str, params: Any, many: bool, *, secret: bool | None = None,
         return [f"<{count} parameter sets>"]
     if secret is None:
         secret = sensitive_sql(sql)
-    if isinstance(params, dict):
+    cls = type(params)
+    if cls is tuple or cls is list:
+        items = params
+    elif isinstance(params, dict):
         items = list(params.values())
     else:
         try:

@@ -275,3 +275,12 @@ def test_redaction_lists_follow_the_settings(db):
     Client().get("/t/queries/1/?page=2", HTTP_X_TRACE="visible")
     assert last_trace().request["headers"]["X-Trace"] == "visible"
     assert last_trace().request["query"] == "page=2"
+
+
+@pytest.mark.parametrize("common", [True, False], ids=["content-length set", "no content-length"])
+def test_response_size_is_the_body_length(db, settings, common):
+    if not common:
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "django.middleware.common.CommonMiddleware"]
+    response = Client().get("/t/queries/3/")
+    assert response.has_header("Content-Length") is common
+    assert last_trace().response["size"] == len(response.content) == len(b"3 queries")
