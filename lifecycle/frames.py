@@ -54,9 +54,9 @@ def _register(table: dict[str, tuple], code) -> None:
     _is_user.pop(name, None)
 
 
-def forget_anchor(memo: dict[int, tuple], frame: FrameType) -> None:
-    """Called by an anchor wrapper as it returns, with its own frame: its id may be reused after."""
-    memo.pop(id(frame), None)
+def forget_anchor(memo: dict[int, tuple]) -> None:
+    """Called by an anchor wrapper as it returns: once its frame is gone, the frame's id may be reused."""
+    memo.pop(id(sys._getframe(1)), None)
 
 
 _library_dirs: tuple[str, ...] | None = None

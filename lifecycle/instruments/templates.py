@@ -14,8 +14,6 @@ and the user frames above it are remembered until it returns.
 
 from __future__ import annotations
 
-import sys
-
 from django.template.base import Template
 from django.template.defaulttags import ForNode
 from django.template.loader_tags import ExtendsNode
@@ -55,7 +53,7 @@ def install() -> None:
         finally:
             rec.pop(span, token)
             if rec.anchors:
-                forget_anchor(rec.anchors, sys._getframe())
+                forget_anchor(rec.anchors)
 
     def extends_render(self, context):
         rec = _recording.get()
@@ -71,7 +69,7 @@ def install() -> None:
         finally:
             rec.pop(span, token)
             if rec.anchors:
-                forget_anchor(rec.anchors, sys._getframe())
+                forget_anchor(rec.anchors)
 
     original_get_parent = ExtendsNode.get_parent
 
@@ -105,7 +103,7 @@ def install() -> None:
             return original_for(self, context)
         finally:
             if rec.anchors:
-                forget_anchor(rec.anchors, sys._getframe())
+                forget_anchor(rec.anchors)
 
     # Stack walks of the queries made while a template renders remember the user frames above it.
     for anchor in (render, extends_render, for_render):
