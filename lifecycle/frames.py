@@ -16,41 +16,42 @@ from types import FrameType
 
 Frame = tuple[str, int, str]
 
-# Per filename: _LIBRARY, _USER, or _STOPS (a file of ours holding stop or anchor codes; never a user file).
+# Per filename: _LIBRARY, _USER, or _STOPS (a file of ours holding marked codes; never a user file).
 _LIBRARY, _USER, _STOPS = 0, 1, 2
 _UNSEEN = -1  # not classified yet
 _is_user: dict[str, int] = {}
-# Code objects where a walk stops, by filename: the recorder's own entry points and the wrappers it puts
-# around the view and each middleware layer. Below the view's wrapper lie only the handler and the
-# middleware chain (``get_response`` calls), which say nothing about where a query came from; walking
-# them cost about 25 of the 61 frames of a query in a template (bench/RESULTS.md). A query made in a
-# middleware stops at the wrapper of its own layer, so that middleware's frame is still kept.
-# Compared by identity, never hashed (a code object's hash is not cached).
-_stop_codes: dict[str, tuple] = {}
-# Code objects of our wrappers around a template render or a {% for %} (lifecycle.instruments.templates),
-# by filename: while such a frame runs, the frames above it do not change, so the user frames above it are
-# looked up once and remembered (the ``memo`` of user_frames, keyed by the frame's id and forgotten by the
-# wrapper when it returns: see ``forget_anchor``). The queries of a template loop then walk only up to
-# their {% for %}, not on through blocks, extends, includes, the view and the handler (37 -> 17 frames a
-# query on the benchmark's N+1 page; more is saved with deeper nesting).
-_anchor_codes: dict[str, tuple] = {}
+# Code objects of ours that a walk treats specially, by filename, each with its role, compared by identity
+# (a code object's hash is not cached):
+# - _STOP: the recorder's own entry points and the wrappers it puts around the view and each middleware
+#   layer; the walk ends there. Below the view's wrapper lie only the handler and the middleware chain
+#   (``get_response`` calls), which say nothing about where a query came from; walking them cost about 25
+#   of the 61 frames of a query in a template (bench/RESULTS.md). A query made in a middleware stops at the
+#   wrapper of its own layer, so that middleware's frame is still kept.
+# - _ANCHOR: our wrappers around a template render or a {% for %} (lifecycle.instruments.templates): while
+#   such a frame runs, the frames above it do not change, so the user frames above it are looked up once
+#   and remembered (the ``memo`` of user_frames, keyed by the frame's id and forgotten by the wrapper when it
+#   returns: see ``forget_anchor``). The queries of a template loop then walk only up to their {% for %},
+#   not on through blocks, extends, includes, the view and the handler (37 -> 17 frames a query on the
+#   benchmark's N+1 page; more is saved with deeper nesting).
+_STOP, _ANCHOR = 1, 2
+_marked: dict[str, tuple[tuple[object, int], ...]] = {}
 
 
 def stop_at(code) -> None:
     """Stop stack walks at frames running ``code`` (idempotent)."""
-    _register(_stop_codes, code)
+    _mark(code, _STOP)
 
 
 def anchor_at(code) -> None:
-    """Remember the user frames above frames running ``code`` (idempotent; see ``_anchor_codes``)."""
-    _register(_anchor_codes, code)
+    """Remember the user frames above frames running ``code`` (idempotent; see ``_marked``)."""
+    _mark(code, _ANCHOR)
 
 
-def _register(table: dict[str, tuple], code) -> None:
+def _mark(code, role: int) -> None:
     name = code.co_filename
-    codes = table.get(name, ())
-    if not any(code is c for c in codes):
-        table[name] = (*codes, code)
+    marks = _marked.get(name, ())
+    if not any(code is c for c, _ in marks):
+        _marked[name] = (*marks, (code, role))
     _is_user.pop(name, None)
 
 
@@ -97,7 +98,7 @@ def _classify(filename: str) -> int:
     global _library_dirs
     if _library_dirs is None:
         _library_dirs = _compute_library_dirs()
-    if filename in _stop_codes or filename in _anchor_codes:
+    if filename in _marked:
         kind = _STOPS
     elif filename.startswith("<"):
         kind = _LIBRARY
@@ -111,7 +112,7 @@ def _classify(filename: str) -> int:
 def user_frames(depth: int, frame: FrameType | None = None, memo: dict[int, tuple] | None = None) -> tuple[Frame, ...]:
     """Up to ``depth`` user frames, innermost first, starting at the caller's caller.
 
-    ``memo``: the recording's remembered user frames above anchor frames (see ``_anchor_codes``)."""
+    ``memo``: the recording's remembered user frames above anchor frames (see ``_marked``)."""
     if depth <= 0:
         return ()
     f = frame if frame is not None else sys._getframe(2)
@@ -133,27 +134,21 @@ def user_frames(depth: int, frame: FrameType | None = None, memo: dict[int, tupl
                 if len(out) >= depth and (pending is None or len(out) - pending[-1][1] >= depth):
                     break
             elif kind == _STOPS:
-                stopped = False
-                for stop in _stop_codes.get(name, ()):
-                    if code is stop:
-                        stopped = True
+                role = 0
+                for marked, marked_role in _marked[name]:
+                    if code is marked:
+                        role = marked_role
                         break
-                if stopped:
+                if role == _STOP:
                     break
-                if memo is not None:
-                    for anchor in _anchor_codes.get(name, ()):
-                        if code is anchor:
-                            above = memo.get(id(f))
-                            if above is not None:
-                                out.extend(above)
-                                stopped = True
-                            elif pending is None:
-                                pending = [(id(f), len(out))]
-                            else:
-                                pending.append((id(f), len(out)))
-                            break
-                    if stopped:
+                if role == _ANCHOR and memo is not None:
+                    above = memo.get(id(f))
+                    if above is not None:
+                        out.extend(above)
                         break
+                    if pending is None:
+                        pending = []
+                    pending.append((id(f), len(out)))
         f = f.f_back
     if pending is not None:
         for key, at in pending:
