@@ -45,11 +45,16 @@ def _mentions(cache: dict[str, bool], text: str, words: tuple[str, ...]) -> bool
     hit = cache.get(text)
     if hit is None:
         low = text.lower()
-        hit = any(word in low for word in words)
-        if len(cache) > _CACHE_SIZE:
-            cache.clear()
-        cache[text] = hit
+        hit = _remember(cache, text, any(word in low for word in words))
     return hit
+
+
+def _remember(cache: dict, key: Any, value: Any) -> Any:
+    """``cache[key] = value``, the cache emptied first when full (these caches are per name or text)."""
+    if len(cache) > _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def sensitive_name(name: str) -> bool:
@@ -73,10 +78,14 @@ def _meta_key(key: str) -> tuple[str, bool] | None:
     else:
         name = None
     entry = None if name is None else (name, name.lower() in _secret_header_names() or sensitive_name(name))
-    if len(_meta_keys) > _CACHE_SIZE:
-        _meta_keys.clear()
-    _meta_keys[key] = entry
-    return entry
+    return _remember(_meta_keys, key, entry)
+
+
+def _header_value(value: Any, secret: bool, limit: int) -> str:
+    if secret:
+        return REDACTED
+    text = value if type(value) is str else str(value)
+    return text if len(text) <= limit else cap(text, limit)
 
 
 def headers(meta: dict[str, Any]) -> dict[str, str]:
@@ -91,11 +100,7 @@ def headers(meta: dict[str, Any]) -> dict[str, str]:
         if entry is None:
             continue
         name, secret = entry
-        if secret:
-            out[name] = REDACTED
-        else:
-            text = value if type(value) is str else str(value)
-            out[name] = text if len(text) <= limit else cap(text, limit)
+        out[name] = _header_value(value, secret, limit)
     return out
 
 
@@ -106,15 +111,8 @@ def response_headers(items) -> dict[str, str]:
     for key, value in items:
         secret = known.get(key)
         if secret is None:
-            secret = key.lower() in _secret_header_names()
-            if len(known) > _CACHE_SIZE:
-                known.clear()
-            known[key] = secret
-        if secret:
-            out[key] = REDACTED
-        else:
-            text = value if type(value) is str else str(value)
-            out[key] = text if len(text) <= limit else cap(text, limit)
+            secret = _remember(known, key, key.lower() in _secret_header_names())
+        out[key] = _header_value(value, secret, limit)
     return out
 
 
