@@ -198,11 +198,17 @@ class LifecycleLive(Lifecycle):
         return info
 
     def close(self) -> None:
-        if self.communicator is not None:
-            try:
-                asyncio.run_coroutine_threadsafe(self.communicator.disconnect(), self.loop).result(5)
-            except Exception:
-                pass
+        async def stop() -> None:
+            if self.reader is not None:  # else "Task was destroyed but it is pending!" at exit
+                self.reader.cancel()
+                await asyncio.gather(self.reader, return_exceptions=True)
+            if self.communicator is not None:
+                await self.communicator.disconnect()
+
+        try:
+            asyncio.run_coroutine_threadsafe(stop(), self.loop).result(5)
+        except Exception:
+            pass
 
 
 class DebugToolbar(Tool):
