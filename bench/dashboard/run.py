@@ -152,9 +152,14 @@ class Feeder:
             self.proc.kill()
 
 
+CPU_SLOWDOWN = 1.0  # --cpu-slowdown: the page's main thread runs this many times slower (CDP throttling)
+
+
 def new_page(browser, feeder: Feeder):
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
+    if CPU_SLOWDOWN > 1:
+        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(feeder.url + "/")
@@ -523,10 +528,14 @@ def main() -> int:
     parser.add_argument("--only", choices=["open", "ingest"], help="one part only")
     parser.add_argument("--profile", choices=["open-file", "open-live", "ingest"],
                         help="record a CDP CPU profile of one extra run of this scenario")
+    parser.add_argument("--cpu-slowdown", type=float, default=1.0,
+                        help="open runs: throttle the page's main thread N times (as on a slower machine)")
     parser.add_argument("--no-write", action="store_true", help=f"do not rewrite {RESULTS.name}")
     parser.add_argument("--static", type=Path, help="serve this build instead of lifecycle/static (a folder holding "
                         "lifecycle/dashboard.js|css), e.g. an unminified one for readable profiles")
     args = parser.parse_args()
+    global CPU_SLOWDOWN
+    CPU_SLOWDOWN = args.cpu_slowdown
 
     from playwright.sync_api import sync_playwright
 
@@ -552,7 +561,9 @@ def main() -> int:
                 "commit": commit_label(args.static),
                 "chromium": browser.version,
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, headless, viewport 1400x900; CPUs "
-                           f"{'?' if busy is None else f'{100 * busy:.0f}%'} busy with other work just before the run",
+                           f"{'?' if busy is None else f'{100 * busy:.0f}%'} busy with other work just before the run"
+                           + (f"; page main thread throttled {args.cpu_slowdown:g}x (--cpu-slowdown)"
+                              if args.cpu_slowdown > 1 else ""),
             }
             if args.only in (None, "open"):
                 mb = big.stat().st_size / 1e6
