@@ -6,6 +6,7 @@ are skipped, except under CI=true, where a missing browser is a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -90,6 +91,12 @@ class DemoServer:
                 return response.status
         except urllib.error.HTTPError as exc:
             return exc.code
+
+    def trace_ids(self, path: str) -> list[str]:
+        """Ids of the recorded requests to ``path`` in the server's recent-trace store, newest first."""
+        with urllib.request.urlopen(self.url + "/__lifecycle__/api/traces/", timeout=10) as response:
+            rows = json.load(response)["traces"]
+        return [row["id"] for row in rows if row["path"] == path]
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
