@@ -109,6 +109,23 @@ def fresh_page(browser, demo_server):
     assert errors == [], f"JavaScript errors on the dashboard: {errors}"
 
 
+def test_fresh_page_warms_up_out_of_sight_and_leaves_nothing(fresh_page, demo_server):
+    """The page shows a sample trace hidden once after loading (views/warm-up.ts), to pay its first-use
+    costs before a real trace is opened: the user never sees it, and it leaves nothing behind."""
+    page = fresh_page
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.goto(demo_server.url + "/__lifecycle__/")
+    page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=15000)
+    page.wait_for_selector("#lifecycle-app[data-warm-up=done]", state="attached", timeout=5000)
+    assert page.locator(".warm-up").count() == 0
+    assert page.locator("[data-testid=trace-view]").count() == 1
+    assert page.locator("[data-testid=waterfall-row]").count() == 0
+    assert page.locator("[data-testid=trace-view]").get_attribute("data-state") == "empty"
+    assert page.get_by_text("Select a request to see its trace.").is_visible()
+    assert [line for line in console if "lifecycle" in line] == []
+
+
 @pytest.mark.parametrize(("code", "problem", "text"), [
     (4403, "forbidden", "You are not allowed to see this dashboard: DEBUG must be on and your IP in "
                         "INTERNAL_IPS, or sign in as staff (LIFECYCLE['ACCESS_CALLBACK'])"),

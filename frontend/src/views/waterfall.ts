@@ -64,6 +64,8 @@ export class Waterfall {
   private boxW = 0;
   private boxH = 0;
   private top = 0;
+  private resizes: ResizeObserver | null = null;
+  private readonly scheme: MediaQueryList | null;
 
   constructor(private readonly actions: WaterfallActions) {
     this.spacer = h("div", { class: "wf-spacer" });
@@ -106,7 +108,7 @@ export class Waterfall {
     this.scroller.addEventListener("wheel", (ev) => this.onWheel(ev), { passive: false });
     this.scroller.addEventListener("keydown", (ev) => this.onKey(ev));
     if (typeof ResizeObserver !== "undefined") {
-      new ResizeObserver((entries) => {
+      this.resizes = new ResizeObserver((entries) => {
         const box = entries[entries.length - 1]?.contentRect;
         const w = Math.round(box?.width ?? 0);
         const h = Math.round(box?.height ?? 0);
@@ -115,13 +117,24 @@ export class Waterfall {
         this.boxW = w;
         this.boxH = h;
         if (this.trace && w > 0) this.requestDraw(true);
-      }).observe(this.scroller);
+      });
+      this.resizes.observe(this.scroller);
     }
-    if (typeof matchMedia !== "undefined") matchMedia("(prefers-color-scheme: dark)").addEventListener?.("change", () => {
-      this.bars.forgetColors();
-      this.requestDraw(false);
-    });
+    this.scheme = typeof matchMedia !== "undefined" ? matchMedia("(prefers-color-scheme: dark)") : null;
+    this.scheme?.addEventListener?.("change", this.onSchemeChange);
   }
+
+  /** Lets go of the page-wide listeners (a waterfall that is thrown away). */
+  dispose(): void {
+    this.scheme?.removeEventListener?.("change", this.onSchemeChange);
+    this.resizes?.disconnect();
+    this.clear();
+  }
+
+  private readonly onSchemeChange = (): void => {
+    this.bars.forgetColors();
+    this.requestDraw(false);
+  };
 
   /** Shows `trace` (a new one resets zoom, collapse state and scroll; the same one keeps them). */
   setTrace(trace: Trace, nowNs: number): void {
