@@ -27,7 +27,7 @@ export function warmUpWhenIdle(host: HTMLElement, needed: () => boolean): void {
 /** Shows the sample trace in `host`, out of sight, for two frames; `done` runs once it is removed. */
 export function warmUp(host: HTMLElement, done?: () => void): void {
   let view: TraceView | null = null;
-  // Laid out and painted like the real pane, but off screen, hidden and out of the accessibility tree.
+  // Styled and laid out like the real pane, but off screen, hidden (never painted) and inert.
   const box = h("div", { class: "warm-up", attrs: { "aria-hidden": "true", inert: "" } });
   const finish = (): void => {
     view?.waterfall.dispose();

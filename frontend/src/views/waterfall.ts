@@ -128,7 +128,6 @@ export class Waterfall {
   dispose(): void {
     this.scheme?.removeEventListener?.("change", this.onSchemeChange);
     this.resizes?.disconnect();
-    this.clear();
   }
 
   private readonly onSchemeChange = (): void => {
