@@ -54,6 +54,24 @@ DEFAULTS: dict[str, Any] = {
     # dashboard page, its JSON endpoints and its websocket (viewer has .user, .client_ip, .is_websocket,
     # .headers, .path, and .request or .scope).
     "ACCESS_CALLBACK": "lifecycle.access.default_access",
+    # Seconds between two checks of the access callback on an open websocket (the viewer logged out, lost
+    # staff status, the session was deleted: the dashboard is closed with 4403 at the next check).
+    "ACCESS_RECHECK": 5.0,
+    # Origins ("https://dev.example.com:8443") allowed to open the websocket besides the dashboard's own
+    # (the scheme, host and port of the page the websocket is opened from). Never "*".
+    "ALLOWED_ORIGINS": (),
+    # -- each dashboard connection (a slow or hostile client cannot hold the server's memory) -------------
+    # Frames sent to one dashboard before it acknowledges them; later batches wait in its queue.
+    "LIVE_CLIENT_WINDOW": 8,
+    # Bytes of batches waiting for one dashboard; past it the oldest are dropped and counted as missed.
+    "LIVE_CLIENT_QUEUE_BYTES": 4 << 20,
+    # Commands (ping, backlog) one dashboard may send per second; a burst of twice as many is allowed.
+    "LIVE_CLIENT_RATE": 10,
+    # The dashboard refuses trace files larger than this (bytes), and keeps at most this many spans of one
+    # trace (the rest are cut off with a message), nested at most this deep.
+    "DASHBOARD_MAX_TRACE_BYTES": 50_000_000,
+    "DASHBOARD_MAX_SPANS": 50_000,
+    "DASHBOARD_MAX_DEPTH": 256,
     # -- replaying traces in tests (lifecycle.replay, the pytest plugin; docs/replay.md) --------------------
     # Record mode when neither --lifecycle-record nor record_mode= says: "once" (write a missing trace file,
     # then compare), "none" (a missing file fails) or "all" (rewrite every file). None: "once", or "none"

@@ -18,7 +18,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from lifecycle import store
+from lifecycle import conf, store
 from lifecycle.access import request_allowed
 from lifecycle.publish import get_publisher
 from lifecycle.routing import WS_PATH
@@ -41,7 +41,9 @@ _FALLBACK_PAGE = """<!doctype html>
 def dashboard_config() -> dict[str, object]:
     """The page's config, rendered with ``json_script`` as ``lifecycle-config``."""
     base = reverse("lifecycle:dashboard")
-    return {"wsUrl": get_script_prefix() + WS_PATH, "apiBase": base + "api/", "version": CONFIG_VERSION}
+    return {"wsUrl": get_script_prefix() + WS_PATH, "apiBase": base + "api/", "version": CONFIG_VERSION,
+            "maxTraceBytes": conf.get("DASHBOARD_MAX_TRACE_BYTES"), "maxSpans": conf.get("DASHBOARD_MAX_SPANS"),
+            "maxDepth": conf.get("DASHBOARD_MAX_DEPTH")}
 
 
 def _forbidden_json() -> JsonResponse:
