@@ -127,6 +127,7 @@ class Dashboard:
         self.events: dict[str, int] = {}
         self.traces_done: set[str] = set()
         self.dropped = 0
+        self.missed = 0
         self.last_frame = time.monotonic()
         self.hello = None
 
@@ -145,9 +146,12 @@ class Dashboard:
             self.frames += 1
             self.last_frame = time.monotonic()
             message = orjson.loads(text)
+            if "seq" in message:  # acknowledged as the dashboard does, once read
+                await self.ws.send(orjson.dumps({"type": "ack", "seq": message["seq"]}).decode())
             if message.get("type") != "events":
                 continue
             self.dropped = max(self.dropped, message.get("dropped_events") or 0)
+            self.missed = max(self.missed, message.get("missed_events") or 0)
             for event in message["events"]:
                 kind = event.get("e")
                 self.events[kind] = self.events.get(kind, 0) + 1
@@ -181,7 +185,7 @@ async def phase(name: str, load_port: int, ws_port: int | None, args) -> dict:
         await dash.settle(args.n)
         await dash.close()
         result.update(delivered=len(dash.traces_done), events=dash.events, frames=dash.frames,
-                      dropped=dash.dropped)
+                      dropped=dash.dropped, missed=dash.missed)
     return result
 
 
@@ -269,17 +273,18 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     print()
-    print("| layer | phase | req/s | traces delivered / sent | span events | frames | dropped (server) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| layer | phase | req/s | traces delivered / sent | span events | frames | dropped (server) "
+          "| missed (this dashboard) |")
+    print("|---|---|---|---|---|---|---|---|")
     ok = True
     for r in results:
         if "delivered" in r:
             spans = r["events"].get("span.start", 0) + r["events"].get("span.end", 0)
             print(f"| {r['layer']} | {r['phase']} | {r['rps']:.0f} | {r['delivered']} / {args.n} | {spans} | "
-                  f"{r['frames']} | {r['dropped']} |")
+                  f"{r['frames']} | {r['dropped']} | {r['missed']} |")
             ok = ok and r["delivered"] == args.n
         else:
-            print(f"| {r['layer']} | {r['phase']} | {r['rps']:.0f} | – | – | – | – |")
+            print(f"| {r['layer']} | {r['phase']} | {r['rps']:.0f} | – | – | – | – | – |")
         ok = ok and r["errors"] == 0
     print()
     print(" ".join(f"{r['layer']}/{r['phase'].replace(' ', '-').replace(',', '')}={r['rps']:.0f}rps"

@@ -166,7 +166,13 @@ class LifecycleLive(Lifecycle):
                 self.messages.append(message)
                 continue
             self.frames += 1
-            recent.append(message.get("text") or "")
+            text = message.get("text") or ""
+            recent.append(text)
+            # Acknowledged as the dashboard does ({"type":...,"seq":N,...}: orjson keeps the key order).
+            if text.startswith('{"type":"events","seq":') or text.startswith('{"type":"backlog","seq":'):
+                start = text.index('"seq":') + 6
+                seq = text[start:text.index(",", start)]
+                await self.communicator.send_to(text_data=f'{{"type":"ack","seq":{seq}}}')
 
     def loop_cpu_ns(self) -> int:
         """CPU time used so far by the loop thread (channel layer, consumer, drain, reader)."""

@@ -12,7 +12,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-demo-only-do-not-deploy-this-key")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") != "0"
-ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+# DJANGO_ALLOWED_HOSTS="*" (comma-separated) runs the demo as containers and many dev setups do.
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",")
 INTERNAL_IPS = ["127.0.0.1", "::1"]
 
 INSTALLED_APPS = [

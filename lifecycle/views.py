@@ -1,11 +1,15 @@
 """The dashboard page and the JSON endpoints for scripts (``docs/trace-format.md``, "HTTP endpoints").
 
 Every view asks the access callback first (``lifecycle.access``), exactly like the websocket does, and
-answers a refusal with a bare 403 that says nothing about the traces. Responses are never cached.
+answers a refusal with a bare 403 that says nothing about the traces. A request from another site's page
+(``lifecycle.access.cross_site``) is refused the same way, so that no CORS setting of the site can make
+the JSON readable elsewhere. Responses are never cached, never framed by another page, and JSON is
+served with ``nosniff`` and ``Cross-Origin-Resource-Policy: same-origin`` (never readable as a script).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
@@ -19,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from lifecycle import conf, store
-from lifecycle.access import request_allowed
+from lifecycle.access import cross_site, request_allowed
 from lifecycle.publish import get_publisher
 from lifecycle.routing import WS_PATH
 
@@ -46,15 +50,38 @@ def dashboard_config() -> dict[str, object]:
             "maxDepth": conf.get("DASHBOARD_MAX_DEPTH")}
 
 
-def _forbidden_json() -> JsonResponse:
-    return JsonResponse({"error": "access refused"}, status=403)
+def _forbidden_json(error: str = "access refused") -> JsonResponse:
+    return JsonResponse({"error": error}, status=403)
 
 
-@never_cache
-@require_safe
+def guarded(*, page: bool = False):
+    """Refuse other sites' pages and viewers the access callback refuses; harden what is sent."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if cross_site(request):
+                response = (HttpResponseForbidden("<h1>403 Forbidden</h1>", content_type="text/html") if page
+                            else _forbidden_json("cross-origin request refused"))
+            elif not request_allowed(request):
+                response = (HttpResponseForbidden("<h1>403 Forbidden</h1>", content_type="text/html") if page
+                            else _forbidden_json())
+            else:
+                response = view(request, *args, **kwargs)
+            response["X-Content-Type-Options"] = "nosniff"
+            response["Cross-Origin-Resource-Policy"] = "same-origin"
+            response["X-Frame-Options"] = "DENY"
+            response["Content-Security-Policy"] = "frame-ancestors 'none'"
+            response["Referrer-Policy"] = "same-origin"
+            return response
+
+        return never_cache(require_safe(wrapper))
+
+    return decorate
+
+
+@guarded(page=True)
 def dashboard(request):
-    if not request_allowed(request):
-        return HttpResponseForbidden("<h1>403 Forbidden</h1>", content_type="text/html")
     config = dashboard_config()
     try:
         get_template(TEMPLATE)
@@ -69,12 +96,9 @@ def dashboard(request):
     return render(request, TEMPLATE, {"config": config})
 
 
-@never_cache
-@require_safe
+@guarded()
 def api_traces(request):
     """``{"traces": [row, ...], "dropped_events": N, "publisher": {counters}}``, newest first."""
-    if not request_allowed(request):
-        return _forbidden_json()
     limit = request.GET.get("limit")
     if limit is not None:
         if not limit.isdigit():
@@ -86,12 +110,9 @@ def api_traces(request):
                          "publisher": publisher.stats()})
 
 
-@never_cache
-@require_safe
+@guarded()
 def api_trace(request, trace_id: str):
     """The full trace JSON; ``?download=1`` makes it an attachment with a readable file name."""
-    if not request_allowed(request):
-        return _forbidden_json()
     data = store.get_json(trace_id)
     if data is None:
         return JsonResponse(

@@ -334,7 +334,8 @@ async def test_sync_views_in_worker_threads_publish_on_the_consumers_loop():
     loop.set_debug(True)
     with override_settings(CHANNEL_LAYERS=CHECKING):
         assert isinstance(get_channel_layer(), LoopCheckingInMemoryLayer)
-        comm = WebsocketCommunicator(application, "/__lifecycle__/ws/", headers=[(b"origin", b"http://testserver")])
+        comm = WebsocketCommunicator(application, "/__lifecycle__/ws/", headers=[(b"origin", b"http://testserver"),
+                                                                                  (b"host", b"testserver")])
         comm.scope["client"] = ("127.0.0.1", 1)
         assert (await comm.connect())[0]
         await comm.receive_json_from()
@@ -353,6 +354,7 @@ async def test_sync_views_in_worker_threads_publish_on_the_consumers_loop():
         ended: set[str] = set()
         while ended != {"/t/tagged/plain/", "/t/tagged/async-client/"}:
             frame = await comm.receive_json_from(timeout=5)
+            await comm.send_json_to({"type": "ack", "seq": frame["seq"]})
             ended |= {e["row"]["path"] for e in frame["events"] if e["e"] == "trace.end"}
         await comm.disconnect()
     assert LoopCheckingInMemoryLayer.loops and set(LoopCheckingInMemoryLayer.loops) == {loop}

@@ -142,6 +142,8 @@ async def watch_while_requesting(dashboard: Server, target: Server, path: str) -
             remaining = deadline - asyncio.get_running_loop().time()
             assert remaining > 0, f"no trace.end for {path} on {dashboard.name}; got {events}"
             frame = orjson.loads(await asyncio.wait_for(ws.recv(), remaining))
+            if "seq" in frame:
+                await ws.send(orjson.dumps({"type": "ack", "seq": frame["seq"]}).decode())
             if frame["type"] == "events":
                 events.extend(frame["events"])
     return events
