@@ -48,6 +48,7 @@ PROTOCOL_VERSION = 2
 MERGE_BYTES = 512 * 1024
 # How long joining the group may take before the layer counts as down.
 LAYER_TIMEOUT = 3.0
+PROBE = "lifecycle.probe"
 
 
 def origin_allowed(scope: dict[str, Any]) -> bool:
@@ -164,6 +165,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.layer_error = ""
         self.closed = False
         self.greeted = False
+        self.probes_out = 0
         self.channel_name = None
         self.watch_task: asyncio.Task | None = None
         # dropped_events per publishing process: each process counts its own.
@@ -250,7 +252,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                     await self.close(code=CLOSE_FORBIDDEN, reason="access refused")
                     return
                 if self.channel_layer is not None:
-                    await self.join_group()
+                    await self.join_group(probe=True)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -269,28 +271,43 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     # -- the channel layer ---------------------------------------------------------------------------
 
-    async def join_group(self) -> None:
+    async def join_group(self, probe: bool = False) -> None:
         """(Re-)join the group: at connect, then at every check (a layer forgets members after its
         ``group_expiry``, and a Redis that was down has forgotten them). Tells the client when the
-        layer goes down or comes back."""
+        layer goes down or comes back.
+
+        With ``probe``, a message is also sent to our own channel and must come back before the next
+        checks: joining alone proves nothing on ``RedisPubSubChannelLayer``, which does no I/O for a group
+        it has subscribed to already, and whose reader reconnects quietly while Redis is away."""
+        layer = self.channel_layer
         try:
             if self.channel_name is None:
-                self.channel_name = await asyncio.wait_for(self.channel_layer.new_channel(), LAYER_TIMEOUT)
-            await asyncio.wait_for(self.channel_layer.group_add(GROUP, self.channel_name), LAYER_TIMEOUT)
+                self.channel_name = await asyncio.wait_for(layer.new_channel(), LAYER_TIMEOUT)
+            await asyncio.wait_for(layer.group_add(GROUP, self.channel_name), LAYER_TIMEOUT)
+            if probe:
+                if self.probes_out >= 2:
+                    raise TimeoutError("messages sent through it do not come back")
+                await asyncio.wait_for(layer.send(self.channel_name, {"type": PROBE}), LAYER_TIMEOUT)
+                self.probes_out += 1
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            self.probes_out = 0
             await self.layer_down(exc)
             return
         if not self.joined:
             self.joined = True
             get_publisher().listeners += 1
-        if self.layer_state != "up":
-            was_down = self.layer_state == "down"
+        if self.layer_state == "none":
+            self.layer_state = "up"
+        # After an outage the layer is up again when our probe comes back (dispatch): a Redis that takes
+        # commands again may not deliver yet (the subscriber reconnects on its own schedule).
+
+    async def layer_up(self) -> None:
+        if self.layer_state == "down":
             self.layer_state, self.layer_error = "up", ""
-            if was_down:
-                await self.send_json({"type": "status", "layer": "up"})
-                await self.queue(Outbox.BACKLOG)  # what finished while we heard nothing
+            await self.send_json({"type": "status", "layer": "up"})
+            await self.queue(Outbox.BACKLOG)  # what finished while we heard nothing
 
     async def layer_down(self, exc: BaseException) -> None:
         report("the dashboard's channel layer", exc)
@@ -397,8 +414,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         # Channels closes stale database connections (a hop to a worker thread) before every handler.
         # Forwarding events never touches the database, and they arrive many times a second, so they
         # skip that hop; every other message goes the usual way.
-        if message.get("type") == "lifecycle.events":
+        kind = message.get("type")
+        if kind == "lifecycle.events":
             await self.lifecycle_events(message)
+            return
+        if kind == PROBE:
+            self.probes_out = 0
+            await self.layer_up()
             return
         await super().dispatch(message)
 

@@ -21,7 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient, Client, override_settings
 
 from demo_site.asgi import application
-from lifecycle import routing, store
+from lifecycle import routing, safety, store
 from lifecycle.consumers import CLOSE_BAD_ORIGIN, CLOSE_FLOOD, CLOSE_FORBIDDEN, Outbox
 from lifecycle.publish import GROUP, get_publisher
 
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def fresh(settings):
     settings.DEBUG = True
+    safety.reset()  # failures are logged once per process: each test sees its own
     publisher = get_publisher()
     publisher.reset()
     publisher.listeners = 0
@@ -341,6 +342,11 @@ class FlakyLayer(InMemoryChannelLayer):
         if FlakyLayer.down:
             raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
         return await super().group_add(group, channel)
+
+    async def send(self, channel, message):
+        if FlakyLayer.down:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return await super().send(channel, message)
 
     async def receive(self, channel):
         if FlakyLayer.down:
