@@ -223,7 +223,7 @@ def same_origin(origin: str, host: str, secure: bool | None) -> bool:
     page = _origin_tuple(origin)
     if page is None:
         return False
-    if page in _allowed_origins():
+    if page in allowed_origins():
         return True
     scheme, name, port = page
     if secure is True and scheme != "https":
@@ -235,7 +235,7 @@ def same_origin(origin: str, host: str, secure: bool | None) -> bool:
 _allowed: frozenset | None = None
 
 
-def _allowed_origins() -> frozenset:
+def allowed_origins() -> frozenset:
     global _allowed
     if _allowed is None:
         origins = conf.get("ALLOWED_ORIGINS") or ()

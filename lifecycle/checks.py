@@ -130,6 +130,21 @@ def check_access_callback(app_configs=None, **kwargs):
     return []
 
 
+@register(Tags.security)
+def check_allowed_origins(app_configs=None, **kwargs):
+    """``ALLOWED_ORIGINS`` names whole origins: a wildcard would let every site read the live stream."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from lifecycle.access import allowed_origins
+
+    try:
+        allowed_origins()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint="List the origins of pages that may open the dashboard's websocket besides "
+                                     "its own; there is no wildcard.", id="lifecycle.E006")]
+    return []
+
+
 @register(Tags.compatibility)
 def check_channel_layer(app_configs=None, **kwargs):
     """Live events go through a channel layer; a missing alias means the dashboard never updates."""

@@ -61,3 +61,12 @@ def test_access_callback_and_channel_layer():
         assert "lifecycle.W005" in _ids()
     with override_settings(CHANNEL_LAYERS={}, LIFECYCLE={"CHANNEL_LAYER": None}):
         assert "lifecycle.W005" not in _ids()
+
+
+def test_allowed_origins_must_name_whole_origins():
+    for bad in (["*"], ["evil.example"], ["http://"], [42]):
+        with override_settings(LIFECYCLE={"ALLOWED_ORIGINS": bad}):
+            (error,) = [m for m in run_checks() if m.id == "lifecycle.E006"]
+        assert "ALLOWED_ORIGINS" in error.msg and repr(bad[0]) in error.msg
+    with override_settings(LIFECYCLE={"ALLOWED_ORIGINS": ["http://localhost:5173", "https://dev.example.com"]}):
+        assert "lifecycle.E006" not in _ids()
