@@ -97,12 +97,16 @@ class Outbox:
         self.waiting: deque[tuple[bytes, int] | None] = deque()
         self.waiting_bytes = 0
         self.missed = 0
+        # The window applies once the client has acknowledged a frame (protocol 2); a version 1 client,
+        # which never does, is served as before.
+        self.acking = False
 
     @property
     def open(self) -> bool:
         return not self.waiting and self.seq - self.acked < self.window
 
     def ack(self, seq: int) -> None:
+        self.acking = True
         if seq > self.acked:
             self.acked = min(seq, self.seq)
 
@@ -348,7 +352,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def flush(self) -> None:
         outbox = self.outbox
-        while outbox.waiting and outbox.seq - outbox.acked < outbox.window and not self.closed:
+        while outbox.waiting and (not outbox.acking or outbox.seq - outbox.acked < outbox.window) and not self.closed:
             batches = outbox.take()
             if batches is None:
                 await self.send_json({"type": "backlog", "seq": outbox.next_seq(), "traces": store.recent()})

@@ -239,6 +239,7 @@ def batch(n: int, pad: int = 1000) -> dict:
 async def test_a_slow_reader_gets_the_newest_events_and_the_count_of_what_it_missed():
     comm = ws()
     assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "ack", "seq": 0})  # speaks protocol 2
     assert (await comm.receive_json_from())["window"] == 4
     layer = get_channel_layer()
     for n in range(100):
@@ -273,6 +274,7 @@ async def test_what_waits_for_a_client_that_never_reads_is_bounded(monkeypatch):
     monkeypatch.setattr(Outbox, "__init__", lambda self, *a: (original(self, *a), outboxes.append(self))[0])
     comm = ws()
     assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "ack", "seq": 0})
     await comm.receive_json_from()
     layer = get_channel_layer()
     for n in range(400):
@@ -295,6 +297,7 @@ async def test_what_waits_for_a_client_that_never_reads_is_bounded(monkeypatch):
 async def test_a_command_flood_is_rate_limited_then_closed():
     comm = ws()
     assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "ack", "seq": 0})
     for _ in range(500):
         await comm.send_json_to({"type": "backlog"})
     frames, code = [], None
