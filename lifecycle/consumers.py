@@ -43,7 +43,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_ORIGIN = 4400
 CLOSE_FLOOD = 4429
 MAX_CLIENT_FRAME = 4096
-PROTOCOL_VERSION = 2
+# Still 1: version 2 (seq, ack, status frames) is additive, and a version 1 dashboard warns on a newer one.
+PROTOCOL_VERSION = 1
 # One frame merges queued batches up to this many bytes (a client catching up gets few large frames).
 MERGE_BYTES = 512 * 1024
 # How long joining the group may take before the layer counts as down.
