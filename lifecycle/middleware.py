@@ -16,7 +16,7 @@ from django.conf import settings
 
 from lifecycle import capture, conf, frames, store
 from lifecycle.publish import get_publisher
-from lifecycle.recorder import Recording, current
+from lifecycle.recorder import Recording, clear_current, current
 from lifecycle.safety import report
 from lifecycle.summary import finalize
 
@@ -75,10 +75,10 @@ class LifecycleMiddleware:
             )
             rec.trace.request = capture.request_info(request)
             publisher.trace_started(rec)
-            return rec
         except Exception as exc:
             report("starting a trace", exc)
             return None
+        return rec if _activate(rec) else None
 
     def end(self, rec: Recording, request, response) -> None:
         """Finish and hand on the trace of ``request``."""
@@ -113,33 +113,54 @@ class LifecycleMiddleware:
         rec = self.begin(request)
         if rec is None:
             return self.get_response(request)
-        rec.activate()
         try:
             response = self.get_response(request)
         except BaseException:
-            rec.deactivate()
+            _deactivate(rec)
             self.end(rec, request, None)
             raise
-        rec.deactivate()
+        _deactivate(rec)
         return self.handle_response(rec, request, response)
 
     frames.stop_at(__call__.__code__)
 
     async def __acall__(self, request):
-        # The server's loop: the publisher drains there, also for events from sync views' threads.
-        get_publisher().bind_running_loop()
+        try:
+            # The server's loop: the publisher drains there, also for events from sync views' threads.
+            get_publisher().bind_running_loop()
+        except Exception as exc:
+            report("binding the publisher", exc)
         rec = self.begin(request)
         if rec is None:
             return await self.get_response(request)
-        rec.activate()
         try:
             response = await self.get_response(request)
         except BaseException:
-            rec.deactivate()
+            _deactivate(rec)
             self.end(rec, request, None)
             raise
-        rec.deactivate()
+        _deactivate(rec)
         return self.handle_response(rec, request, response)
+
+
+def _activate(rec: Recording) -> bool:
+    try:
+        rec.activate()
+        return True
+    except Exception as exc:
+        report("activating a trace", exc)
+        _deactivate(rec)
+        return False
+
+
+def _deactivate(rec: Recording) -> None:
+    try:
+        rec.deactivate()
+    except Exception as exc:
+        report("deactivating a trace", exc)
+        # Never leave the trace current: this thread's next request would not be recorded, and its
+        # queries would land in this trace.
+        clear_current()
 
 
 def _stream_within(rec: Recording, response, on_close) -> None:
@@ -152,18 +173,19 @@ def _stream_within(rec: Recording, response, on_close) -> None:
                 async for chunk in content:
                     yield chunk
             finally:
-                rec.end(span)
+                _end_stream(rec, span)
         inner = agen()
 
         async def activated():
             while True:
-                rec.activate()
+                active = _activate(rec)
                 try:
                     chunk = await inner.__anext__()
                 except StopAsyncIteration:
                     return
                 finally:
-                    rec.deactivate()
+                    if active:
+                        _deactivate(rec)
                 yield chunk
         response.streaming_content = activated()
     else:
@@ -172,15 +194,23 @@ def _stream_within(rec: Recording, response, on_close) -> None:
         def activated_sync():
             try:
                 while True:
-                    rec.activate()
+                    active = _activate(rec)
                     try:
                         chunk = next(iterator)
                     except StopIteration:
                         return
                     finally:
-                        rec.deactivate()
+                        if active:
+                            _deactivate(rec)
                     yield chunk
             finally:
-                rec.end(span)
+                _end_stream(rec, span)
         response.streaming_content = activated_sync()
     response._resource_closers.append(on_close)
+
+
+def _end_stream(rec: Recording, span) -> None:
+    try:
+        rec.end(span)
+    except Exception as exc:
+        report("streaming response", exc)

@@ -16,6 +16,10 @@ Instruments use the two shapes below; both must be cheap, because they run for e
     try: ... finally: rec.pop(span, token)
 
 ``begin``/``push`` return ``None`` spans once ``MAX_SPANS`` is reached; ``end``/``pop`` accept them.
+
+Every call into the recorder, before and after the host's own call, is inside ``try``/``except`` that
+hands the failure to ``lifecycle.safety.report``; the host's call is not, and runs exactly once, so that its
+return value and its exceptions are what they are without us (``tests/instruments/test_boundary.py``).
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ def new_trace_id() -> str:
 
 def current() -> Recording | None:
     return _recording.get()
+
+
+def clear_current() -> None:
+    """No recording (and no open span) in this context any more."""
+    _parent.set(None)
+    _recording.set(None)
 
 
 class Recording:
@@ -85,8 +95,7 @@ class Recording:
             except ValueError:
                 # Reset from another context (a response closed by the server in another task):
                 # clearing is what resetting would have done.
-                _parent.set(None)
-                _recording.set(None)
+                clear_current()
 
     # -- spans -----------------------------------------------------------------------------------------
 

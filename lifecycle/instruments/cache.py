@@ -64,7 +64,7 @@ def _wrap(method, op: str, alias: str, is_async: bool):
                 _close_ok(span, op, result, args, kwargs)
                 return result
             finally:
-                rec.pop(span, token)
+                _close(rec, span, token)
     else:
         @functools.wraps(method)
         def wrapper(*args, **kwargs):
@@ -77,7 +77,7 @@ def _wrap(method, op: str, alias: str, is_async: bool):
                 _close_ok(span, op, result, args, kwargs)
                 return result
             finally:
-                rec.pop(span, token)
+                _close(rec, span, token)
     setattr(wrapper, _wrapped_marker, True)
     return wrapper
 
@@ -94,6 +94,13 @@ def _open(rec, op, alias, args, kwargs):
     except Exception as exc:
         report("cache instrument", exc)
         return None, None
+
+
+def _close(rec, span, token) -> None:
+    try:
+        rec.pop(span, token)
+    except Exception as exc:
+        report("cache instrument", exc)
 
 
 def _close_ok(span, op, result, args, kwargs) -> None:

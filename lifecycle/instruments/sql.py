@@ -63,18 +63,25 @@ def _record(rec, alias, vendor, execute, sql, params, many, context):
     try:
         result = execute(sql, params, many, context)
     except Exception as exc:
-        attrs["error"] = f"{type(exc).__name__}: {exc}"
-        rec.end(span)
+        try:
+            attrs["error"] = f"{type(exc).__name__}: {exc}"
+            rec.end(span)
+        except Exception as err:
+            report("sql instrument", err)
         raise
+    # The query ran: from here on a failure of ours loses the span's end, never the result.
     try:
-        # The DB-API cursor itself: Django's CursorWrapper forwards attributes through __getattr__.
-        cursor = context["cursor"]
-        rowcount = getattr(cursor, "cursor", cursor).rowcount
-        if isinstance(rowcount, int) and rowcount >= 0:
-            attrs["rows"] = rowcount
-    except Exception:
-        pass
-    rec.end(span)
+        try:
+            # The DB-API cursor itself: Django's CursorWrapper forwards attributes through __getattr__.
+            cursor = context["cursor"]
+            rowcount = getattr(cursor, "cursor", cursor).rowcount
+            if isinstance(rowcount, int) and rowcount >= 0:
+                attrs["rows"] = rowcount
+        except Exception:
+            pass  # a driver without a usable rowcount: no row count
+        rec.end(span)
+    except Exception as exc:
+        report("sql instrument", exc)
     return result
 
 

@@ -20,7 +20,7 @@ from django.template.loader_tags import ExtendsNode
 
 from lifecycle.frames import anchor_at, forget_anchor
 from lifecycle.instruments.base import patch, unpatch_all
-from lifecycle.recorder import _recording
+from lifecycle.recorder import _parent, _recording
 from lifecycle.safety import report
 
 _originals: dict = {}
@@ -51,9 +51,13 @@ def install() -> None:
         try:
             return original_render(self, context)
         finally:
-            rec.pop(span, token)
-            if rec.anchors:
-                forget_anchor(rec.anchors)
+            # Inside the boundary: a failure here must not replace the render's result or exception.
+            try:
+                if rec.anchors:
+                    forget_anchor(rec.anchors)
+                rec.pop(span, token)
+            except Exception as exc:
+                report("template instrument", exc)
 
     def extends_render(self, context):
         rec = _recording.get()
@@ -67,9 +71,13 @@ def install() -> None:
         try:
             return original_extends(self, context)
         finally:
-            rec.pop(span, token)
-            if rec.anchors:
-                forget_anchor(rec.anchors)
+            # Inside the boundary: a failure here must not replace the render's result or exception.
+            try:
+                if rec.anchors:
+                    forget_anchor(rec.anchors)
+                rec.pop(span, token)
+            except Exception as exc:
+                report("template instrument", exc)
 
     original_get_parent = ExtendsNode.get_parent
 
@@ -79,8 +87,6 @@ def install() -> None:
         rec = _recording.get()
         if rec is not None:
             try:
-                from lifecycle.recorder import _parent
-
                 span = _parent.get()
                 if span is not None and span.kind == "template" and span.attrs.get("via") == "extends":
                     name = getattr(parent, "name", None) or "<unknown>"
@@ -102,8 +108,11 @@ def install() -> None:
         try:
             return original_for(self, context)
         finally:
-            if rec.anchors:
-                forget_anchor(rec.anchors)
+            try:
+                if rec.anchors:
+                    forget_anchor(rec.anchors)
+            except Exception as exc:
+                report("template instrument", exc)
 
     # Stack walks of the queries made while a template renders remember the user frames above it.
     for anchor in (render, extends_render, for_render):
