@@ -40,12 +40,11 @@ _parent: ContextVar[Span | None] = ContextVar("lifecycle_parent", default=None)
 # Listener called as listener(event, recording, span) for "span.start" and "span.end".
 Listener = Callable[[str, "Recording", Span], None]
 
-_ids = itertools.count(1)
-_id_prefix = os.urandom(4).hex()
 
 
 def new_trace_id() -> str:
-    return f"{_id_prefix}{next(_ids) & 0xFFFFFFFF:08x}"
+    """16 hex characters, all 64 bits random: one trace's id tells nothing of another's."""
+    return os.urandom(8).hex()
 
 
 def current() -> Recording | None:
