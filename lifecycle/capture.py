@@ -9,12 +9,15 @@ from django.utils.functional import empty
 from lifecycle import conf, redact
 
 
-def request_info(request) -> dict[str, Any]:
+def request_info(request, path: str | None = None) -> dict[str, Any]:
+    """``path``: ``request.path`` already redacted (``lifecycle.redact.paths.request_path``), if known."""
     meta = request.META
     content_type = meta.get("CONTENT_TYPE", "") or ""
+    if path is None:
+        path = redact.paths.request_path(request)[0]
     info: dict[str, Any] = {
         "method": request.method,
-        "path": request.path,
+        "path": path,
         "query": redact.query_string(meta.get("QUERY_STRING", "") or ""),
         "headers": redact.headers(meta),
         "body": None,
@@ -28,7 +31,7 @@ def request_info(request) -> dict[str, Any]:
     return info
 
 
-def _body(request, content_type: str) -> tuple[str | None, str | None]:
+def _body(request, content_type: str, extra: Any = None) -> tuple[str | None, str | None]:
     limit = conf.get("MAX_BODY")
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -42,16 +45,31 @@ def _body(request, content_type: str) -> tuple[str | None, str | None]:
         return None, "multipart"
     # Reading a small body now is safe: Django keeps it in request._body, and request.POST and
     # request.read() are served from that copy afterwards.
-    return redact.body(request.body, content_type)
+    return redact.body(request.body, content_type, extra)
 
 
-def multipart_form(request) -> dict[str, list[str]] | None:
+def sensitive_post_parameters(trace_request: dict[str, Any], request) -> list[str]:
+    """Redact again the body and form of a request whose view is marked ``@sensitive_post_parameters``;
+    returns the marked values the site parsed (to be replaced wherever else they appear)."""
+    marked = redact.marks.post_parameters(request)
+    if marked is None:
+        return []
+    if trace_request.get("body") is not None:
+        trace_request["body"], trace_request["body_omitted"] = _body(
+            request, request.META.get("CONTENT_TYPE", "") or "", marked)
+    if trace_request.get("form") is not None:
+        trace_request["form"] = multipart_form(request, marked)
+    return redact.marks.post_values(request, marked)
+
+
+def multipart_form(request, extra: Any = None) -> dict[str, list[str]] | None:
     """The fields of a multipart form the site parsed (files by name only), secrets redacted."""
     post = request.__dict__.get("_post")
     if post is None:
         return None
-    form = {k: [conf.REDACTED if redact.sensitive_name(k) else redact.cap(v) for v in post.getlist(k)]
-            for k in post}
+    if extra is None:
+        extra = redact.marks.post_parameters(request)
+    form = {k: [redact.form_value(k, v, extra) for v in post.getlist(k)] for k in post}
     files = request.__dict__.get("_files")
     if files:
         form.update({k: [f"<file {f.name}>" for f in files.getlist(k)] for k in files})

@@ -18,7 +18,7 @@ _TYPES = {
     "N_PLUS_ONE_THRESHOLD": int, "RECENT_TRACES": int, "PUBLISH_QUEUE_SIZE": int,
     "PUBLISH_LINGER": (int, float),
     "IGNORE_PATHS": (list, tuple), "HIDE_IN_STACKTRACES": (list, tuple), "REDACT_FIELDS": (list, tuple),
-    "REDACT_HEADERS": (list, tuple), "REDACT_SQL_PATTERNS": (list, tuple),
+    "REDACT_HEADERS": (list, tuple), "REDACT_WHOLE_NAMES": (list, tuple), "REDACT_SQL_PATTERNS": (list, tuple),
     "REPLAY_CHECKS": dict, "REPLAY_TIME_TOLERANCE": (int, float), "REPLAY_TIME_SLACK_MS": (int, float),
     "REPLAY_IGNORE_SQL": (list, tuple), "REPLAY_ACTUAL_DIR": (str, type(None)),
     "REPLAY_RECORD_MODE": (str, type(None)),

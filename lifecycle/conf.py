@@ -25,11 +25,20 @@ DEFAULTS: dict[str, Any] = {
     "STACK_DEPTH": 5,
     # Module prefixes whose frames count as library code, besides the stdlib and site-packages.
     "HIDE_IN_STACKTRACES": ("django.", "lifecycle.", "asgiref.", "channels.", "daphne.", "debug_toolbar."),
-    # Names (case-insensitive substrings) whose values are replaced by REDACTED in query strings,
-    # form bodies, JSON bodies and SQL parameters.
-    "REDACT_FIELDS": ("password", "passwd", "secret", "token", "api_key", "apikey", "csrf", "session",
-                      "auth", "signature", "credit_card", "card_number", "cvv", "ssn"),
-    # Request and response headers whose values are replaced by REDACTED.
+    # Secret names, matched as words (lifecycle.redact.words): an entry of one word matches a name having
+    # that word ("auth": "x-auth-token", "authToken", never "author"); an entry of several words matches
+    # them in sequence ("api_key": "X-API-Key", "apiKey"). Their values are replaced by REDACTED in query
+    # strings, fragments, form, JSON and text bodies, headers, URL path arguments, exception messages.
+    "REDACT_FIELDS": ("password", "passwd", "pwd", "pass", "passphrase", "passcode", "secret", "token",
+                      "csrf", "csrftoken", "csrfmiddlewaretoken", "session", "sessionid", "auth",
+                      "authorization", "authentication", "signature", "sig", "credential", "verifier",
+                      "otp", "pin", "jwt", "cookie", "apikey", "api_key", "private_key", "privatekey",
+                      "access_key", "secret_key", "signing_key", "encryption_key", "client_key", "master_key",
+                      "license_key", "subscription_key", "credit_card", "card_number", "cvv", "cvc", "ssn"),
+    # Names secret only as a whole name: a "key" or "code" parameter (an API key, an OAuth authorization
+    # code), not "sort_key" or "zip_code".
+    "REDACT_WHOLE_NAMES": ("key", "code"),
+    # Header names (request and response), matched as words like REDACT_FIELDS and on top of it.
     "REDACT_HEADERS": ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrftoken",
                        "x-api-key", "x-auth-token"),
     # SQL whose text mentions one of these (case-insensitive) has all its parameters redacted.

@@ -14,7 +14,7 @@ from __future__ import annotations
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
-from lifecycle import capture, conf, frames, store
+from lifecycle import capture, conf, frames, redact, store
 from lifecycle.publish import get_publisher
 from lifecycle.recorder import Recording, clear_current, current
 from lifecycle.safety import report
@@ -67,13 +67,16 @@ class LifecycleMiddleware:
             if not self.should_record(request):
                 return None
             publisher = get_publisher()
+            # Redacted before anything is published: the trace.start row carries the path.
+            path, secrets = redact.paths.request_path(request)
             rec = Recording(
-                "request", f"{request.method} {request.path}",
-                {"method": request.method, "path": request.path},
+                "request", f"{request.method} {path}",
+                {"method": request.method, "path": path},
                 max_spans=conf.get("MAX_SPANS"),
                 listener=publisher.span_event if conf.get("LIVE_SPANS") else None,
             )
-            rec.trace.request = capture.request_info(request)
+            rec.secrets.extend(secrets)
+            rec.trace.request = capture.request_info(request, path)
             publisher.trace_started(rec)
         except Exception as exc:
             report("starting a trace", exc)
@@ -90,7 +93,7 @@ class LifecycleMiddleware:
                 trace.request["form"] = capture.multipart_form(request)
             if response is not None:
                 trace.response = capture.response_info(response)
-            finalize(trace)
+            finalize(trace, rec.secrets)
             data = trace.to_json()
             row = store.add(trace, data)
             get_publisher().trace_finished(trace, data, row)

@@ -61,7 +61,7 @@ class Recording:
     """The mutable state of one trace while it is recorded."""
 
     __slots__ = ("trace", "t0", "_next_id", "max_spans", "dropped", "listener", "_lock", "_finished",
-                 "request_span", "_tokens", "anchors")
+                 "request_span", "_tokens", "anchors", "secrets")
 
     def __init__(self, kind: str = "request", name: str = "", attrs: dict[str, Any] | None = None, *,
                  max_spans: int = 5000, listener: Listener | None = None) -> None:
@@ -75,6 +75,9 @@ class Recording:
         self._tokens: tuple[Token, Token] | None = None
         # User frames above the template renders running now, for stack walks (lifecycle.frames).
         self.anchors: dict[int, tuple] = {}
+        # Secret values met while recording (URL arguments with secret names, values marked by the view's
+        # sensitive_* decorators): replaced wherever else they appear when the trace is finalized.
+        self.secrets: list[str] = []
         self.request_span = Span(next(self._next_id), None, kind, name, 0, None, attrs or {})
         self.trace.spans.append(self.request_span)
 

@@ -7,6 +7,7 @@ trace, they are redacted, formatted and fingerprinted, and the per-kind counts a
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from lifecycle import conf, redact
@@ -37,7 +38,8 @@ def _facts(sql: str) -> tuple[str, str, str, bool]:
     return facts
 
 
-def finalize(trace: Trace) -> Trace:
+def finalize(trace: Trace, secrets: Collection[str] = ()) -> Trace:
+    """``secrets``: values known to be secret (the recording's ``secrets``), replaced everywhere."""
     per_kind: dict[str, list[int]] = {}  # kind -> [count, total duration]
     # While the spans are read, a group is a list (cheaper than a dict): duplicates by fingerprint
     # [normalized, count, total_ns, span_ids, distinct params, distinct parents, stack] and similar ones
@@ -141,4 +143,6 @@ def finalize(trace: Trace) -> Trace:
         "status": status,
         "error": error,
     }
+    if secrets:
+        redact.scrub_trace(trace, secrets)
     return trace

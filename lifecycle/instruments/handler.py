@@ -22,7 +22,8 @@ from django.core.handlers import base as handlers_base
 from django.core.signals import got_request_exception
 from django.urls import Resolver404
 
-from lifecycle import conf
+from lifecycle import capture, conf, redact
+from lifecycle.conf import REDACTED
 from lifecycle.frames import stop_at, traceback_user_frames
 from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.recorder import _recording
@@ -45,19 +46,40 @@ def layer_name(handler) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _push(rec, kind: str, name: str, attrs: dict, what: str):
+    """``rec.push(...)`` inside the boundary: ``(None, None)`` when the recorder fails."""
+    try:
+        return rec.push(kind, name, attrs)
+    except Exception as exc:
+        report(what, exc)
+        return None, None
+
+
+def _pop(rec, span, token, what: str) -> None:
+    if span is None and token is None:
+        return
+    try:
+        rec.pop(span, token)
+    except Exception as exc:
+        report(what, exc)
+
+
 def _timed_layer(inner, name: str):
-    """``inner`` (a layer already wrapped by Django) timed as a ``middleware`` span."""
+    """``inner`` (a layer already wrapped by Django) timed as a ``middleware`` span.
+
+    The recorder is called only inside the boundary (``_push``/``_pop``); ``inner`` runs exactly once,
+    outside it, so its response and its exceptions are the site's own."""
     attrs_template = {"class": name}
     if iscoroutinefunction(inner):
         async def layer(request):
             rec = _recording.get()
             if rec is None:
                 return await inner(request)
-            span, token = rec.push("middleware", name, dict(attrs_template))
+            span, token = _push(rec, "middleware", name, dict(attrs_template), "middleware instrument")
             try:
                 return await inner(request)
             finally:
-                rec.pop(span, token)
+                _pop(rec, span, token, "middleware instrument")
 
         return markcoroutinefunction(layer)
 
@@ -65,17 +87,21 @@ def _timed_layer(inner, name: str):
         rec = _recording.get()
         if rec is None:
             return inner(request)
-        span, token = rec.push("middleware", name, dict(attrs_template))
+        span, token = _push(rec, "middleware", name, dict(attrs_template), "middleware instrument")
         try:
             return inner(request)
         finally:
-            rec.pop(span, token)
+            _pop(rec, span, token, "middleware instrument")
 
     return sync_layer
 
 
-def record_exception(rec, exc: BaseException, *, handled: bool = False) -> None:
-    """Add an ``exception`` span for ``exc`` unless this recording has it already."""
+def record_exception(rec, exc: BaseException, *, handled: bool = False, request=None) -> None:
+    """Add an ``exception`` span for ``exc`` unless this recording has it already.
+
+    Its message is redacted as free text (URLs, ``key=value``), and the values the view marked secret
+    (``@sensitive_variables`` locals of the raising frames, ``@sensitive_post_parameters`` fields, secret
+    URL arguments) are replaced wherever it quotes them."""
     try:
         if getattr(exc, "_lifecycle_recorded", None) == rec.trace.id:
             return
@@ -84,9 +110,15 @@ def record_exception(rec, exc: BaseException, *, handled: bool = False) -> None:
         except Exception:
             pass
         depth = conf.get("STACK_DEPTH") or 5
+        message = redact.text(str(exc)[:2000])
+        known = [*rec.secrets, *redact.marks.variable_values(exc.__traceback__)]
+        if request is not None:
+            known += redact.marks.post_values(request, redact.marks.post_parameters(request))
+        if known:
+            message = redact.scrub(message, known)
         rec.event("exception", type(exc).__name__, {
             "type": f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
-            "message": str(exc)[:2000],
+            "message": message,
             "stack": traceback_user_frames(exc.__traceback__, depth),
             "handled": handled,
         })
@@ -100,7 +132,7 @@ def _on_request_exception(sender, request=None, **kwargs) -> None:
         return
     exc = sys.exc_info()[1]
     if exc is not None:
-        record_exception(rec, exc)
+        record_exception(rec, exc, request=request)
 
 
 def install() -> None:
@@ -125,42 +157,32 @@ def install() -> None:
         rec = _recording.get()
         if rec is None:
             return original_resolve(self, request)
-        span, token = rec.push("resolve", request.path_info, {})
+        span = token = None
+        try:
+            # Named by the path redacted before resolution: this name is published with span.start.
+            span, token = rec.push("resolve", redact.paths.redact(request.path_info), {})
+        except Exception as exc:
+            report("resolve instrument", exc)
         try:
             match = original_resolve(self, request)
         except Resolver404 as exc:
-            if span is not None:
-                span.attrs["error"] = "Resolver404"
-                tried = (exc.args[0] or {}).get("tried") if exc.args and isinstance(exc.args[0], dict) else None
-                span.attrs["tried"] = len(tried) if tried else 0
-            rec.pop(span, token)
+            try:
+                if span is not None:
+                    span.attrs["error"] = "Resolver404"
+                    tried = (exc.args[0] or {}).get("tried") if exc.args and isinstance(exc.args[0], dict) else None
+                    span.attrs["tried"] = len(tried) if tried else 0
+            except Exception as err:
+                report("resolve instrument", err)
+            _pop(rec, span, token, "resolve instrument")
             raise
         except BaseException:
-            rec.pop(span, token)
+            _pop(rec, span, token, "resolve instrument")
             raise
         try:
-            if span is not None:
-                route = match.route or ""
-                span.name = route or request.path_info
-                span.attrs.update({
-                    "route": route,
-                    "url_name": match.url_name,
-                    "namespace": match.namespace,
-                    "view": match._func_path,
-                    "args": [str(a)[:100] for a in match.args],
-                    "kwargs": {k: str(v)[:100] for k, v in match.kwargs.items()},
-                })
-                rec.trace.resolver = {
-                    "url_name": match.url_name,
-                    "namespace": match.namespace,
-                    "route": route,
-                    "view": match._func_path,
-                    "args": span.attrs["args"],
-                    "kwargs": span.attrs["kwargs"],
-                }
+            _resolved(rec, span, request, match)
         except Exception as exc:
             report("resolve instrument", exc)
-        rec.pop(span, token)
+        _pop(rec, span, token, "resolve instrument")
         return match
 
     def make_view_atomic(self, view):
@@ -200,6 +222,60 @@ def _view_path(view) -> str:
     return f"{module}.{name}"
 
 
+def _resolved(rec, span, request, match) -> None:
+    """Record where ``request`` resolved to; URL arguments with secret names are redacted there and in
+    the path the trace already holds (the trace, the request spans)."""
+    secret = redact.paths.secret_kwargs(match.kwargs)
+    values = list(secret.values())
+    if values:
+        for value in values:
+            if value not in rec.secrets:
+                rec.secrets.append(value)
+        replace = redact.paths.replace_values
+        request_info = rec.trace.request
+        if isinstance(request_info.get("path"), str):
+            request_info["path"] = replace(request_info["path"], values)
+        for other in rec.trace.spans:
+            if other.kind == "request":
+                other.name = replace(other.name, values)
+                if isinstance(other.attrs.get("path"), str):
+                    other.attrs["path"] = replace(other.attrs["path"], values)
+    if span is None:
+        return
+    route = match.route or ""
+    kwargs = {k: REDACTED if k in secret else str(v)[:100] for k, v in match.kwargs.items()}
+    span.name = route or redact.paths.replace_values(span.name, values)
+    span.attrs.update({
+        "route": route,
+        "url_name": match.url_name,
+        "namespace": match.namespace,
+        "view": match._func_path,
+        "args": [str(a)[:100] for a in match.args],
+        "kwargs": kwargs,
+    })
+    rec.trace.resolver = {
+        "url_name": match.url_name,
+        "namespace": match.namespace,
+        "route": route,
+        "view": match._func_path,
+        "args": span.attrs["args"],
+        "kwargs": kwargs,
+    }
+
+
+def _after_view(rec, span, token, request) -> None:
+    """The view has run: fields it marks ``@sensitive_post_parameters`` are redacted now (the mark is
+    set when the view is called, after the body was captured), then the span ends."""
+    try:
+        if getattr(request, "sensitive_post_parameters", None):
+            for value in capture.sensitive_post_parameters(rec.trace.request, request):
+                if value not in rec.secrets:
+                    rec.secrets.append(value)
+    except Exception as exc:
+        report("view instrument", exc)
+    _pop(rec, span, token, "view instrument")
+
+
 def _timed_view(wrapped, view):
     name = _view_path(view)
     if iscoroutinefunction(wrapped):
@@ -207,14 +283,14 @@ def _timed_view(wrapped, view):
             rec = _recording.get()
             if rec is None:
                 return await wrapped(request, *args, **kwargs)
-            span, token = rec.push("view", name, {"view": name, "is_async": True})
+            span, token = _push(rec, "view", name, {"view": name, "is_async": True}, "view instrument")
             try:
                 return await wrapped(request, *args, **kwargs)
             except BaseException as exc:
-                record_exception(rec, exc)
+                record_exception(rec, exc, request=request)
                 raise
             finally:
-                rec.pop(span, token)
+                _after_view(rec, span, token, request)
 
         return markcoroutinefunction(async_view)
 
@@ -222,14 +298,14 @@ def _timed_view(wrapped, view):
         rec = _recording.get()
         if rec is None:
             return wrapped(request, *args, **kwargs)
-        span, token = rec.push("view", name, {"view": name, "is_async": False})
+        span, token = _push(rec, "view", name, {"view": name, "is_async": False}, "view instrument")
         try:
             return wrapped(request, *args, **kwargs)
         except BaseException as exc:
-            record_exception(rec, exc)
+            record_exception(rec, exc, request=request)
             raise
         finally:
-            rec.pop(span, token)
+            _after_view(rec, span, token, request)
 
     return sync_view
 
