@@ -8,6 +8,8 @@ comes later), summarized the same way as a finished trace, and links to it in th
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from debug_toolbar.panels import Panel
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -20,12 +22,13 @@ from lifecycle.trace import Span, Trace
 KINDS = ("middleware", "resolve", "view", "sql", "template", "cache", "exception")
 
 
-def snapshot(trace: Trace) -> Trace:
-    """A finished copy of a trace still being recorded (the original keeps recording)."""
+def snapshot(trace: Trace, secrets: Collection[str] = ()) -> Trace:
+    """A finished copy of a trace still being recorded (the original keeps recording); ``secrets``: the
+    recording's known secret values, replaced in the copy as in the finished trace."""
     spans = [Span(s.id, s.parent_id, s.kind, s.name, s.start_ns, s.duration_ns, dict(s.attrs))
              for s in list(trace.spans)]
     copy = Trace(trace.id, trace.started_at, None, dict(trace.request), trace.response, trace.resolver, spans)
-    return finalize(copy)
+    return finalize(copy, secrets)
 
 
 class LifecyclePanel(Panel):
@@ -48,7 +51,7 @@ class LifecyclePanel(Panel):
         if rec is None:
             self.record_stats({"trace_id": None})
             return
-        trace = snapshot(rec.trace)
+        trace = snapshot(rec.trace, list(rec.secrets))
         summary = trace.summary
         try:
             dashboard = reverse("lifecycle:dashboard") + f"#trace={trace.id}"

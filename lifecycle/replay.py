@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction
 
-from lifecycle import capture, conf
+from lifecycle import capture, conf, redact
 from lifecycle.compare import CHECKS, Comparison, compare, format_failure
 from lifecycle.instruments import install_all
 from lifecycle.recorder import Recording
@@ -176,10 +176,11 @@ def _run(
 ) -> tuple[Trace, Any]:
     __tracebackhide__ = True
     install_all()  # idempotent; done by the app's ready() unless "lifecycle" is not in INSTALLED_APPS
+    path = redact.url(spec.path)
     rec = Recording(
         "request",
-        f"{spec.method} {spec.path}",
-        {"method": spec.method, "path": spec.path},
+        f"{spec.method} {path}",
+        {"method": spec.method, "path": path},
         max_spans=conf.get("MAX_SPANS"),
     )
     # A recorded server error is replayed as a 500 response, not as the exception the test client
@@ -199,7 +200,7 @@ def _run(
     trace = rec.finish()
     trace.request = request_record(response, spec, user)
     trace.response = capture.response_info(response)
-    finalize(trace)
+    finalize(trace, rec.secrets)
     return trace, response
 
 
@@ -242,6 +243,8 @@ def _conclude(result: ReplayResult, config: Config, *, what: str) -> ReplayResul
         return result
     result.trace.save(actual)
     result.written = actual
+    # Traces are redacted when recorded; the message is redacted once more as text, so that a trace file
+    # written by hand or by an older version never has its secrets printed by the test run.
     message = format_failure(
         comparison,
         source=shown,
@@ -249,7 +252,7 @@ def _conclude(result: ReplayResult, config: Config, *, what: str) -> ReplayResul
         actual_path=display(actual),
         notes=result.notes[len(comparison.notes) :],
     )
-    raise TraceMismatch(message, result)
+    raise TraceMismatch(redact.text(message), result)
 
 
 # -- recording a block ---------------------------------------------------------------------------------
@@ -328,7 +331,7 @@ class record:
         }
         if len(requests) != 1:
             trace.resolver = None  # the resolve spans say where each request went
-        finalize(trace)
+        finalize(trace, rec.secrets)
         self.result = ReplayResult(file, trace, recorded)
         _conclude(
             self.result,

@@ -80,7 +80,10 @@ class RequestSpec:
         return f"{self.path}?{self.query}" if self.query else self.path
 
     def describe(self) -> str:
-        return f"{self.method} {self.url}"
+        """``GET /path/?query``, redacted (it is printed in failure messages and generated tests)."""
+        from lifecycle import redact
+
+        return f"{self.method} {redact.url(self.url)}"
 
 
 def spec_from_request(request: dict[str, Any], source: str) -> RequestSpec:
@@ -103,6 +106,8 @@ def spec_from_request(request: dict[str, Any], source: str) -> RequestSpec:
         if not isinstance(request.get(key), types):
             raise ReplayError(f"{source}: field 'request.{key}': unexpected value {request.get(key)!r}")
     spec = RequestSpec(method=str(request["method"]).upper(), path=str(request["path"]))
+    if REDACTED in spec.path:
+        spec.notes.append(f"the recorded path has redacted URL arguments, replayed as {REDACTED!r}")
     spec.query = str(request.get("query") or "")
     if REDACTED in spec.query:
         spec.notes.append(f"the recorded query string has redacted values, replayed as {REDACTED!r}")
@@ -294,7 +299,8 @@ def install_request_spans() -> None:
         rec = _block.get()
         if rec is None or _recording.get() is not rec:
             return original(self, request)
-        span, token = rec.push("request", f"{request.method} {request.path}", _attrs(request))
+        attrs = _attrs(request)
+        span, token = rec.push("request", f"{request.method} {attrs['path']}", attrs)
         try:
             response = original(self, request)
             if span is not None:
@@ -307,7 +313,8 @@ def install_request_spans() -> None:
         rec = _block.get()
         if rec is None or _recording.get() is not rec:
             return await original_async(self, request)
-        span, token = rec.push("request", f"{request.method} {request.path}", _attrs(request))
+        attrs = _attrs(request)
+        span, token = rec.push("request", f"{request.method} {attrs['path']}", attrs)
         try:
             response = await original_async(self, request)
             if span is not None:
@@ -322,4 +329,6 @@ def install_request_spans() -> None:
 
 
 def _attrs(request) -> dict[str, Any]:
-    return {"method": request.method, "path": request.path, "status": None}
+    from lifecycle import redact
+
+    return {"method": request.method, "path": redact.paths.request_path(request)[0], "status": None}
