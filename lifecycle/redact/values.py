@@ -161,10 +161,22 @@ def _header_value(raw: Any, kind: int, limit: int) -> str:
         return REDACTED
     text = raw if type(raw) is str else str(raw)
     if kind == _URL:
-        text = url(text)
+        text = _url_header(text)
     elif "eyJ" in text:
         text = JWT.sub(REDACTED, text)
     return text if len(text) <= limit else cap(text, limit)
+
+
+_BRACKETED = re.compile(r"<([^>]*)>")
+_REFRESH = re.compile(r"(?i)(url\s*=\s*['\"]?)([^'\"]*)")
+
+
+def _url_header(text: str) -> str:
+    if text.startswith("<"):  # Link: <url>; rel=next, <url>; rel=prev
+        return _BRACKETED.sub(lambda m: f"<{url(m.group(1))}>", text)
+    if ";" in text and "=" in text and text[:1].isdigit():  # Refresh: 5; url=/next/
+        return _REFRESH.sub(lambda m: m.group(1) + url(m.group(2)), text, count=1)
+    return url(text)
 
 
 def header_value(name: str, raw: Any) -> str:
