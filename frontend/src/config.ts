@@ -1,9 +1,9 @@
 // Reads the config the Django view renders with {{ config|json_script:"lifecycle-config" }}.
 
-import type { DashboardConfig } from "./lib/trace-format";
+import { DEFAULT_LIMITS, type DashboardConfig } from "./lib/trace-format";
 import { isObject } from "./lib/validate";
 
-export const DEFAULT_CONFIG: DashboardConfig = { wsUrl: "/__lifecycle__/ws/", apiBase: "/__lifecycle__/api/", version: 1 };
+export const DEFAULT_CONFIG: DashboardConfig = { wsUrl: "/__lifecycle__/ws/", apiBase: "/__lifecycle__/api/", version: 1, ...DEFAULT_LIMITS };
 
 export function readConfig(doc: Document): { config: DashboardConfig; warning: string | null } {
   const el = doc.getElementById("lifecycle-config");
@@ -12,6 +12,11 @@ export function readConfig(doc: Document): { config: DashboardConfig; warning: s
     const data: unknown = JSON.parse(el.textContent ?? "");
     if (!isObject(data)) throw new Error("expected an object");
     const str = (k: keyof DashboardConfig, d: string): string => (typeof data[k] === "string" ? (data[k] as string) : d);
+    // A limit that is missing or not a positive integer (an older server) keeps the default.
+    const limit = (k: keyof typeof DEFAULT_LIMITS): number => {
+      const v = data[k];
+      return typeof v === "number" && Number.isSafeInteger(v) && v > 0 ? v : DEFAULT_LIMITS[k];
+    };
     let apiBase = str("apiBase", DEFAULT_CONFIG.apiBase);
     if (!apiBase.endsWith("/")) apiBase += "/";
     return {
@@ -19,6 +24,9 @@ export function readConfig(doc: Document): { config: DashboardConfig; warning: s
         wsUrl: str("wsUrl", DEFAULT_CONFIG.wsUrl),
         apiBase,
         version: typeof data["version"] === "number" ? data["version"] : 1,
+        maxTraceBytes: limit("maxTraceBytes"),
+        maxSpans: limit("maxSpans"),
+        maxDepth: limit("maxDepth"),
       },
       warning: null,
     };

@@ -66,6 +66,45 @@ describe("LiveSocket close codes", () => {
     expect(seen.at(-1)).toEqual(["reconnecting", true, null]);
   });
 
+  it("stops after a 4403 on a connected socket (access revoked): no reconnect loop", () => {
+    sock.connect();
+    last().open();
+    last().receive({ type: "hello", version: 2 });
+    last().closed(4403, "access refused");
+    expect(seen.at(-1)).toEqual(["refused", false, "revoked"]);
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(FakeSocket.instances).toHaveLength(1);
+  });
+
+  it("reconnects after a 4429 (too many commands), with a long first step", () => {
+    sock.connect();
+    last().open();
+    last().receive({ type: "hello", version: 2 });
+    last().closed(4429, "too many commands");
+    expect(seen.at(-1)).toEqual(["reconnecting", true, "flood"]);
+    vi.advanceTimersByTime(3_900);
+    expect(FakeSocket.instances).toHaveLength(1);
+    vi.advanceTimersByTime(4_200);
+    expect(FakeSocket.instances).toHaveLength(2);
+    last().open();
+    expect(seen.at(-1)).toEqual(["live", false, null]);
+  });
+
+  it("numbers its sockets, so that frames of an old one are told apart", () => {
+    const got: number[] = [];
+    const s2 = new LiveSocket("ws://x/ws/", { onState: () => undefined, onMessage: (_d, g) => got.push(g) }, FakeSocket as unknown as typeof WebSocket);
+    s2.connect();
+    last().open();
+    last().receive("a");
+    last().closed(1006);
+    s2.retryNow();
+    last().open();
+    last().receive("b");
+    expect(got).toEqual([1, 2]);
+    expect(s2.generation).toBe(2);
+    s2.close();
+  });
+
   it("sends only short text frames", () => {
     sock.connect();
     expect(sock.send({ type: "ping" })).toBe(false); // not open yet

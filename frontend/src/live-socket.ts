@@ -1,21 +1,24 @@
 // The websocket: connects, reconnects by itself with backoff, pings, and hands text frames on.
 // A refusal by the server (close code 4403 or 4400) stops the reconnecting: only a retry asked for by
-// the user (retryNow) tries again.
+// the user (retryNow) tries again. A close for flooding (4429) reconnects after a long step.
 
 import { ATTEMPTS_BEFORE_DISCONNECTED, backoffDelay } from "./lib/backoff";
-import { closeVerdict, encodeClientMessage, type ConnectionProblem } from "./lib/protocol";
+import { CLOSE_FLOOD, closeVerdict, encodeClientMessage, type ConnectionProblem } from "./lib/protocol";
 import type { ClientMessage } from "./lib/trace-format";
 import type { ConnectionState } from "./state";
 
 export interface SocketHandlers {
   /** `problem` says why the socket is down when the close code tells (null while live or unknown). */
   onState(state: ConnectionState, retryAt: number | null, problem: ConnectionProblem | null): void;
-  onMessage(data: unknown): void;
+  /** `generation` numbers the socket the frame came on (see LiveSocket.generation). */
+  onMessage(data: unknown, generation: number): void;
   /** Called on every successful (re)connect; `reconnect` is false the first time. */
   onOpen?(reconnect: boolean): void;
 }
 
 export const PING_INTERVAL_MS = 25_000;
+/** After a 4429 the next attempt waits as if this many had failed (4 to 8 s), never 0.5 s. */
+export const FLOOD_ATTEMPT = 4;
 
 export class LiveSocket {
   private ws: WebSocket | null = null;
@@ -25,6 +28,8 @@ export class LiveSocket {
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
   private problem: ConnectionProblem | null = null;
+  /** Bumped for every new socket: a frame queued from an older one must not be acknowledged on this one. */
+  generation = 0;
 
   constructor(
     private readonly url: string,
@@ -47,6 +52,10 @@ export class LiveSocket {
       return;
     }
     this.ws = ws;
+    const generation = ++this.generation;
+    // The server accepts, then closes, a connection it refuses (so that the browser sees the code):
+    // only a socket that got frames (hello) was connected, and a 4403 on it means access was revoked.
+    let gotFrames = false;
     ws.onopen = () => {
       if (ws !== this.ws) return;
       const reconnect = this.everOpened;
@@ -58,18 +67,21 @@ export class LiveSocket {
       this.pingTimer = setInterval(() => this.send({ type: "ping" }), PING_INTERVAL_MS);
     };
     ws.onmessage = (ev: MessageEvent) => {
-      if (ws === this.ws) this.handlers.onMessage(ev.data);
+      if (ws !== this.ws) return;
+      gotFrames = true;
+      this.handlers.onMessage(ev.data, generation);
     };
     ws.onclose = (ev?: CloseEvent) => {
       if (ws !== this.ws) return;
       this.ws = null;
       this.clearPing();
-      const verdict = closeVerdict(ev?.code, this.everOpened);
+      const verdict = closeVerdict(ev?.code, this.everOpened, gotFrames);
       if (verdict.problem && verdict.problem !== this.problem) {
         console.warn(`[lifecycle] websocket ${this.url} closed with code ${ev?.code ?? "none"}${ev?.reason ? ` (${ev.reason})` : ""}`);
       }
       this.problem = verdict.problem;
       if (this.stopped) return;
+      if (ev?.code === CLOSE_FLOOD) this.attempt = Math.max(this.attempt, FLOOD_ATTEMPT);
       if (verdict.retry) this.scheduleRetry();
       else {
         this.attempt = 0;

@@ -2,9 +2,10 @@
 // Live trace data lives in the TraceStore (lib/trace-store.ts); this holds what the user sees and chose.
 
 import type { ConnectionProblem } from "./lib/protocol";
-import type { Trace } from "./lib/trace-format";
+import type { LayerState, Trace } from "./lib/trace-format";
 
-/** `refused`: the server closed with 4403 or 4400; no reconnecting until the user asks (Retry). */
+/** `refused`: the server closed with 4403 or 4400; no reconnecting until the user asks (Retry). "live"
+ * says the socket is open: whether events flow also depends on `layer`. */
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "disconnected" | "refused";
 
 export interface OpenTrace {
@@ -37,6 +38,11 @@ export interface AppState {
   selectedSpanId: number | null;
   highlight: Highlight | null;
   droppedEvents: number;
+  /** Live events this page missed by reading too slowly (the server's missed_events). */
+  missedEvents: number;
+  /** The server's channel layer: "down" (Redis unreachable...) or "none" means no live events. */
+  layer: LayerState;
+  layerError: string | null;
   /** Messages shown in the error banner, oldest first. */
   errors: string[];
 }
@@ -55,6 +61,9 @@ export function initialState(): AppState {
     selectedSpanId: null,
     highlight: null,
     droppedEvents: 0,
+    missedEvents: 0,
+    layer: "up",
+    layerError: null,
     errors: [],
   };
 }

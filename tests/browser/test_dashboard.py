@@ -129,7 +129,8 @@ def test_fresh_page_warms_up_out_of_sight_and_leaves_nothing(fresh_page, demo_se
 @pytest.mark.parametrize(("code", "problem", "text"), [
     (4403, "forbidden", "You are not allowed to see this dashboard: DEBUG must be on and your IP in "
                         "INTERNAL_IPS, or sign in as staff (LIFECYCLE['ACCESS_CALLBACK'])"),
-    (4400, "cross-origin", "127.0.0.1, is not in ALLOWED_HOSTS"),
+    (4400, "cross-origin", "is not the dashboard's own origin (the scheme, host and port of its websocket) nor one "
+                           'of LIFECYCLE["ALLOWED_ORIGINS"]'),
 ], ids=["4403", "4400"])
 def test_refused_socket_explains_and_stops_retrying(fresh_page, demo_server, artifacts, code, problem, text):
     page = fresh_page
@@ -148,6 +149,7 @@ def test_refused_socket_explains_and_stops_retrying(fresh_page, demo_server, art
     banner = page.locator(f"[data-testid=connection-banner][data-problem={problem}]")
     banner.wait_for(timeout=10000)
     assert text in banner.inner_text()
+    assert "ALLOWED_HOSTS" not in banner.inner_text()
     assert page.locator("[data-testid=connection-state]").get_attribute("data-state") == "refused"
     page.screenshot(path=str(artifacts / f"refused-{code}.png"))
     page.wait_for_timeout(2500)  # longer than the first backoff steps: no retry by itself

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CLOSE_ABNORMAL, CLOSE_BAD_ORIGIN, CLOSE_FORBIDDEN, MAX_CLIENT_FRAME_CHARS, closeVerdict, encodeClientMessage, hostName } from "./protocol";
+import { CLOSE_ABNORMAL, CLOSE_BAD_ORIGIN, CLOSE_FLOOD, CLOSE_FORBIDDEN, MAX_CLIENT_FRAME_CHARS, closeVerdict, encodeClientMessage, originOf } from "./protocol";
 import type { ClientMessage } from "./trace-format";
 
 describe("closeVerdict", () => {
@@ -8,6 +8,12 @@ describe("closeVerdict", () => {
       expect(closeVerdict(CLOSE_FORBIDDEN, opened)).toEqual({ problem: "forbidden", retry: false });
       expect(closeVerdict(CLOSE_BAD_ORIGIN, opened)).toEqual({ problem: "cross-origin", retry: false });
     }
+  });
+
+  it("tells a 4403 at connect from a revoked access, and reconnects after a 4429", () => {
+    expect(closeVerdict(CLOSE_FORBIDDEN, true, true)).toEqual({ problem: "revoked", retry: false });
+    expect(closeVerdict(CLOSE_FORBIDDEN, true, false)).toEqual({ problem: "forbidden", retry: false });
+    expect(closeVerdict(CLOSE_FLOOD, true, true)).toEqual({ problem: "flood", retry: true });
   });
 
   it("calls a 1006 before the first open unreachable, and keeps retrying", () => {
@@ -41,11 +47,9 @@ describe("encodeClientMessage", () => {
   });
 });
 
-describe("hostName", () => {
-  it("drops the port", () => {
-    expect(hostName("shop.test:8000")).toBe("shop.test");
-    expect(hostName("shop.test")).toBe("shop.test");
-    expect(hostName("[::1]:8000")).toBe("[::1]");
-    expect(hostName("127.0.0.1")).toBe("127.0.0.1");
+describe("originOf", () => {
+  it("is the scheme, host and port of the page", () => {
+    expect(originOf({ protocol: "https:", host: "shop.test:8443" })).toBe("https://shop.test:8443");
+    expect(originOf({ protocol: "http:", host: "127.0.0.1" })).toBe("http://127.0.0.1");
   });
 });

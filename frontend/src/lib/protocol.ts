@@ -3,10 +3,12 @@
 
 import type { ClientMessage } from "./trace-format";
 
-/** The access callback (LIFECYCLE["ACCESS_CALLBACK"]) refused this viewer. */
+/** The access callback (LIFECYCLE["ACCESS_CALLBACK"]) refused this viewer, at connect or at a re-check. */
 export const CLOSE_FORBIDDEN = 4403;
-/** Cross-origin: the Origin header is missing or its host is not in ALLOWED_HOSTS. */
+/** Cross-origin: the page's origin is not the dashboard's own nor in LIFECYCLE["ALLOWED_ORIGINS"]. */
 export const CLOSE_BAD_ORIGIN = 4400;
+/** The client sent commands (ping, backlog) far over the server's rate limit. */
+export const CLOSE_FLOOD = 4429;
 /** No close frame: the connection dropped, or the handshake failed (HTTP 403/404, not ASGI, refused). */
 export const CLOSE_ABNORMAL = 1006;
 
@@ -19,22 +21,29 @@ export const MAX_CLIENT_FRAME_CHARS = 4096;
 
 /**
  * Why the socket is not live, when we can tell:
- * - `forbidden` (4403) and `cross-origin` (4400): the server refused; retrying changes nothing until
- *   the settings or the login change, so we stop and wait for the user's Retry;
+ * - `forbidden` (4403 before any open), `revoked` (4403 once connected: the viewer logged out or lost
+ *   the permission, which the server re-checks every few seconds) and `cross-origin` (4400): the
+ *   server refused; retrying changes nothing until the settings or the login change, so we stop and
+ *   wait for the user's Retry;
+ * - `flood` (4429): too many commands; we reconnect, but only after a long backoff step;
  * - `unreachable`: 1006 before any successful open, which is what a missing websocket route, a WSGI
  *   server or a handshake refused by AllowedHostsOriginValidator look like; we keep retrying.
  */
-export type ConnectionProblem = "forbidden" | "cross-origin" | "unreachable";
+export type ConnectionProblem = "forbidden" | "revoked" | "cross-origin" | "flood" | "unreachable";
 
 export interface CloseVerdict {
   problem: ConnectionProblem | null;
   retry: boolean;
 }
 
-/** What a close means. `code` is undefined when the close event carried none (treated as 1006). */
-export function closeVerdict(code: number | undefined, everOpened: boolean): CloseVerdict {
-  if (code === CLOSE_FORBIDDEN) return { problem: "forbidden", retry: false };
+/**
+ * What a close means. `code` is undefined when the close event carried none (treated as 1006).
+ * `everOpened`: some socket of this page opened before; `connected`: this one received frames.
+ */
+export function closeVerdict(code: number | undefined, everOpened: boolean, connected = false): CloseVerdict {
+  if (code === CLOSE_FORBIDDEN) return { problem: connected ? "revoked" : "forbidden", retry: false };
   if (code === CLOSE_BAD_ORIGIN) return { problem: "cross-origin", retry: false };
+  if (code === CLOSE_FLOOD) return { problem: "flood", retry: true };
   if (!everOpened && (code === undefined || code === CLOSE_ABNORMAL)) return { problem: "unreachable", retry: true };
   return { problem: null, retry: true };
 }
@@ -52,9 +61,7 @@ export function encodeClientMessage(msg: ClientMessage): { text: string } | { er
   return { text };
 }
 
-/** Host name of a `host[:port]` string (ALLOWED_HOSTS holds names without ports). */
-export function hostName(host: string): string {
-  const v6 = /^\[[^\]]*\]/.exec(host);
-  if (v6) return v6[0];
-  return host.replace(/:\d*$/, "");
+/** The origin of a page: scheme, host and port (what the server compares with ALLOWED_ORIGINS). */
+export function originOf(loc: { protocol: string; host: string }): string {
+  return `${loc.protocol}//${loc.host}`;
 }

@@ -3,6 +3,7 @@
 
 import type { DuplicateGroup, Frame, ListRow, Span, Summary, Trace } from "./trace-format";
 import { TRACE_FORMAT, TRACE_VERSION } from "./trace-format";
+import { jsonKey } from "./json-preview";
 
 export function computeSummary(spans: readonly Span[], status: number | null, error: string | null): Summary {
   const counts: Record<string, number> = {};
@@ -24,7 +25,7 @@ export function computeSummary(spans: readonly Span[], status: number | null, er
     const first = list[0] as Span;
     const identical = new Map<string, number>();
     for (const s of list) {
-      const k = JSON.stringify(s.attrs["params"] ?? null);
+      const k = jsonKey(s.attrs["params"] ?? null);
       identical.set(k, (identical.get(k) ?? 0) + 1);
     }
     let dupParams = 0;

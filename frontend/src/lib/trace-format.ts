@@ -123,6 +123,19 @@ export interface Trace {
   summary: Summary;
   /** Spans not kept (MAX_SPANS reached). */
   dropped: { spans: number; reason: string | null };
+  /** Set by the dashboard, never part of a file or an API answer: it kept only the first spans. */
+  cut?: TraceCut;
+}
+
+/** What the dashboard left out of a trace to stay within its limits (DashboardConfig.maxSpans, maxDepth). */
+export interface TraceCut {
+  /** Spans the trace has. */
+  spans: number;
+  /** Spans the dashboard kept of the list: the first ones (maxSpans). */
+  kept: number;
+  /** Of those, spans not shown because they are nested deeper than `maxDepth` levels. */
+  tooDeep: number;
+  maxDepth: number;
 }
 
 /** What the request list shows (backlog, `/api/traces/`, trace.start / trace.end). */
@@ -149,16 +162,36 @@ export type LiveEvent =
   | { e: "span.end"; trace_id: string; span: Span }
   | { e: "trace.end"; trace_id: string; row: ListRow; trace: Trace };
 
-/** Server -> client websocket frames. */
+/** The newest live protocol version this dashboard speaks; version 1 servers still work. */
+export const PROTOCOL_VERSION = 2;
+
+/** The channel layer as the server sees it: "none" when the site has none (no live events). */
+export type LayerState = "up" | "down" | "none";
+
+/**
+ * Server -> client websocket frames. From version 2, `backlog` and `events` frames carry a `seq` that
+ * the client acknowledges (ClientMessage "ack") once it has applied them; version 1 sends no seq.
+ */
 export type ServerMessage =
-  | { type: "hello"; version: number; dropped_events: number }
-  | { type: "backlog"; traces: ListRow[] }
-  | { type: "events"; events: LiveEvent[]; dropped_events: number | null }
+  | { type: "hello"; version: number; dropped_events: number; window: number | null; layer: LayerState; error: string | null }
+  | { type: "backlog"; seq: number | null; traces: ListRow[] }
+  | {
+      type: "events";
+      seq: number | null;
+      events: LiveEvent[];
+      dropped_events: number | null;
+      /** Events this connection lost because the dashboard read too slowly (cumulative; v2). */
+      missed_events: number | null;
+    }
+  | { type: "status"; layer: LayerState; error: string | null }
   | { type: "pong" }
   | { type: "error"; error: string };
 
-/** Client -> server websocket frames. */
-export type ClientMessage = { type: "ping" } | { type: "backlog" };
+/**
+ * Client -> server websocket frames. `ack` acknowledges every frame up to `seq` (it is not a command:
+ * the rate limit does not count it).
+ */
+export type ClientMessage = { type: "ping" } | { type: "backlog" } | { type: "ack"; seq: number };
 
 /** `GET api/traces/` */
 export interface TraceListResponse {
@@ -173,4 +206,13 @@ export interface DashboardConfig {
   /** Path prefix of the HTTP API, ending with "/". */
   apiBase: string;
   version: number;
+  /** Largest trace (bytes) the dashboard reads: a file, an API answer or a live frame. */
+  maxTraceBytes: number;
+  /** Spans of one trace the dashboard keeps (the first ones); the rest are cut off with a notice. */
+  maxSpans: number;
+  /** Nesting the waterfall shows; deeper spans are cut off with a notice. */
+  maxDepth: number;
 }
+
+/** The server's defaults (LIFECYCLE["DASHBOARD_MAX_TRACE_BYTES"], ["DASHBOARD_MAX_SPANS"], ["DASHBOARD_MAX_DEPTH"]). */
+export const DEFAULT_LIMITS: Readonly<Pick<DashboardConfig, "maxTraceBytes" | "maxSpans" | "maxDepth">> = { maxTraceBytes: 50_000_000, maxSpans: 50_000, maxDepth: 256 };

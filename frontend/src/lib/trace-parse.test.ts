@@ -96,11 +96,47 @@ describe("parseServerMessage", () => {
     }
   });
 
+  it("reads protocol 2: hello's window and layer, seq, missed_events, status frames", () => {
+    expect(parseServerMessage('{"type":"hello","version":2,"dropped_events":0,"window":8,"layer":"down","error":"redis gone"}').message).toEqual({
+      type: "hello",
+      version: 2,
+      dropped_events: 0,
+      window: 8,
+      layer: "down",
+      error: "redis gone",
+    });
+    const ev = parseServerMessage('{"type":"events","seq":7,"events":[],"dropped_events":0,"missed_events":12}');
+    expect(ev.seq).toBe(7);
+    expect(ev.message).toEqual({ type: "events", seq: 7, events: [], dropped_events: 0, missed_events: 12 });
+    expect(parseServerMessage('{"type":"backlog","seq":1,"traces":[]}').seq).toBe(1);
+    expect(parseServerMessage('{"type":"status","layer":"up"}').message).toEqual({ type: "status", layer: "up", error: null });
+    // A frame that cannot be used still gives its seq, to acknowledge it.
+    const bad = parseServerMessage('{"type":"events","seq":9,"events":"nope"}');
+    expect(bad.message).toBeNull();
+    expect(bad.seq).toBe(9);
+    expect(parseServerMessage('{"type":"status","layer":"sideways"}').warnings).toEqual(['status.layer: expected "up", "down" or "none", got "sideways"']);
+  });
+
+  it("does not expand a trace.end whose frame is over maxTraceBytes", () => {
+    const trace = fixture("book-list");
+    const row = { id: "t1", started_at: "s", method: "GET", path: "/", status: 200, duration_ns: 9, queries: 0 };
+    const frame = JSON.stringify({ type: "events", seq: 3, events: [{ e: "trace.end", trace_id: "t1", row, trace }] });
+    const limits = { maxTraceBytes: 1000, maxSpans: 50_000, maxDepth: 256 };
+    const r = parseServerMessage(frame, limits);
+    expect(r.message?.type === "events" && r.message.events[0]).toMatchObject({ e: "trace.end", trace: null, row: { id: "t1" } });
+    expect(r.warnings[0]).toContain("is too large to open");
+    const ok = parseServerMessage(frame, { ...limits, maxTraceBytes: 1e6, maxSpans: 5 });
+    expect(ok.message?.type === "events" && ok.message.events[0]?.e === "trace.end" && ok.message.events[0].trace?.cut).toMatchObject({ kept: 5 });
+  });
+
   it("parses hello and backlog, skipping bad rows", () => {
     expect(parseServerMessage('{"type":"hello","version":1,"dropped_events":3}').message).toEqual({
       type: "hello",
       version: 1,
       dropped_events: 3,
+      window: null,
+      layer: "up",
+      error: null,
     });
     const r = parseServerMessage(
       JSON.stringify({

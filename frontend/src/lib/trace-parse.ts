@@ -5,6 +5,7 @@ import {
   TRACE_FORMAT,
   TRACE_VERSION,
   type DuplicateGroup,
+  type LayerState,
   type Frame,
   type ListRow,
   type LiveEvent,
@@ -36,6 +37,8 @@ import {
   stringMap,
   type Json,
 } from "./validate";
+
+import { limitTrace, tooLargeMessage, type Limits } from "./trace-limits";
 
 export { FormatError } from "./validate";
 
@@ -172,7 +175,11 @@ export function parseSummary(v: unknown, path: string): Summary {
   };
 }
 
-export function parseTrace(v: unknown, path = "trace"): Trace {
+/**
+ * A trace. With `limits`, only the first `maxSpans` spans are read (the rest are neither validated nor
+ * kept) and spans nested `maxDepth` deep or more are left out: Trace.cut says what was.
+ */
+export function parseTrace(v: unknown, path = "trace", limits?: Pick<Limits, "maxSpans" | "maxDepth">): Trace {
   const o = obj(v, path);
   const format = field(o, "format");
   if (format !== TRACE_FORMAT) fail(join(path, "format"), JSON.stringify(TRACE_FORMAT), format);
@@ -192,11 +199,12 @@ export function parseTrace(v: unknown, path = "trace"): Trace {
   const rsvPath = join(path, "resolver");
   const spansPath = join(path, "spans");
   const raw = arrField(o, "spans", path);
-  const spans: Span[] = new Array<Span>(raw.length);
+  const n = limits ? Math.min(raw.length, limits.maxSpans) : raw.length;
+  const spans: Span[] = new Array<Span>(n);
   // Span ids are small integers (0, 1, 2...): a bitmap finds duplicates without a Set of 10,000 numbers.
-  const seenBits = new Uint8Array(raw.length * 4 + 64);
+  const seenBits = new Uint8Array(n * 4 + 64);
   const seen = new Set<number>();
-  for (let i = 0; i < raw.length; i++) {
+  for (let i = 0; i < n; i++) {
     const s = parseSpan(raw[i], spansPath, i);
     const id = s.id;
     let dup: boolean;
@@ -211,7 +219,7 @@ export function parseTrace(v: unknown, path = "trace"): Trace {
     spans[i] = s;
   }
   const dropped = objOrNull(o, "dropped", path);
-  return {
+  const trace: Trace = {
     format: TRACE_FORMAT,
     version: TRACE_VERSION,
     id: traceId(o, "id", path),
@@ -263,10 +271,12 @@ export function parseTrace(v: unknown, path = "trace"): Trace {
         }
       : { spans: 0, reason: null },
   };
+  return limits ? limitTrace(trace, limits, raw.length) : trace;
 }
 
 /** Parse a saved trace file or an API answer. Errors name the source, then the field. */
-export function parseTraceText(text: string, source = "trace"): Trace {
+export function parseTraceText(text: string, source = "trace", limits?: Limits): Trace {
+  if (limits && text.length > limits.maxTraceBytes) throw new FormatError(source, tooLargeMessage("it", text.length, limits.maxTraceBytes));
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -274,7 +284,7 @@ export function parseTraceText(text: string, source = "trace"): Trace {
     throw new FormatError(source, `not valid JSON (${(e as Error).message})`);
   }
   try {
-    return parseTrace(data, "trace");
+    return parseTrace(data, "trace", limits);
   } catch (e) {
     if (e instanceof FormatError) throw new FormatError(source, e.message);
     throw e;
@@ -306,9 +316,15 @@ export type ParsedEvent =
 
 export type ParsedMessage =
   | Exclude<ServerMessage, { type: "events" }>
-  | { type: "events"; events: ParsedEvent[]; dropped_events: number | null };
+  | { type: "events"; seq: number | null; events: ParsedEvent[]; dropped_events: number | null; missed_events: number | null };
 
-export function parseEvent(v: unknown, path: string, warnings: string[]): ParsedEvent {
+/** How parseEvent treats trace.end: its trace is left out (null) when the frame was over maxTraceBytes. */
+interface EventOptions {
+  limits?: Limits;
+  frameBytes: number;
+}
+
+export function parseEvent(v: unknown, path: string, warnings: string[], opts: EventOptions = { frameBytes: 0 }): ParsedEvent {
   const o = obj(v, path);
   const e = field(o, "e");
   const trace_id = traceId(o, "trace_id", path);
@@ -321,8 +337,14 @@ export function parseEvent(v: unknown, path: string, warnings: string[]): Parsed
     case "trace.end": {
       const row = parseRow(field(o, "row"), join(path, "row"));
       let trace: Trace | null = null;
+      const limits = opts.limits;
+      if (limits && opts.frameBytes > limits.maxTraceBytes) {
+        // Not expanded: the row is kept; opening the trace asks the API, which has the same limit.
+        warnings.push(`${join(path, "trace")}: ${tooLargeMessage(`trace ${trace_id}`, opts.frameBytes, limits.maxTraceBytes)}`);
+        return { e, trace_id, row, trace };
+      }
       try {
-        trace = parseTrace(field(o, "trace"), join(path, "trace"));
+        trace = parseTrace(field(o, "trace"), join(path, "trace"), limits);
       } catch (err) {
         warnings.push(errorText(err));
       }
@@ -336,14 +358,26 @@ export function parseEvent(v: unknown, path: string, warnings: string[]): Parsed
 export interface ParseResult {
   message: ParsedMessage | null;
   warnings: string[];
+  /** The frame's seq (to acknowledge), also when the rest of it could not be used. */
+  seq: number | null;
 }
 
 /**
  * Parse one websocket text frame. Never throws: a frame that cannot be used gives message null and a
  * warning; a bad event inside an `events` batch is skipped with a warning and the rest are kept.
  */
-export function parseServerMessage(text: unknown): ParseResult {
+const LAYER_STATES: readonly LayerState[] = ["up", "down", "none"];
+
+function layerState(o: Record<string, unknown>, path: string): LayerState {
+  const v = field(o, "layer");
+  if (v === undefined || v === null) return "up"; // version 1: no layer reports
+  if (typeof v === "string" && (LAYER_STATES as readonly string[]).includes(v)) return v as LayerState;
+  return fail(join(path, "layer"), '"up", "down" or "none"', v);
+}
+
+export function parseServerMessage(text: unknown, limits?: Limits): ParseResult {
   const warnings: string[] = [];
+  let seq: number | null = null;
   try {
     if (typeof text !== "string") fail("frame", "a JSON text frame", text);
     let data: unknown;
@@ -354,6 +388,9 @@ export function parseServerMessage(text: unknown): ParseResult {
     }
     const o = obj(data, "frame");
     const type = field(o, "type");
+    // Read first, so that a frame that fails below is still acknowledged; a seq that is not a count is none.
+    const rawSeq = field(o, "seq");
+    if (typeof rawSeq === "number" && Number.isSafeInteger(rawSeq) && rawSeq >= 0 && (type === "events" || type === "backlog")) seq = rawSeq;
     switch (type) {
       case "hello":
         return {
@@ -361,8 +398,12 @@ export function parseServerMessage(text: unknown): ParseResult {
             type,
             version: num(o, "version", "hello", { int: true }),
             dropped_events: num(o, "dropped_events", "hello", { int: true, min: 0, dflt: 0 }),
+            window: numOrNull(o, "window", "hello", { int: true, min: 0 }),
+            layer: layerState(o, "hello"),
+            error: strOrNull(o, "error", "hello"),
           },
           warnings,
+          seq,
         };
       case "backlog": {
         const rows = [];
@@ -373,32 +414,42 @@ export function parseServerMessage(text: unknown): ParseResult {
             warnings.push(errorText(err));
           }
         }
-        return { message: { type, traces: rows }, warnings };
+        return { message: { type, seq, traces: rows }, warnings, seq };
       }
       case "events": {
         const events: ParsedEvent[] = [];
+        const opts: EventOptions = { frameBytes: (text as string).length, ...(limits ? { limits } : {}) };
         for (const [i, ev] of arrField(o, "events", "events").entries()) {
           try {
-            events.push(parseEvent(ev, `events.events[${i}]`, warnings));
+            events.push(parseEvent(ev, `events.events[${i}]`, warnings, opts));
           } catch (err) {
             warnings.push(errorText(err));
           }
         }
         return {
-          message: { type, events, dropped_events: numOrNull(o, "dropped_events", "events", { int: true, min: 0 }) },
+          message: {
+            type,
+            seq,
+            events,
+            dropped_events: numOrNull(o, "dropped_events", "events", { int: true, min: 0 }),
+            missed_events: numOrNull(o, "missed_events", "events", { int: true, min: 0 }),
+          },
           warnings,
+          seq,
         };
       }
+      case "status":
+        return { message: { type, layer: layerState(o, "status"), error: strOrNull(o, "error", "status") }, warnings, seq };
       case "pong":
-        return { message: { type }, warnings };
+        return { message: { type }, warnings, seq };
       case "error":
-        return { message: { type, error: isObject(o) ? str(o, "error", "error", "unknown error") : "" }, warnings };
+        return { message: { type, error: isObject(o) ? str(o, "error", "error", "unknown error") : "" }, warnings, seq };
       default:
-        return fail("frame.type", "hello, backlog, events, pong or error", type);
+        return fail("frame.type", "hello, backlog, events, status, pong or error", type);
     }
   } catch (err) {
     warnings.push(errorText(err));
-    return { message: null, warnings };
+    return { message: null, warnings, seq };
   }
 }
 

@@ -1,7 +1,7 @@
 // The event reducer: websocket messages in, request-list entries out. No DOM; time is passed in.
 
 import type { ParsedEvent, ParsedMessage } from "./trace-parse";
-import type { ListRow, Span, Trace } from "./trace-format";
+import type { LayerState, ListRow, Span, Trace } from "./trace-format";
 import { timeKeyUs } from "./format";
 
 export const DEFAULT_CAP = 500;
@@ -72,6 +72,12 @@ export class TraceStore {
   /** Bumped per trace whenever its spans or its full trace change. */
   private traceVersions = new Map<string, number>();
   serverVersion: number | null = null;
+  /** The server's channel layer (hello, status frames): "down" means no live events for now. */
+  layer: LayerState = "up";
+  layerError: string | null = null;
+  /** Live events lost because this page read too slowly (missed_events), over all its connections. */
+  private missedBefore = 0;
+  private missedNow = 0;
   private pinned: string | null = null;
   /** Count of traces ever added (for "N new" while paused). */
   insertedTotal = 0;
@@ -82,6 +88,10 @@ export class TraceStore {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  get missedEvents(): number {
+    return this.missedBefore + this.missedNow;
   }
 
   get(id: string): TraceEntry | undefined {
@@ -103,6 +113,15 @@ export class TraceStore {
       case "hello":
         this.serverVersion = msg.version;
         this.droppedEvents = msg.dropped_events;
+        this.layer = msg.layer;
+        this.layerError = msg.error;
+        // missed_events counts per connection: a new one starts again from 0.
+        this.missedBefore += this.missedNow;
+        this.missedNow = 0;
+        break;
+      case "status":
+        this.layer = msg.layer;
+        this.layerError = msg.layer === "down" ? msg.error : null;
         break;
       case "backlog":
         this.applyBacklog(msg.traces, atMs);
@@ -110,6 +129,7 @@ export class TraceStore {
       case "events":
         for (const ev of msg.events) this.applyEvent(ev, atMs);
         if (msg.dropped_events !== null) this.droppedEvents = msg.dropped_events;
+        if (msg.missed_events !== null && msg.missed_events > this.missedNow) this.missedNow = msg.missed_events;
         break;
       case "pong":
       case "error":

@@ -1,6 +1,8 @@
 // Small typed readers for untrusted JSON. Every failure names the field path and what came instead:
 // `trace.spans[3].start_ns: expected a number, got "abc"`.
 
+import { jsonPreview } from "./json-preview";
+
 export type Json = Record<string, unknown>;
 
 export class FormatError extends Error {
@@ -120,7 +122,7 @@ export function stringMap(o: Json, key: string, path: string): Record<string, st
   if (v === undefined || v === null) return {};
   const m = obj(v, join(path, key));
   const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(m)) out[k] = typeof val === "string" ? val : JSON.stringify(val);
+  for (const [k, val] of Object.entries(m)) out[k] = typeof val === "string" ? val : jsonPreview(val);
   return out;
 }
 

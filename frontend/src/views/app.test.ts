@@ -4,9 +4,10 @@ import { App } from "./app";
 import bookList from "../lib/__fixtures__/book-list-n-plus-one.json";
 import orderError from "../lib/__fixtures__/order-error-500.json";
 import { FakeSocket, row, span } from "../lib/test-helpers";
+import { DEFAULT_LIMITS } from "../lib/trace-format";
 
 
-const config = { wsUrl: "/__lifecycle__/ws/", apiBase: "/__lifecycle__/api/", version: 1 };
+const config = { wsUrl: "/__lifecycle__/ws/", apiBase: "/__lifecycle__/api/", version: 1, ...DEFAULT_LIMITS };
 const q = (sel: string) => document.querySelector<HTMLElement>(sel);
 const qa = (sel: string) => Array.from(document.querySelectorAll<HTMLElement>(sel));
 
@@ -175,7 +176,7 @@ describe("App", () => {
     vi.useRealTimers();
   });
 
-  it("explains a refusal (4403, 4400), stops reconnecting and offers Retry", () => {
+  it("explains a refusal (4403 revoked or at connect, 4400), stops reconnecting and offers Retry", () => {
     vi.useFakeTimers();
     try {
       const banner = q("[data-testid=connection-banner]") as HTMLElement;
@@ -183,13 +184,12 @@ describe("App", () => {
       socket().open();
       socket().receive({ type: "backlog", traces: [row("kept")] });
       app.flush();
+      // Connected (frames came), then closed 4403: the server's re-check found the viewer logged out.
       socket().closed(4403, "access refused");
       expect(pill.dataset["state"]).toBe("refused");
       expect(banner.hidden).toBe(false);
-      expect(banner.dataset["problem"]).toBe("forbidden");
-      expect(banner.textContent).toContain(
-        "You are not allowed to see this dashboard: DEBUG must be on and your IP in INTERNAL_IPS, or sign in as staff (LIFECYCLE['ACCESS_CALLBACK'])",
-      );
+      expect(banner.dataset["problem"]).toBe("revoked");
+      expect(banner.textContent).toContain("Access revoked: log in again.");
       expect(banner.textContent).not.toContain("Retrying in");
       const count = FakeSocket.instances.length;
       vi.advanceTimersByTime(5 * 60_000);
@@ -197,7 +197,7 @@ describe("App", () => {
       // What was shown stays readable.
       expect(qa("[data-testid=request-row]").map((r) => r.dataset["traceId"])).toEqual(["kept"]);
 
-      // Both Retry buttons try again; a 4400 then names the host to add to ALLOWED_HOSTS.
+      // Both Retry buttons try again; a 4400 then names the page's origin and ALLOWED_ORIGINS.
       expect(q("[data-testid=retry-button]")?.hidden).toBe(false);
       q("[data-testid=connection-retry]")?.click();
       expect(FakeSocket.instances.length).toBe(count + 1);
@@ -205,9 +205,19 @@ describe("App", () => {
       socket().closed(4400, "cross-origin connection refused");
       expect(pill.dataset["state"]).toBe("refused");
       expect(banner.dataset["problem"]).toBe("cross-origin");
-      expect(banner.textContent).toContain("shop.test, is not in ALLOWED_HOSTS");
+      expect(banner.textContent).toContain("this page's origin, https://shop.test, is not the dashboard's own origin");
+      expect(banner.textContent).toContain('LIFECYCLE["ALLOWED_ORIGINS"]');
+      expect(banner.textContent).not.toContain("ALLOWED_HOSTS");
+      // A 4403 before any frame: refused at connect.
       q("[data-testid=retry-button]")?.click();
-      expect(FakeSocket.instances.length).toBe(count + 2);
+      socket().open();
+      socket().closed(4403, "access refused");
+      expect(banner.dataset["problem"]).toBe("forbidden");
+      expect(banner.textContent).toContain(
+        "You are not allowed to see this dashboard: DEBUG must be on and your IP in INTERNAL_IPS, or sign in as staff (LIFECYCLE['ACCESS_CALLBACK'])",
+      );
+      q("[data-testid=retry-button]")?.click();
+      expect(FakeSocket.instances.length).toBe(count + 3);
       socket().open();
       expect(pill.dataset["state"]).toBe("live");
       expect(banner.hidden).toBe(true);
@@ -354,5 +364,154 @@ describe("App", () => {
     expect(app.state.get().open).toBeNull();
     key("Slash", "/");
     expect(document.activeElement).toBe(q("[data-testid=filter-input]"));
+  });
+});
+
+describe("App, live protocol 2", () => {
+  const frame = (o: unknown) => JSON.stringify(o);
+
+  it("acknowledges every seq'd frame once applied, on the socket it came on", () => {
+    socket().open();
+    socket().receive({ type: "hello", version: 2, dropped_events: 0, window: 8, layer: "up" });
+    socket().receive({ type: "backlog", seq: 1, traces: [row("a1")] });
+    socket().receive({ type: "events", seq: 2, events: [], dropped_events: 0, missed_events: 0 });
+    socket().receive('{"type":"events","seq":3,"events":"broken"}');
+    socket().receive({ type: "pong" });
+    expect(socket().sent).toEqual([]); // not yet applied
+    app.flush();
+    expect(socket().sent).toEqual([frame({ type: "ack", seq: 1 }), frame({ type: "ack", seq: 2 }), frame({ type: "ack", seq: 3 })]);
+    // No warning for version 2.
+    expect(q("[data-testid=error-banner]")?.textContent).not.toContain("protocol version");
+    // A frame of the old socket, applied after a reconnect, is not acknowledged on the new one.
+    socket().receive({ type: "events", seq: 4, events: [] });
+    socket().closed(1006);
+    q("[data-testid=retry-button]")?.click();
+    socket().open();
+    app.flush();
+    expect(socket().sent).toEqual([]);
+  });
+
+  it("warns only about a protocol newer than it knows", () => {
+    socket().open();
+    socket().receive({ type: "hello", version: 1, dropped_events: 0 });
+    app.flush();
+    expect(q("[data-testid=error-banner]")?.hidden).toBe(true);
+    socket().receive({ type: "hello", version: 3, dropped_events: 0 });
+    app.flush();
+    expect(q("[data-testid=error-banner]")?.textContent).toContain("The server speaks live protocol version 3; this dashboard knows versions 1 to 2");
+  });
+
+  it("shows the live events it missed", () => {
+    socket().open();
+    socket().receive({ type: "hello", version: 2, dropped_events: 0, window: 8, layer: "up" });
+    app.flush();
+    const missed = q("[data-testid=missed-events]") as HTMLElement;
+    expect(missed.hidden).toBe(true);
+    socket().receive({ type: "events", seq: 1, events: [], dropped_events: 0, missed_events: 1234 });
+    app.flush();
+    expect(missed.hidden).toBe(false);
+    expect(missed.textContent).toBe("1234 live events missed: the dashboard read too slowly");
+  });
+
+  it("is not live while the channel layer is down, and is again once it is up", () => {
+    const pill = q("[data-testid=connection-state]") as HTMLElement;
+    const banner = q("[data-testid=connection-banner]") as HTMLElement;
+    socket().open();
+    socket().receive({ type: "hello", version: 2, dropped_events: 0, window: 8, layer: "down", error: "ConnectionError: redis:6379 refused" });
+    app.flush();
+    expect(pill.dataset["state"]).toBe("layer-down");
+    expect(pill.textContent).toBe("channel layer down: no live events");
+    expect(banner.hidden).toBe(false);
+    expect(banner.dataset["problem"]).toBe("layer-down");
+    expect(banner.textContent).toContain("Channel layer down: no live events (ConnectionError: redis:6379 refused)");
+    socket().receive({ type: "status", layer: "up" });
+    app.flush();
+    expect(pill.dataset["state"]).toBe("live");
+    expect(pill.textContent).toBe("live");
+    expect(banner.hidden).toBe(true);
+    socket().receive({ type: "status", layer: "down", error: "timeout" });
+    app.flush();
+    expect(pill.textContent).toBe("channel layer down: no live events");
+  });
+
+  it("says why after a 4429 and reconnects with backoff", () => {
+    vi.useFakeTimers();
+    try {
+      socket().open();
+      socket().receive({ type: "hello", version: 2 });
+      const count = FakeSocket.instances.length;
+      socket().closed(4429, "too many commands");
+      const banner = q("[data-testid=connection-banner]") as HTMLElement;
+      expect(banner.dataset["problem"]).toBe("flood");
+      expect(banner.textContent).toContain("too many commands (code 4429");
+      expect(banner.textContent).toMatch(/Retrying in \d+ s/);
+      vi.advanceTimersByTime(10_000);
+      expect(FakeSocket.instances.length).toBe(count + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("App, hostile files and traces", () => {
+  function remount(over: Partial<typeof config>): void {
+    app.stop();
+    const root = document.getElementById("lifecycle-app") as HTMLElement;
+    app = new App(root, { ...config, ...over }, { WebSocket: FakeSocket as unknown as typeof WebSocket, fetch: fetchMock as unknown as typeof fetch });
+    app.start();
+  }
+  const banner = () => q("[data-testid=error-banner]")?.textContent ?? "";
+
+  it("refuses a file over maxTraceBytes by its size, without reading it", async () => {
+    remount({ maxTraceBytes: 1000 });
+    const file = new File(["x".repeat(5000)], "huge.json");
+    const read = vi.spyOn(file, "text");
+    await app.openFile(file);
+    expect(read).not.toHaveBeenCalled();
+    expect(banner()).toContain('huge.json is too large to open (5 KB, more than the dashboard\'s limit of 1 KB, LIFECYCLE["DASHBOARD_MAX_TRACE_BYTES"]).');
+    expect(app.state.get().open).toBeNull();
+  });
+
+  it("refuses an API answer over the limit by its Content-Length, before parsing", async () => {
+    remount({ maxTraceBytes: 1000 });
+    const parse = vi.spyOn(JSON, "parse");
+    fetchMock.mockImplementation(async () => new Response(JSON.stringify(bookList), { status: 200, headers: { "Content-Length": "30000" } }));
+    app.openTrace(bookList.id);
+    await vi.waitFor(() => expect(q("[data-testid=trace-error]")?.textContent).toContain("is too large to open"));
+    expect(parse).not.toHaveBeenCalled();
+    expect(banner()).toContain(`Trace ${bookList.id} is too large to open (30 KB, more than the dashboard's limit of 1 KB`);
+  });
+
+  it("shows the first maxSpans spans with a notice", async () => {
+    remount({ maxSpans: 5 });
+    await app.openFile(new File([JSON.stringify(bookList)], "books.json"));
+    const notice = q("[data-testid=trace-cut-notice]") as HTMLElement;
+    expect(notice.hidden).toBe(false);
+    expect(notice.textContent).toContain("Showing 5 of 31 spans");
+    expect(qa("[data-testid=waterfall-row]").length).toBe(5);
+    // Groups naming spans that were cut still highlight what is there.
+    q("[data-testid=n-plus-one-group]")?.click();
+    expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done");
+  });
+
+  it("cuts spans nested deeper than maxDepth, and a trace of 20,000 levels opens", async () => {
+    const deep = structuredClone(bookList) as unknown as { spans: Record<string, unknown>[] };
+    const first = deep.spans[0] as Record<string, unknown>;
+    deep.spans = [first];
+    for (let i = 1; i < 20_000; i++) deep.spans.push({ id: i, parent_id: i - 1, kind: "view", name: `v${i}`, start_ns: i, duration_ns: 1, attrs: {} });
+    await app.openFile(new File([JSON.stringify(deep)], "deep.json"));
+    expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done");
+    expect(q("[data-testid=trace-cut-notice]")?.textContent).toContain("19,744 spans nested deeper than 256 levels are not shown");
+  });
+
+  it("shows a deeply nested attribute truncated", async () => {
+    const t = structuredClone(bookList) as unknown as { spans: { attrs: Record<string, unknown> }[] };
+    const nested = "[".repeat(10_000) + "]".repeat(10_000);
+    const text = JSON.stringify(t).replace('"attrs":{', `"attrs":{"deep":${nested},`);
+    await app.openFile(new File([text], "nested.json"));
+    q("[data-testid=waterfall-row]")?.click();
+    const attrs = q("[data-testid=span-attrs]");
+    expect(attrs?.textContent).toContain("[…]");
+    expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done");
   });
 });

@@ -4,8 +4,10 @@
 import { websocketUrl } from "../lib/backoff";
 import { parseFilter, type Filter } from "../lib/filter";
 import { computeSummary, mergeSpans, partialTrace, withRequestSpan } from "../lib/summary";
+import { originOf } from "../lib/protocol";
 import type { DashboardConfig, DuplicateGroup, Trace } from "../lib/trace-format";
-import { TRACE_VERSION } from "../lib/trace-format";
+import { PROTOCOL_VERSION } from "../lib/trace-format";
+import { TooLargeError, limitTrace, readLimited, tooLargeMessage, type Limits } from "../lib/trace-limits";
 import { FormatError, errorText, parseServerMessage, parseTraceText } from "../lib/trace-parse";
 import { DEFAULT_CAP, TraceStore, isRunning, type TraceEntry } from "../lib/trace-store";
 import { maxEndNs } from "../lib/waterfall-layout";
@@ -27,8 +29,6 @@ export interface AppDeps {
   cap?: number;
 }
 
-/** Largest trace file we try to open. */
-const MAX_FILE_BYTES = 512 * 1024 * 1024;
 /** Malformed frames logged to the console one by one before only every 100th is. */
 const WARN_LIMIT = 20;
 
@@ -48,7 +48,9 @@ export class App {
   private readonly socket: LiveSocket;
   private readonly fetchFn: typeof fetch;
 
-  private queue: unknown[] = [];
+  /** Frames as received, with the generation of the socket they came on (acks go to that one only). */
+  private queue: [unknown, number][] = [];
+  private readonly limits: Limits;
   private flushPending = false;
   private animating = false;
   private malformed = 0;
@@ -77,6 +79,7 @@ export class App {
     deps: AppDeps = {},
   ) {
     this.store = new TraceStore(deps.cap ?? DEFAULT_CAP);
+    this.limits = { maxTraceBytes: config.maxTraceBytes, maxSpans: config.maxSpans, maxDepth: config.maxDepth };
     this.fetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
     this.topBar = new TopBar({
       retryNow: () => this.socket.retryNow(),
@@ -93,7 +96,7 @@ export class App {
     this.errorBanner = new ErrorBanner(() => this.state.set({ errors: [] }));
     const location = deps.location ?? window.location;
     const url = websocketUrl(config.wsUrl, location);
-    this.connectionBanner = new ConnectionBanner({ url, host: location.host }, () => this.socket.retryNow());
+    this.connectionBanner = new ConnectionBanner({ url, origin: originOf(location) }, () => this.socket.retryNow());
     this.dropZone = h("div", { class: "drop-zone", testid: "drop-zone", text: "Drop a trace file to open it" });
     this.dropZone.hidden = true;
     this.help = shortcutsHelp(() => (this.help.hidden = true));
@@ -111,7 +114,7 @@ export class App {
       url,
       {
         onState: (connection, retryAt, connectionProblem) => this.state.set({ connection, retryAt, connectionProblem }),
-        onMessage: (data) => this.enqueue(data),
+        onMessage: (data, generation) => this.enqueue(data, generation),
       },
       deps.WebSocket ?? WebSocket,
     );
@@ -186,8 +189,8 @@ export class App {
 
   // ---- live data
 
-  private enqueue(data: unknown): void {
-    this.queue.push(data);
+  private enqueue(data: unknown, generation: number): void {
+    this.queue.push([data, generation]);
     this.scheduleFlush();
   }
 
@@ -209,22 +212,39 @@ export class App {
     const queue = this.queue;
     this.queue = [];
     const now = performance.now();
-    for (const data of queue) {
-      const { message, warnings } = parseServerMessage(data);
+    for (const [data, generation] of queue) {
+      const { message, warnings, seq } = parseServerMessage(data, this.limits);
       for (const w of warnings) this.malformedFrame(w);
-      if (!message) continue;
-      if (message.type === "hello" && message.version !== TRACE_VERSION) {
-        this.state.reportError(`The server speaks protocol version ${message.version}; this dashboard reads version ${TRACE_VERSION}. Rebuild it: make frontend.`);
+      if (!message) {
+        // A frame we could not use still counts in the server's send window.
+        if (seq !== null) this.ack(seq, generation);
+        continue;
+      }
+      if (message.type === "hello" && message.version > PROTOCOL_VERSION) {
+        this.state.reportError(
+          `The server speaks live protocol version ${message.version}; this dashboard knows versions 1 to ${PROTOCOL_VERSION}. Rebuild it: make frontend.`,
+        );
       }
       if (message.type === "error") console.warn(`[lifecycle] server: ${message.error}`);
       this.store.apply(message, now);
+      // Applied: acknowledge it, so that the server sends the next frames (protocol 2).
+      if (seq !== null) this.ack(seq, generation);
     }
-    this.state.set({ droppedEvents: this.store.droppedEvents });
+    this.state.set({
+      droppedEvents: this.store.droppedEvents,
+      missedEvents: this.store.missedEvents,
+      layer: this.store.layer,
+      layerError: this.store.layerError,
+    });
     if (!this.state.get().paused) {
       this.refreshList();
       this.refreshOpenTrace();
     }
     this.renderChrome();
+  }
+
+  private ack(seq: number, generation: number): void {
+    if (generation === this.socket.generation) this.socket.send({ type: "ack", seq });
   }
 
   private malformedFrame(warning: string): void {
@@ -281,10 +301,12 @@ export class App {
     try {
       const res = await this.fetchFn(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
       if (!res.ok) throw new Error(`HTTP ${res.status}${res.status === 404 ? " (the server no longer keeps it)" : ""}`);
-      trace = parseTraceText(await res.text(), `trace ${id}`);
+      // Refused by its Content-Length before it is read, or while read, before JSON.parse.
+      const text = await readLimited(res, this.limits.maxTraceBytes, `Trace ${id}`);
+      trace = parseTraceText(text, `trace ${id}`, this.limits);
     } catch (e) {
-      error = e instanceof FormatError ? `Could not load ${e.message}` : `Could not load trace ${id}: ${errorText(e)}`;
-      if (e instanceof FormatError) this.state.reportError(error);
+      error = e instanceof FormatError ? `Could not load ${e.message}` : e instanceof TooLargeError ? e.message : `Could not load trace ${id}: ${errorText(e)}`;
+      if (e instanceof FormatError || e instanceof TooLargeError) this.state.reportError(error);
     }
     const open = this.state.get().open;
     if (seq !== this.fetchSeq || !open || open.id !== id || open.source !== "server") return;
@@ -297,15 +319,16 @@ export class App {
   }
 
   async openFile(file: File): Promise<void> {
-    if (file.size > MAX_FILE_BYTES) {
-      this.state.reportError(`${file.name} is too large to open (${Math.round(file.size / 1e6)} MB).`);
+    // Refused by its size, before a byte of it is read.
+    if (file.size > this.limits.maxTraceBytes) {
+      this.state.reportError(tooLargeMessage(file.name, file.size, this.limits.maxTraceBytes));
       return;
     }
     let trace: Trace;
     let text: string;
     try {
       text = await file.text();
-      trace = parseTraceText(text, file.name);
+      trace = parseTraceText(text, file.name, this.limits);
     } catch (e) {
       // A FormatError already names the file, then the field.
       this.state.reportError(e instanceof FormatError ? `Could not open ${e.message}` : `Could not open ${file.name}: ${errorText(e)}`);
@@ -335,6 +358,7 @@ export class App {
       trace = open.base
         ? { ...open.base, spans, summary: computeSummary(spans, open.base.summary.status, open.base.summary.error) }
         : partialTrace(entry.row, spans);
+      trace = limitTrace(trace, this.limits);
     }
     this.display = { open, entry, version, trace };
     return trace;
@@ -372,7 +396,21 @@ export class App {
     this.renderOpen();
   }
 
+  /** Renders the open trace; a failure (a trace the views cannot handle) is shown, never thrown. */
   private renderOpen(): void {
+    try {
+      this.renderOpenTrace();
+    } catch (e) {
+      const open = this.state.get().open;
+      const what = open ? (open.fileName ?? `trace ${open.id}`) : "the trace";
+      const text = `Could not show ${what}: ${errorText(e)}`;
+      console.error(e);
+      this.traceView.showMessage(text, "error");
+      this.detail.update(null, null);
+    }
+  }
+
+  private renderOpenTrace(): void {
     const s = this.state.get();
     const open = s.open;
     const trace = this.displayedTrace();

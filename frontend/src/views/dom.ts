@@ -1,5 +1,7 @@
 // DOM building without HTML parsing: every string becomes a text node or a textContent.
 
+import { jsonPreview } from "../lib/json-preview";
+
 export type Child = Node | string | number | null | undefined | false;
 
 export interface Props {
@@ -46,11 +48,11 @@ export function setAttr(el: HTMLElement, name: string, value: string | null): vo
   } else if (el.getAttribute(name) !== value) el.setAttribute(name, value);
 }
 
-/** A key/value table; values that are not strings are shown as JSON text. */
+/** A key/value table; values that are not strings are shown as JSON text (bounded: see jsonPreview). */
 export function kvTable(rows: [string, unknown][], testid?: string): HTMLTableElement {
   const table = h("table", { class: "kv", ...(testid ? { testid } : {}) });
   for (const [k, v] of rows) {
-    const text = typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v, null, 1);
+    const text = typeof v === "string" ? v : v === undefined ? "" : jsonPreview(v, { indent: 1 });
     table.appendChild(h("tr", {}, h("th", { text: k }), h("td", { text })));
   }
   return table;

@@ -1,7 +1,7 @@
 // The error banner (malformed frames, traces that fail validation, files that do not load) and the
 // connection banner (socket down, refused, or never opened).
 
-import { hostName, type ConnectionProblem } from "../lib/protocol";
+import type { ConnectionProblem } from "../lib/protocol";
 import type { AppState } from "../state";
 import { h, setAttr, setText, toggle } from "./dom";
 
@@ -27,7 +27,7 @@ export class ErrorBanner {
 }
 
 /** What the banner says about a refusal or a socket that never opened (null: the generic text). */
-export function problemText(problem: ConnectionProblem | null, ctx: { url: string; host: string }): string | null {
+export function problemText(problem: ConnectionProblem | null, ctx: { url: string; origin: string }): string | null {
   switch (problem) {
     case "forbidden":
       return (
@@ -35,10 +35,22 @@ export function problemText(problem: ConnectionProblem | null, ctx: { url: strin
         "or sign in as staff (LIFECYCLE['ACCESS_CALLBACK']). The server refused the live connection (code 4403) " +
         "and it is not retried by itself: fix the access, then press Retry."
       );
+    case "revoked":
+      return (
+        "Access revoked: log in again. The server closed the live connection (code 4403) because this viewer " +
+        "is no longer allowed (logged out, or no longer staff); it is not retried by itself: log in, then press Retry."
+      );
     case "cross-origin":
       return (
-        `The server refused the live connection as cross-origin (code 4400): this page's origin, ${hostName(ctx.host)}, ` +
-        "is not in ALLOWED_HOSTS. Add it to ALLOWED_HOSTS, or open the dashboard through a host that is, then press Retry."
+        `The server refused the live connection as cross-origin (code 4400): this page's origin, ${ctx.origin}, ` +
+        "is not the dashboard's own origin (the scheme, host and port of its websocket) nor one of " +
+        "LIFECYCLE[\"ALLOWED_ORIGINS\"]. Open the dashboard from its own address, or add this origin to " +
+        "LIFECYCLE[\"ALLOWED_ORIGINS\"], then press Retry."
+      );
+    case "flood":
+      return (
+        "The server closed the live connection for too many commands (code 4429: more pings or backlog " +
+        "requests than LIFECYCLE[\"LIVE_CLIENT_RATE\"] allows). Reconnecting with backoff."
       );
     case "unreachable":
       return (
@@ -51,6 +63,14 @@ export function problemText(problem: ConnectionProblem | null, ctx: { url: strin
   }
 }
 
+/** The socket is open but the server's channel layer does not deliver (status / hello layer "down"). */
+export function layerDownText(error: string | null): string {
+  return (
+    `Channel layer down: no live events${error ? ` (${error})` : ""}. The server reports it and checks again every ` +
+    "few seconds; the list catches up once the layer is back. What is shown stays readable."
+  );
+}
+
 /** Shown while the socket is down: the data stays readable. Says why, when the close code tells. */
 export class ConnectionBanner {
   readonly el: HTMLElement;
@@ -58,7 +78,7 @@ export class ConnectionBanner {
   private readonly retry: HTMLButtonElement;
 
   constructor(
-    private readonly ctx: { url: string; host: string },
+    private readonly ctx: { url: string; origin: string },
     onRetry: () => void,
   ) {
     this.text = h("span", { class: "connection-text" });
@@ -70,10 +90,19 @@ export class ConnectionBanner {
 
   update(s: AppState, nowMs: number): void {
     const down = s.connection === "reconnecting" || s.connection === "disconnected" || s.connection === "refused" || s.connectionProblem === "unreachable";
-    toggle(this.el, down);
+    const layerDown = s.connection === "live" && s.layer === "down";
+    toggle(this.el, down || layerDown);
+    if (layerDown) {
+      setAttr(this.el, "data-problem", "layer-down");
+      this.el.classList.remove("refused");
+      toggle(this.retry, false);
+      setText(this.text, layerDownText(s.layerError));
+      return;
+    }
+    toggle(this.retry, true);
     if (!down) return;
     const refused = s.connection === "refused";
-    const problem = refused || s.connectionProblem === "unreachable" ? s.connectionProblem : null;
+    const problem = refused || s.connectionProblem === "unreachable" || s.connectionProblem === "flood" ? s.connectionProblem : null;
     setAttr(this.el, "data-problem", problem);
     this.el.classList.toggle("refused", refused);
     const wait = s.retryAt !== null ? Math.max(0, Math.ceil((s.retryAt - nowMs) / 1000)) : null;

@@ -1,6 +1,7 @@
 // The detail pane: everything about one span, per kind, then any other attributes as a table.
 
 import { formatBytes, formatDuration } from "../lib/format";
+import { jsonPreview } from "../lib/json-preview";
 import { kindClass, kindStyle } from "../lib/kinds";
 import { stackOf } from "../lib/summary";
 import type { Frame, Span, Trace } from "../lib/trace-format";
@@ -25,7 +26,7 @@ function section(title: string, ...body: (Node | null)[]): HTMLElement {
 
 function str(v: unknown): string {
   if (v === null || v === undefined) return "–";
-  return typeof v === "string" ? v : JSON.stringify(v);
+  return typeof v === "string" ? v : jsonPreview(v);
 }
 
 export function renderStack(frames: readonly Frame[]): HTMLElement {

@@ -2,6 +2,7 @@
 
 import { parseFilter } from "../lib/filter";
 import type { AppState, ConnectionState } from "../state";
+import { plural } from "../lib/format";
 import { h, setAttr, setText, toggle } from "./dom";
 
 export interface TopBarActions {
@@ -19,6 +20,17 @@ const PILL_TEXT: Record<ConnectionState, string> = {
   refused: "refused",
 };
 
+/** The pill: the socket's state, except that an open socket over a channel layer that is down is not live. */
+export function pillState(s: Pick<AppState, "connection" | "layer" | "layerError">): { state: string; text: string; title?: string } {
+  if (s.connection === "live" && s.layer === "down") {
+    return { state: "layer-down", text: "channel layer down: no live events", title: s.layerError ?? "The server's channel layer does not deliver" };
+  }
+  if (s.connection === "live" && s.layer === "none") {
+    return { state: "no-layer", text: "no live events", title: "The site has no channel layer (CHANNEL_LAYERS): only what the API lists" };
+  }
+  return { state: s.connection, text: PILL_TEXT[s.connection] };
+}
+
 export const FILTER_HELP =
   "Filter requests: path text, status:5xx, status:404, method:post, has:n+1, has:error, has:dup, is:running, slower:200ms, faster:5ms; prefix - to negate";
 
@@ -30,6 +42,7 @@ export class TopBar {
   private readonly pause: HTMLButtonElement;
   private readonly pausedNote: HTMLElement;
   private readonly dropped: HTMLElement;
+  private readonly missed: HTMLElement;
   private readonly save: HTMLAnchorElement;
   private readonly fileInput: HTMLInputElement;
   private saveBlobUrl: string | null = null;
@@ -52,6 +65,8 @@ export class TopBar {
     this.filterInput.addEventListener("input", () => actions.setFilter(this.filterInput.value));
     this.dropped = h("span", { class: "dropped", testid: "dropped-events", title: "Events the server could not send (the dashboard fell behind or the buffer was full)" });
     this.dropped.hidden = true;
+    this.missed = h("span", { class: "missed", testid: "missed-events", attrs: { role: "status" }, title: "Live events the server did not send to this page because it read them too slowly (the rows and traces are still on the server: open them)" });
+    this.missed.hidden = true;
     this.fileInput = h("input", { class: "visually-hidden", testid: "open-file-input", attrs: { type: "file", accept: ".json,application/json", "aria-label": "Open trace file" } });
     this.fileInput.addEventListener("change", () => {
       const f = this.fileInput.files?.[0];
@@ -77,6 +92,7 @@ export class TopBar {
       this.pausedNote,
       this.filterInput,
       this.dropped,
+      this.missed,
       h("span", { class: "spacer" }),
       open,
       this.save,
@@ -84,10 +100,12 @@ export class TopBar {
   }
 
   update(s: AppState, apiBase: string, pausedNew: number, nowMs: number): void {
-    setText(this.pill, PILL_TEXT[s.connection]);
-    setAttr(this.pill, "data-state", s.connection);
+    const pill = pillState(s);
+    setText(this.pill, pill.text);
+    setAttr(this.pill, "data-state", pill.state);
     const wait = s.retryAt !== null ? Math.max(0, Math.ceil((s.retryAt - nowMs) / 1000)) : null;
-    this.pill.title = wait !== null ? `Next attempt in ${wait} s` : s.connection === "refused" ? "The server refused the live connection: see the banner" : "";
+    this.pill.title =
+      wait !== null ? `Next attempt in ${wait} s` : s.connection === "refused" ? "The server refused the live connection: see the banner" : (pill.title ?? "");
     toggle(this.retry, s.connection !== "live" && s.connection !== "connecting");
     setText(this.pause, s.paused ? "Resume" : "Pause");
     setAttr(this.pause, "aria-pressed", String(s.paused));
@@ -95,6 +113,8 @@ export class TopBar {
     setText(this.pausedNote, pausedNew > 0 ? `Paused · ${pausedNew} new` : "Paused");
     toggle(this.dropped, s.droppedEvents > 0);
     setText(this.dropped, `Dropped events: ${s.droppedEvents}`);
+    toggle(this.missed, s.missedEvents > 0);
+    setText(this.missed, `${plural(s.missedEvents, "live event")} missed: the dashboard read too slowly`);
     if (this.filterInput.value !== s.filterText && document.activeElement !== this.filterInput) this.filterInput.value = s.filterText;
     const errors = parseFilter(s.filterText).errors;
     this.filterInput.classList.toggle("invalid", errors.length > 0);

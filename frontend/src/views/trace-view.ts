@@ -4,6 +4,7 @@ import { formatDuration, statusClass } from "../lib/format";
 import { GROUP_COLOR_VARS } from "../lib/kinds";
 import { cacheStats, duplicateCount } from "../lib/summary";
 import type { DuplicateGroup, Trace } from "../lib/trace-format";
+import { cutNotice } from "../lib/trace-limits";
 import type { OpenTrace } from "../state";
 import { h, toggle } from "./dom";
 import { Waterfall, type WaterfallActions } from "./waterfall";
@@ -32,6 +33,7 @@ export class TraceView {
   private readonly head: HTMLElement;
   private readonly chips: HTMLElement;
   private readonly groups: HTMLElement;
+  private readonly cut: HTMLElement;
   private readonly message: HTMLElement;
   private readonly content: HTMLElement;
   private shownTrace: Trace | null = null;
@@ -42,8 +44,10 @@ export class TraceView {
     this.head = h("div", { class: "trace-head" });
     this.chips = h("div", { class: "chips", testid: "summary-chips" });
     this.groups = h("div", { class: "groups" });
+    this.cut = h("div", { class: "trace-cut", testid: "trace-cut-notice", attrs: { role: "note" } });
+    this.cut.hidden = true;
     this.message = h("div", { class: "trace-message", testid: "trace-message" });
-    this.content = h("div", { class: "trace-content" }, this.head, this.chips, this.groups, this.waterfall.el);
+    this.content = h("div", { class: "trace-content" }, this.head, this.chips, this.cut, this.groups, this.waterfall.el);
     this.el = h("section", { class: "trace-view", testid: "trace-view" }, this.message, this.content);
     this.showMessage("Select a request to see its trace.");
   }
@@ -71,6 +75,9 @@ export class TraceView {
     if (trace !== this.shownTrace) {
       this.shownTrace = trace;
       this.renderHead(trace, open);
+      const notice = trace.cut ? cutNotice(trace.cut) : [];
+      this.cut.replaceChildren(...notice.map((t) => h("p", { text: t })));
+      toggle(this.cut, notice.length > 0);
       const key = JSON.stringify([trace.summary.counts, trace.summary.time_ns, trace.summary.duplicate_groups.map((g) => [g.fp, g.count]), trace.duration_ns, trace.summary.status]);
       if (key !== this.shownSummaryKey) {
         this.shownSummaryKey = key;
