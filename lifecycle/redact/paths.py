@@ -27,7 +27,8 @@ from lifecycle.safety import report
 
 _MAX_CHAINS = 500
 _MAX_DEPTH = 20
-# (the resolver the chains were built from, the chains): each chain a tuple of (pattern, secret group names).
+# (the resolver the chains were built from, the chains): each chain is (its literal prefix, the tuple of
+# (pattern, secret group names) from the root resolver down to the endpoint).
 _state: tuple[Any, tuple] = (None, ())
 
 
@@ -45,12 +46,27 @@ def _chains() -> tuple:
         try:
             found: list = []
             _walk(resolver.url_patterns, ((resolver.pattern, frozenset()),), found, 0)
-            chains = tuple(found[:_MAX_CHAINS])
+            chains = tuple((_prefix(chain), chain) for chain in found[:_MAX_CHAINS])
         except Exception as exc:  # a broken URLconf: Django reports it when it resolves
             report("reading the URLconf for secret URL arguments", exc)
             return ()
         _state = (resolver, chains)
     return chains
+
+
+def _prefix(chain: tuple) -> str:
+    """The literal text every path matched by ``chain`` starts with (``/reset/`` for
+    ``reset/<uidb64>/<token>/``): most paths are told apart by one ``startswith``."""
+    prefix = "/"
+    for pattern, _ in chain[1:]:
+        if not isinstance(pattern, RoutePattern):
+            break
+        route = str(pattern)
+        literal = route.split("<", 1)[0]
+        prefix += literal
+        if literal != route:
+            break
+    return prefix
 
 
 def _names(pattern: Any) -> frozenset[str]:
@@ -114,7 +130,9 @@ def redact_with_values(path: str) -> tuple[str, list[str]]:
     if not chains:
         return path, []
     found: set[tuple[int, int]] = set()
-    for chain in chains:
+    for prefix, chain in chains:
+        if not path.startswith(prefix):
+            continue
         spans = _spans(chain, path)
         if spans:
             found.update(spans)
