@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifecycle import redact
 from lifecycle.fingerprint import fingerprint
 from lifecycle.replay_sql import folded, portable_key
 from lifecycle.trace import Trace
@@ -225,7 +226,7 @@ def compare(
         if old_status != new_status:
             lines = [f"recorded: {_statuses(old.requests)}", f"now:      {_statuses(new.requests)}"]
             if new.error and new.error != old.error:
-                lines.append(f"error now: {new.error}")
+                lines.append(f"error now: {redact.text(new.error)}")
             failures.append(Failure("status", "another response status", lines))
     if checks.get("templates") and old.templates != new.templates:
         added, removed = sorted(new.templates - old.templates), sorted(old.templates - new.templates)
@@ -389,4 +390,5 @@ def _statuses(requests: list[tuple[str | None, str | None, int | None]]) -> str:
         return "no request"
     if len(requests) == 1:
         return str(requests[0][2])
-    return "; ".join(f"{m} {p} -> {s}" for m, p, s in requests)
+    # Paths of a trace file written by hand or by an older version may hold secrets: never print them.
+    return "; ".join(f"{m} {redact.url(p) if isinstance(p, str) else p} -> {s}" for m, p, s in requests)

@@ -243,8 +243,6 @@ def _conclude(result: ReplayResult, config: Config, *, what: str) -> ReplayResul
         return result
     result.trace.save(actual)
     result.written = actual
-    # Traces are redacted when recorded; the message is redacted once more as text, so that a trace file
-    # written by hand or by an older version never has its secrets printed by the test run.
     message = format_failure(
         comparison,
         source=shown,
@@ -252,7 +250,7 @@ def _conclude(result: ReplayResult, config: Config, *, what: str) -> ReplayResul
         actual_path=display(actual),
         notes=result.notes[len(comparison.notes) :],
     )
-    raise TraceMismatch(redact.text(message), result)
+    raise TraceMismatch(message, result)
 
 
 # -- recording a block ---------------------------------------------------------------------------------
