@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -278,3 +279,32 @@ def test_selected_row_stays_put_while_requests_arrive(page, demo_server, artifac
     page.screenshot(path=str(artifacts / "anchored.png"))
     newer.click()
     assert page.locator("[data-testid=request-row]").first.get_attribute("data-path") == "/books/fixed/"
+
+
+def test_the_dashboard_acknowledges_every_frame_and_misses_nothing(fresh_page, demo_server):
+    """Protocol 2 flow control: each ``backlog`` / ``events`` frame carries a ``seq`` the page acknowledges
+    once applied (else the server stops after ``window`` frames and counts the rest as missed)."""
+    page = fresh_page
+    received: list[dict] = []
+    sent: list[dict] = []
+
+    def on_socket(ws):
+        ws.on("framereceived", lambda payload: received.append(json.loads(payload)))
+        ws.on("framesent", lambda payload: sent.append(json.loads(payload)))
+
+    page.on("websocket", on_socket)
+    page.goto(demo_server.url + "/__lifecycle__/")
+    page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=15000)
+    # More batches than the server's window (8) of unacknowledged frames.
+    for _ in range(12):
+        request_row(page, demo_server, "/api/books/")
+    seqs = [f["seq"] for f in received if f.get("type") in ("backlog", "events") and "seq" in f]
+    assert len(seqs) > 8
+    page.wait_for_function("() => true")  # let the last frame's ack go out
+    page.wait_for_timeout(500)
+    acked = [f["seq"] for f in sent if f.get("type") == "ack"]
+    assert acked and max(acked) == max(seqs), (seqs, acked)
+    assert set(seqs) <= set(acked)
+    assert all(f.get("missed_events", 0) == 0 for f in received if f.get("type") == "events")
+    assert page.locator("[data-testid=missed-events]").is_hidden()
+    assert page.locator("[data-testid=connection-state]").inner_text() == "live"
