@@ -308,3 +308,36 @@ def test_the_dashboard_acknowledges_every_frame_and_misses_nothing(fresh_page, d
     assert all(f.get("missed_events", 0) == 0 for f in received if f.get("type") == "events")
     assert page.locator("[data-testid=missed-events]").is_hidden()
     assert page.locator("[data-testid=connection-state]").inner_text() == "live"
+
+
+@pytest.mark.parametrize(("code", "problem", "text", "retries"), [
+    (4403, "revoked", "Access revoked: log in again.", False),
+    (4429, "flood", "too many commands (code 4429", True),
+], ids=["4403-revoked", "4429"])
+def test_a_connected_socket_closed_by_the_server_says_why(fresh_page, demo_server, artifacts, code, problem, text,
+                                                         retries):
+    """Closed after hello and backlog (the server's access re-check, or its rate limit): 4403 says the access
+    was revoked and does not reconnect by itself; 4429 says why and reconnects, after a long backoff step."""
+    page = fresh_page
+    routes: list = []
+
+    def handler(ws):
+        routes.append(ws)
+        ws.connect_to_server()  # frames pass through both ways
+
+    page.route_web_socket("**/__lifecycle__/ws/", handler)
+    page.goto(demo_server.url + "/__lifecycle__/")
+    page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=15000)
+    page.wait_for_selector("[data-testid=request-count]", timeout=5000)
+    routes[0].close(code=code, reason="closed by the test")
+    banner = page.locator(f"[data-testid=connection-banner][data-problem={problem}]")
+    banner.wait_for(timeout=5000)
+    assert text in banner.inner_text()
+    page.screenshot(path=str(artifacts / f"closed-{code}.png"))
+    page.wait_for_timeout(2500)  # longer than the first backoff steps
+    assert len(routes) == 1
+    if retries:
+        page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=10000)
+        assert len(routes) == 2
+    else:
+        assert page.locator("[data-testid=connection-state]").get_attribute("data-state") == "refused"
