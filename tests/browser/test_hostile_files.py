@@ -79,7 +79,7 @@ def test_a_file_over_the_limit_is_refused_naming_the_limit(browser, tight_server
     assert errors == []
 
 
-def test_an_api_answer_over_the_limit_is_refused(browser, tight_server):
+def test_a_live_trace_and_an_api_answer_over_the_limit_are_refused(browser, tight_server):
     context, page, errors = open_dashboard(browser, tight_server)
     try:
         state = request_row(page, tight_server, "/books/")
@@ -87,6 +87,9 @@ def test_an_api_answer_over_the_limit_is_refused(browser, tight_server):
         page.wait_for_selector("[data-testid=trace-view][data-state=error]", timeout=10000)
         text = page.locator("[data-testid=trace-error]").inner_text()
         assert f"Trace {state['id']} is too large to open" in text and "limit of 2 KB" in text
+        # Its trace.end frame was over the limit too: the row came, the trace was not expanded.
+        banner = page.locator("[data-testid=error-banner]").inner_text()
+        assert f"The live trace {state['id']} is too large to open" in banner
     finally:
         context.close()
     assert errors == []

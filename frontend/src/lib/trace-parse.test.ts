@@ -124,7 +124,10 @@ describe("parseServerMessage", () => {
     const limits = { maxTraceBytes: 1000, maxSpans: 50_000, maxDepth: 256 };
     const r = parseServerMessage(frame, limits);
     expect(r.message?.type === "events" && r.message.events[0]).toMatchObject({ e: "trace.end", trace: null, row: { id: "t1" } });
-    expect(r.warnings[0]).toContain("is too large to open");
+    expect(r.warnings).toEqual([]);
+    expect(r.notices).toEqual([
+      `The live trace t1 is too large to open (${(frame.length / 1000).toFixed(1)} KB, more than the dashboard's limit of 1 KB, LIFECYCLE["DASHBOARD_MAX_TRACE_BYTES"]).`,
+    ]);
     const ok = parseServerMessage(frame, { ...limits, maxTraceBytes: 1e6, maxSpans: 5 });
     expect(ok.message?.type === "events" && ok.message.events[0]?.e === "trace.end" && ok.message.events[0].trace?.cut).toMatchObject({ kept: 5 });
   });

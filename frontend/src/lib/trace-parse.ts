@@ -322,6 +322,8 @@ export type ParsedMessage =
 interface EventOptions {
   limits?: Limits;
   frameBytes: number;
+  /** Where the refusals by the limits go (not malformed data: the server sent a valid, big trace). */
+  notices?: string[];
 }
 
 export function parseEvent(v: unknown, path: string, warnings: string[], opts: EventOptions = { frameBytes: 0 }): ParsedEvent {
@@ -340,7 +342,7 @@ export function parseEvent(v: unknown, path: string, warnings: string[], opts: E
       const limits = opts.limits;
       if (limits && opts.frameBytes > limits.maxTraceBytes) {
         // Not expanded: the row is kept; opening the trace asks the API, which has the same limit.
-        warnings.push(`${join(path, "trace")}: ${tooLargeMessage(`trace ${trace_id}`, opts.frameBytes, limits.maxTraceBytes)}`);
+        (opts.notices ?? warnings).push(tooLargeMessage(`The live trace ${trace_id}`, opts.frameBytes, limits.maxTraceBytes));
         return { e, trace_id, row, trace };
       }
       try {
@@ -360,6 +362,8 @@ export interface ParseResult {
   warnings: string[];
   /** The frame's seq (to acknowledge), also when the rest of it could not be used. */
   seq: number | null;
+  /** What the limits left out (a trace.end too large to expand): to show, not to count as malformed. */
+  notices: string[];
 }
 
 /**
@@ -377,6 +381,7 @@ function layerState(o: Record<string, unknown>, path: string): LayerState {
 
 export function parseServerMessage(text: unknown, limits?: Limits): ParseResult {
   const warnings: string[] = [];
+  const notices: string[] = [];
   let seq: number | null = null;
   try {
     if (typeof text !== "string") fail("frame", "a JSON text frame", text);
@@ -404,6 +409,7 @@ export function parseServerMessage(text: unknown, limits?: Limits): ParseResult 
           },
           warnings,
           seq,
+          notices,
         };
       case "backlog": {
         const rows = [];
@@ -414,11 +420,11 @@ export function parseServerMessage(text: unknown, limits?: Limits): ParseResult 
             warnings.push(errorText(err));
           }
         }
-        return { message: { type, seq, traces: rows }, warnings, seq };
+        return { message: { type, seq, traces: rows }, warnings, seq, notices };
       }
       case "events": {
         const events: ParsedEvent[] = [];
-        const opts: EventOptions = { frameBytes: (text as string).length, ...(limits ? { limits } : {}) };
+        const opts: EventOptions = { frameBytes: (text as string).length, notices, ...(limits ? { limits } : {}) };
         for (const [i, ev] of arrField(o, "events", "events").entries()) {
           try {
             events.push(parseEvent(ev, `events.events[${i}]`, warnings, opts));
@@ -436,20 +442,21 @@ export function parseServerMessage(text: unknown, limits?: Limits): ParseResult 
           },
           warnings,
           seq,
+          notices,
         };
       }
       case "status":
-        return { message: { type, layer: layerState(o, "status"), error: strOrNull(o, "error", "status") }, warnings, seq };
+        return { message: { type, layer: layerState(o, "status"), error: strOrNull(o, "error", "status") }, warnings, seq, notices };
       case "pong":
-        return { message: { type }, warnings, seq };
+        return { message: { type }, warnings, seq, notices };
       case "error":
-        return { message: { type, error: isObject(o) ? str(o, "error", "error", "unknown error") : "" }, warnings, seq };
+        return { message: { type, error: isObject(o) ? str(o, "error", "error", "unknown error") : "" }, warnings, seq, notices };
       default:
         return fail("frame.type", "hello, backlog, events, status, pong or error", type);
     }
   } catch (err) {
     warnings.push(errorText(err));
-    return { message: null, warnings, seq };
+    return { message: null, warnings, seq, notices };
   }
 }
 

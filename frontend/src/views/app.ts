@@ -213,8 +213,9 @@ export class App {
     this.queue = [];
     const now = performance.now();
     for (const [data, generation] of queue) {
-      const { message, warnings, seq } = parseServerMessage(data, this.limits);
+      const { message, warnings, seq, notices } = parseServerMessage(data, this.limits);
       for (const w of warnings) this.malformedFrame(w);
+      for (const n of notices) this.state.reportError(n);
       if (!message) {
         // A frame we could not use still counts in the server's send window.
         if (seq !== null) this.ack(seq, generation);
