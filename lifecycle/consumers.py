@@ -32,7 +32,6 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
-from channels.utils import await_many_dispatch
 
 from lifecycle import conf, store
 from lifecycle.access import AccessContext, allowed, fresh_scope, websocket_origin_ok
@@ -43,8 +42,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_ORIGIN = 4400
 CLOSE_FLOOD = 4429
 MAX_CLIENT_FRAME = 4096
-# Still 1: version 2 (seq, ack, status frames) is additive, and a version 1 dashboard warns on a newer one.
-PROTOCOL_VERSION = 1
+# 2: frames carry a seq the client acknowledges (the send window), status frames, missed_events.
+PROTOCOL_VERSION = 2
 # One frame merges queued batches up to this many bytes (a client catching up gets few large frames).
 MERGE_BYTES = 512 * 1024
 # How long joining the group may take before the layer counts as down.
@@ -98,16 +97,12 @@ class Outbox:
         self.waiting: deque[tuple[bytes, int] | None] = deque()
         self.waiting_bytes = 0
         self.missed = 0
-        # The window applies once the client has acknowledged a frame (protocol 2); a version 1 client,
-        # which never does, is served as before.
-        self.acking = False
 
     @property
     def open(self) -> bool:
         return not self.waiting and self.seq - self.acked < self.window
 
     def ack(self, seq: int) -> None:
-        self.acking = True
         if seq > self.acked:
             self.acked = min(seq, self.seq)
 
@@ -173,6 +168,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.probes_out = 0
         self.channel_name = None
         self.watch_task: asyncio.Task | None = None
+        self.backlog_task: asyncio.Task | None = None
+        self.backlog_wanted = False
         # dropped_events per publishing process: each process counts its own.
         self.dropped_by_source: dict[str, int] = {}
         self.outbox = Outbox(conf.get("LIVE_CLIENT_WINDOW"), conf.get("LIVE_CLIENT_QUEUE_BYTES"))
@@ -198,13 +195,39 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 await self.layer_down(exc)
             sources.append(self.receive_from_layer)
         try:
-            await await_many_dispatch(sources, self.dispatch)
+            await self.pump(sources)
         except StopConsumer:
             pass
         finally:
             self.closed = True
-            if self.watch_task is not None:
-                self.watch_task.cancel()
+            for task in (self.watch_task, self.backlog_task):
+                if task is not None:
+                    task.cancel()
+
+    async def pump(self, sources) -> None:
+        """Dispatch what each source gives, one message at a time, until one raises (StopConsumer).
+
+        Unlike channels' ``await_many_dispatch`` (one message per turn of the event loop), a source's
+        queued messages are taken without waiting: under daphne a flooding client's frames are read and
+        queued as fast as they arrive, and one per turn would let millions pile up in the server before
+        the rate limit's close."""
+        lock = asyncio.Lock()
+
+        async def drain(source) -> None:
+            while True:
+                message = await source()
+                async with lock:
+                    await self.dispatch(message)
+
+        tasks = [asyncio.ensure_future(drain(source)) for source in sources]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def connect(self) -> None:
         if not origin_allowed(self.scope):
@@ -232,8 +255,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
-        if self.watch_task is not None:
-            self.watch_task.cancel()
+        for task in (self.watch_task, self.backlog_task):
+            if task is not None:
+                task.cancel()
         if self.joined:
             self.joined = False
             get_publisher().listeners -= 1
@@ -353,7 +377,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def flush(self) -> None:
         outbox = self.outbox
-        while outbox.waiting and (not outbox.acking or outbox.seq - outbox.acked < outbox.window) and not self.closed:
+        while outbox.waiting and outbox.seq - outbox.acked < outbox.window and not self.closed:
             batches = outbox.take()
             if batches is None:
                 await self.send_json({"type": "backlog", "seq": outbox.next_seq(), "traces": store.recent()})
@@ -407,21 +431,47 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         elif kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "backlog":
-            if not await self.still_allowed():
-                return await self.close(code=CLOSE_FORBIDDEN, reason="access refused")
-            await self.queue(Outbox.BACKLOG)
+            self.want_backlog()
         else:
             await self.send_error(f'unknown message type {kind!r}; expected "ping", "backlog" or "ack"')
+
+    def want_backlog(self) -> None:
+        """Send a backlog once the viewer's access is checked again: a check that starts after this
+        request. It runs beside the reading of client frames (which goes on meanwhile, rate limit
+        included), and requests made while a check runs are answered by one more check and backlog."""
+        self.backlog_wanted = True
+        if self.backlog_task is None or self.backlog_task.done():
+            self.backlog_task = asyncio.get_running_loop().create_task(self.serve_backlog())
+
+    async def serve_backlog(self) -> None:
+        try:
+            while self.backlog_wanted and not self.closed:
+                self.backlog_wanted = False
+                if not await self.still_allowed():
+                    await self.close(code=CLOSE_FORBIDDEN, reason="access refused")
+                    return
+                if not self.closed:
+                    await self.queue(Outbox.BACKLOG)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            report("sending a backlog", exc)
 
     # -- group messages ------------------------------------------------------------------------------
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections (a hop to a worker thread) before every handler.
-        # Forwarding events never touches the database, and they arrive many times a second, so they
-        # skip that hop; every other message goes the usual way.
+        # Forwarding events and reading client frames never touch the database (the access check runs
+        # in database_sync_to_async, which closes them itself), and they arrive many times a second, so
+        # they skip that hop; every other message goes the usual way.
         kind = message.get("type")
         if kind == "lifecycle.events":
             await self.lifecycle_events(message)
+            return
+        if kind == "websocket.receive":
+            # A client's frames: a flooding client sends thousands a second, and one thread hop each would
+            # leave them queued in the server (unbounded) long after the rate limit should have closed it.
+            await self.websocket_receive(message)
             return
         if kind == PROBE:
             self.probes_out = 0

@@ -99,7 +99,7 @@ async def test_hello_and_backlog_of_recent_traces():
     await sync_to_async(record_sync)("/t/tagged/two/")
     comm = communicator()
     hello, backlog = await connected(comm)
-    assert hello == {"type": "hello", "version": 1, "dropped_events": 0, "window": 8, "layer": "up"}
+    assert hello == {"type": "hello", "version": 2, "dropped_events": 0, "window": 8, "layer": "up"}
     assert backlog["type"] == "backlog" and backlog["seq"] == 1
     assert [row["path"] for row in backlog["traces"]] == ["/t/tagged/two/", "/t/tagged/one/"]
     assert backlog["traces"][0]["queries"] == 2
