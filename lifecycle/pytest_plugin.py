@@ -54,7 +54,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if options is None or not options.written:
         return
     terminalreporter.section("lifecycle trace files written")
-    for line in options.written:
+    for line in sorted(options.written):  # by file: the same whatever order the tests ran in
         terminalreporter.write_line(line)
 
 

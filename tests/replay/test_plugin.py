@@ -32,11 +32,12 @@ def test_first_run_records_then_replays_pass(project):
     first.stdout.fnmatch_lines(
         [
             "*lifecycle trace files written*",
+            # By file, whatever order the tests ran in (pytest-randomly, xdist).
             "traces/books.json (GET /books/): recorded on first run (record mode once)",
             "traces/books_fixed.json (GET /books/fixed/): recorded on first run (record mode once)",
-            "traces/visit.json (block 'visit', 2 requests): recorded on first run (record mode once)",
             "traces/decorated.json (block 'test_decorated', 1 request): recorded on first run (record mode*",
             "traces/unittest_books.json (GET /books/): recorded on first run (record mode once)",
+            "traces/visit.json (block 'visit', 2 requests): recorded on first run (record mode once)",
         ]
     )
     books = project.trace("books.json")
@@ -138,15 +139,14 @@ def test_malformed_trace_file_fails_with_a_clear_message(project, recorded_trace
     project.write("test_broken.py", BROKEN_TESTS)
     result = project.run("test_broken.py")
     result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines(
-        [
-            "*MalformedTrace: traces/not_json.json: not valid JSON (*",
-            "*MalformedTrace: traces/bad_kind.json: field 'spans[[]0[]].kind': expected str, got integer",
-            "*MalformedTrace: traces/bad_version.json: field 'version': unsupported version 7; "
-            "this version of lifecycle reads version 1",
-            "*MalformedTrace: traces/list.json: expected a JSON object, got list",
-        ]
-    )
+    for line in (  # each test's failure, in whatever order they ran
+        "*MalformedTrace: traces/not_json.json: not valid JSON (*",
+        "*MalformedTrace: traces/bad_kind.json: field 'spans[[]0[]].kind': expected str, got integer",
+        "*MalformedTrace: traces/bad_version.json: field 'version': unsupported version 7; "
+        "this version of lifecycle reads version 1",
+        "*MalformedTrace: traces/list.json: expected a JSON object, got list",
+    ):
+        result.stdout.fnmatch_lines([line])
     out = result.stdout.str()
     # Each failure points at the test's own line, not into our internals.
     assert "lifecycle/trace.py" not in out and "lifecycle/replay.py" not in out
