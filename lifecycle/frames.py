@@ -4,6 +4,11 @@ Stack capture is where debug tools lose their speed (debug-toolbar #218). We wal
 links, classify each file once (a dict keyed by filename; code objects are compared by nothing, their
 hash is not cached), keep only user frames up to ``depth`` and return plain tuples. Formatting waits until
 the trace is finished.
+
+The same walk names the template lines a query or cache call runs under (``capture``): the frames of
+``Node.render_annotated`` hold the node rendering (``self``), whose ``token`` (line, contents) and ``origin``
+(template, file) Django keeps with or without template debug. Nothing is done per node while a template
+renders: the nodes are read from the frames only when a query or cache call happens inside one.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ _is_user: dict[str, int] = {}
 #   returns: see ``forget_anchor``). The queries of a template loop then walk only up to their {% for %},
 #   not on through blocks, extends, includes, the view and the handler (37 -> 17 frames a query on the
 #   benchmark's N+1 page; more is saved with deeper nesting).
-_STOP, _ANCHOR = 1, 2
+#   The template lines above an anchor are remembered with its user frames (``capture``).
+# - _NODE: Django's ``Node.render_annotated``: its ``self`` is a node of a template being rendered.
+_STOP, _ANCHOR, _NODE = 1, 2, 3
 _marked: dict[str, tuple[tuple[object, int], ...]] = {}
 
 
@@ -45,6 +52,11 @@ def stop_at(code) -> None:
 def anchor_at(code) -> None:
     """Remember the user frames above frames running ``code`` (idempotent; see ``_marked``)."""
     _mark(code, _ANCHOR)
+
+
+def node_at(code) -> None:
+    """Read the template node (``self``) of frames running ``code``, ``Node.render_annotated`` (idempotent)."""
+    _mark(code, _NODE)
 
 
 def _mark(code, role: int) -> None:
@@ -113,14 +125,34 @@ def user_frames(depth: int, frame: FrameType | None = None, memo: dict[int, tupl
     """Up to ``depth`` user frames, innermost first, starting at the caller's caller.
 
     ``memo``: the recording's remembered user frames above anchor frames (see ``_marked``)."""
+    return capture(depth, frame if frame is not None else sys._getframe(2), memo)[0]
+
+
+def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None = None,
+            in_template: bool = False) -> tuple[tuple[Frame, ...], list[dict] | None]:
+    """Up to ``depth`` user frames from ``frame`` outwards, innermost first, and the template lines the
+    walk passed (``template_stack``: None when it passed none).
+
+    The template lines are the innermost node running (``{{ book.author.name }}``), then the node that
+    rendered each enclosing template (an ``{% include %}``, ``{% extends %}``, inclusion tag, ``{% partial
+    %}``) and every ``{% for %}`` on the way, up to the top-level render: the node read in the first
+    ``Node.render_annotated`` frame above the query and above each of our render and ``{% for %}``
+    wrappers (the anchors: a ``{% for %}``'s own wrapper runs inside its ``render_annotated``).
+
+    ``in_template``: the caller knows it runs inside a template render, so the walk goes on past
+    ``depth`` user frames (a query made deep in a model property) until it meets a template anchor.
+    ``memo``: the recording's ``anchors``, per anchor frame the user frames and template lines above it.
+    """
     if depth <= 0:
-        return ()
-    f = frame if frame is not None else sys._getframe(2)
+        return (), None
+    f = frame
     out: list[Frame] = []
+    where: list[dict] | None = None
+    want = True  # the next node met is one of the template lines
     get = _is_user.get
-    # Anchors passed on this walk, innermost first: (frame id, len(out) when reached). With anchors
-    # pending, the walk goes on until the outermost has ``depth`` user frames above it, for the memo.
-    pending: list[tuple[int, int]] | None = None
+    # Anchors passed on this walk, innermost first: (frame id, len(out), len(where) when reached). With
+    # anchors pending the walk goes on to the first remembered anchor (or the end), for the memo.
+    pending: list[tuple[int, int, int]] | None = None
     while f is not None:
         # Most frames are library frames (_LIBRARY is 0): they cost one lookup and the step back.
         code = f.f_code
@@ -131,7 +163,7 @@ def user_frames(depth: int, frame: FrameType | None = None, memo: dict[int, tupl
                 kind = _classify(name)
             if kind == _USER:
                 out.append((name, f.f_lineno, code.co_name))
-                if len(out) >= depth and (pending is None or len(out) - pending[-1][1] >= depth):
+                if len(out) >= depth and pending is None and not in_template:
                     break
             elif kind == _STOPS:
                 role = 0
@@ -139,21 +171,56 @@ def user_frames(depth: int, frame: FrameType | None = None, memo: dict[int, tupl
                     if code is marked:
                         role = marked_role
                         break
-                if role == _STOP:
+                if role == _NODE:
+                    if want:
+                        want = False
+                        entry = template_line(f.f_locals.get("self"))
+                        if entry is not None:
+                            if where is None:
+                                where = []
+                            where.append(entry)
+                elif role == _ANCHOR:
+                    want = True
+                    if memo is not None:
+                        above = memo.get(id(f))
+                        if above is not None:
+                            out.extend(above[0])
+                            if above[1]:
+                                if where is None:
+                                    where = []
+                                where.extend(above[1])
+                            break
+                        if pending is None:
+                            pending = []
+                        pending.append((id(f), len(out), len(where) if where is not None else 0))
+                elif role == _STOP:
                     break
-                if role == _ANCHOR and memo is not None:
-                    above = memo.get(id(f))
-                    if above is not None:
-                        out.extend(above)
-                        break
-                    if pending is None:
-                        pending = []
-                    pending.append((id(f), len(out)))
         f = f.f_back
     if pending is not None:
-        for key, at in pending:
-            memo[key] = tuple(out[at:at + depth])  # type: ignore[index]
-    return tuple(out[:depth])
+        lines = tuple(where) if where is not None else ()
+        for key, at, lines_at in pending:
+            memo[key] = (tuple(out[at:at + depth]), lines[lines_at:])  # type: ignore[index]
+    return tuple(out[:depth]), where
+
+
+_SOURCE_CHARS = 200
+
+
+def template_line(node) -> dict | None:
+    """``{"template", "file", "line", "source"}`` of a Django template node, from its token and origin."""
+    token = getattr(node, "token", None)
+    if token is None:
+        return None
+    contents = token.contents
+    kind = token.token_type.value  # TokenType: TEXT 0, VAR 1, BLOCK 2, COMMENT 3
+    source = f"{{{{ {contents} }}}}" if kind == 1 else f"{{% {contents} %}}" if kind == 2 else contents
+    if len(source) > _SOURCE_CHARS:
+        source = source[:_SOURCE_CHARS - 1] + "…"
+    origin = getattr(node, "origin", None)
+    file = str(getattr(origin, "name", "") or "")
+    return {"template": getattr(origin, "template_name", None) or file,
+            "file": file[len(_cwd):] if file.startswith(_cwd) else file,
+            "line": token.lineno, "source": source}
 
 
 def traceback_user_frames(tb, depth: int) -> list[Frame]:

@@ -3,6 +3,11 @@
 The wrapper is attached to each connection object when it is first created and on every reconnection
 (``connection_created``), for every alias and every thread, including the connections that
 ``sync_to_async`` worker threads open for async views.
+
+Each query keeps up to ``STACK_DEPTH`` user frames (``stack``) and, when it runs while a Django template
+renders, the template lines that ran it (``template_stack``, innermost first: the node, then the
+``{% include %}``, ``{% for %}``, ``{% extends %}``... around it), both found by one walk of the frames
+(``lifecycle.frames.capture``). ``STACK_DEPTH`` 0 turns both off.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 
 from lifecycle import conf
-from lifecycle.frames import user_frames
-from lifecycle.recorder import _recording
+from lifecycle.frames import capture
+from lifecycle.recorder import _parent, _recording
 from lifecycle.safety import report
 
 _installed = False
@@ -55,7 +60,12 @@ def _record(rec, alias, vendor, execute, sql, params, many, context):
                                  "vendor": vendor, "rows": None}
         if _depth:
             # From the caller of lifecycle_sql (Django's _execute_with_wrappers) outwards.
-            attrs["stack"] = user_frames(_depth, sys._getframe(2), rec.anchors)
+            parent = _parent.get()
+            stack, lines = capture(_depth, sys._getframe(2), rec.anchors,
+                                   parent is not None and parent.kind == "template")
+            attrs["stack"] = stack
+            if lines is not None:
+                attrs["template_stack"] = lines
         span = rec.begin("sql", text[:120], attrs)
     except Exception as exc:  # never let the recorder break a query
         report("sql instrument", exc)

@@ -1,27 +1,34 @@
 """Templates: a span per render of a Django template, nested like the templates themselves.
 
-We patch ``Template.render`` (top-level renders and ``{% include %}``) and ``ExtendsNode.render``
-(the parent of an ``{% extends %}``, reached through ``compiled_parent._render``). We deliberately leave
-``Template._render`` alone: django-debug-toolbar's templates panel replaces ``Template._render`` with its
-own function at import time, and again whenever it finds something else there, so a wrapper of ours on
-``_render`` silently disappears once a URLconf imports ``debug_toolbar.urls``. ``render`` and
-``ExtendsNode.render`` are not touched by the toolbar, so both import orders work.
+We patch ``Template.render`` (top-level renders and ``{% include %}``), ``ExtendsNode.render`` (the parent
+of an ``{% extends %}``, reached through ``compiled_parent._render``) and, on Django 6, ``PartialTemplate.render``
+(``render_to_string("page.html#card")`` and ``{% partial card %}``; a partial is not a ``Template``). We
+deliberately leave ``Template._render`` alone: django-debug-toolbar's templates panel replaces
+``Template._render`` with its own function at import time, and again whenever it finds something else there,
+so a wrapper of ours on ``_render`` silently disappears once a URLconf imports ``debug_toolbar.urls``.
+``render`` and ``ExtendsNode.render`` are not touched by the toolbar, so both import orders work.
 
-These two wrappers and one around ``ForNode.render`` (no span of its own) are also anchors of the SQL
+These wrappers and one around ``ForNode.render`` (no span of its own) are also anchors of the SQL
 stack walks (``lifecycle.frames``): a query made while they run walks up to the innermost of them only,
-and the user frames above it are remembered until it returns.
+and the user frames and template lines above it are remembered until it returns. The template lines of a
+query (``template_stack``) are read from ``Node.render_annotated`` frames by that walk, at query time only.
 """
 
 from __future__ import annotations
 
-from django.template.base import Template
+from django.template.base import Node, Template
 from django.template.defaulttags import ForNode
 from django.template.loader_tags import ExtendsNode
 
-from lifecycle.frames import anchor_at, forget_anchor
+from lifecycle.frames import anchor_at, forget_anchor, node_at
 from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.recorder import _parent, _recording
 from lifecycle.safety import report
+
+try:  # Django 6.0+
+    from django.template.base import PartialTemplate
+except ImportError:  # pragma: no cover - Django 5.2
+    PartialTemplate = None
 
 _originals: dict = {}
 
@@ -31,19 +38,25 @@ def _origin(template) -> str:
     return str(getattr(origin, "name", "") or "") if origin is not None else ""
 
 
-def install() -> None:
-    if _originals:
-        return
-    original_render = Template.render
-    original_extends = ExtendsNode.render
+def _template_name(template) -> str:
+    return template.name or _origin(template) or "<unknown>"
+
+
+def _partial_name(partial) -> str:
+    page = getattr(partial.origin, "template_name", None) or _origin(partial)
+    return f"{page}#{partial.name}" if page else str(partial.name)
+
+
+def _render_wrapper(original_render, name_of, nested: str):
+    """The wrapper of a template's ``render``: one code object for all of them (the anchor)."""
 
     def render(self, context):
         rec = _recording.get()
         if rec is None:
             return original_render(self, context)
         try:
-            name = self.name or _origin(self) or "<unknown>"
-            via = "include" if context.template is not None else "render"
+            name = name_of(self)
+            via = nested if context.template is not None else "render"
             span, token = rec.push("template", name, {"template": name, "origin": _origin(self), "via": via})
         except Exception as exc:
             report("template instrument", exc)
@@ -58,6 +71,15 @@ def install() -> None:
                 rec.pop(span, token)
             except Exception as exc:
                 report("template instrument", exc)
+
+    return render
+
+
+def install() -> None:
+    if _originals:
+        return
+    original_extends = ExtendsNode.render
+    render = _render_wrapper(Template.render, _template_name, "include")
 
     def extends_render(self, context):
         rec = _recording.get()
@@ -114,13 +136,18 @@ def install() -> None:
             except Exception as exc:
                 report("template instrument", exc)
 
-    # Stack walks of the queries made while a template renders remember the user frames above it.
+    # Stack walks of the queries made while a template renders remember the user frames above it, and
+    # read the template lines from the nodes' render_annotated frames.
     for anchor in (render, extends_render, for_render):
         anchor_at(anchor.__code__)
+    node_at(Node.render_annotated.__code__)
     patch(Template, "render", render, _originals)
     patch(ForNode, "render", for_render, _originals)
     patch(ExtendsNode, "render", extends_render, _originals)
     patch(ExtendsNode, "get_parent", get_parent, _originals)
+    if PartialTemplate is not None:
+        patch(PartialTemplate, "render", _render_wrapper(PartialTemplate.render, _partial_name, "partial"),
+              _originals)
 
 
 def uninstall() -> None:
