@@ -16,9 +16,12 @@ from django.dispatch import receiver
 DEFAULTS: dict[str, Any] = {
     # Master switch. False: the middleware passes requests through and nothing is recorded.
     "ENABLED": True,
-    # Path prefixes never recorded (the dashboard's own page, API and static files are always ignored;
+    # Path prefixes never recorded (the dashboard's own page, API and STATIC_URL are always ignored;
     # "/__debug__/" is django-debug-toolbar's).
     "IGNORE_PATHS": ("/favicon.ico", "/__debug__/"),
+    # Requests under MEDIA_URL (uploaded files) are not recorded either; False records them, for a site
+    # that serves its media through a view of its own (permission checks, queries).
+    "IGNORE_MEDIA": True,
     # Spans kept per trace; further spans are counted in trace["dropped"].
     "MAX_SPANS": 5000,
     # User-code frames kept per SQL query and exception (0 turns stack capture off).

@@ -31,6 +31,7 @@ class LifecycleMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
         self._ignored: tuple[str, ...] | None = None
+        self._ignored_urls: tuple = ()  # (STATIC_URL, MEDIA_URL) the prefixes were computed for
         conf.on_reset(self._reset)
 
     def _reset(self) -> None:
@@ -39,13 +40,12 @@ class LifecycleMiddleware:
     # -- deciding ----------------------------------------------------------------------------------------
 
     def ignored_prefixes(self) -> tuple[str, ...]:
-        if self._ignored is None:
+        urls = (getattr(settings, "STATIC_URL", None), getattr(settings, "MEDIA_URL", None))
+        if self._ignored is None or urls != self._ignored_urls:
             prefixes = list(conf.get("IGNORE_PATHS"))
-            static_url = getattr(settings, "STATIC_URL", None)
-            if static_url and static_url.startswith("/"):
-                prefixes.append(static_url)
-            elif static_url and "://" not in static_url:
-                prefixes.append("/" + static_url)
+            prefixes.append(_local_prefix(urls[0]))
+            if conf.get("IGNORE_MEDIA"):
+                prefixes.append(_local_prefix(urls[1]))
             try:
                 from django.urls import reverse
 
@@ -53,6 +53,7 @@ class LifecycleMiddleware:
             except Exception:
                 pass  # the dashboard URLs are not included: nothing of ours to ignore
             self._ignored = tuple(p for p in prefixes if p)
+            self._ignored_urls = urls
         return self._ignored
 
     def should_record(self, request) -> bool:
@@ -144,6 +145,14 @@ class LifecycleMiddleware:
             raise
         _deactivate(rec)
         return self.handle_response(rec, request, response)
+
+
+def _local_prefix(url) -> str:
+    """The path prefix of a STATIC_URL or MEDIA_URL served by this site; "" for another host's, for none,
+    and for "/" (which would ignore every request)."""
+    if not url or not isinstance(url, str) or "://" in url or url.startswith("//") or url == "/":
+        return ""
+    return url if url.startswith("/") else "/" + url
 
 
 def _activate(rec: Recording) -> bool:
