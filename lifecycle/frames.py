@@ -13,6 +13,7 @@ renders: the nodes are read from the frames only when a query or cache call happ
 
 from __future__ import annotations
 
+import linecache
 import os
 import sys
 import sysconfig
@@ -21,8 +22,9 @@ from types import FrameType
 
 Frame = tuple[str, int, str]
 
-# Per filename: _LIBRARY, _USER, or _STOPS (a file of ours holding marked codes; never a user file).
-_LIBRARY, _USER, _STOPS = 0, 1, 2
+# Per filename: _LIBRARY, _USER, _STOPS (a file holding marked codes; never a user file), or _JINJA (a
+# Jinja2 template's compiled code: a template line, never a user frame).
+_LIBRARY, _USER, _STOPS, _JINJA = 0, 1, 2, 3
 _UNSEEN = -1  # not classified yet
 _is_user: dict[str, int] = {}
 # Code objects of ours that a walk treats specially, by filename, each with its role, compared by identity
@@ -57,6 +59,16 @@ def anchor_at(code) -> None:
 def node_at(code) -> None:
     """Read the template node (``self``) of frames running ``code``, ``Node.render_annotated`` (idempotent)."""
     _mark(code, _NODE)
+
+
+_jinja_files: set[str] = set()
+
+
+def template_code(filename: str) -> None:
+    """Frames of code compiled from ``filename`` run a Jinja2 template (lifecycle.instruments.jinja)."""
+    if filename not in _jinja_files:
+        _jinja_files.add(filename)
+        _is_user.pop(filename, None)
 
 
 def _mark(code, role: int) -> None:
@@ -112,6 +124,8 @@ def _classify(filename: str) -> int:
         _library_dirs = _compute_library_dirs()
     if filename in _marked:
         kind = _STOPS
+    elif filename in _jinja_files:
+        kind = _JINJA
     elif filename.startswith("<"):
         kind = _LIBRARY
     else:
@@ -195,6 +209,12 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
                         pending.append((id(f), len(out), len(where) if where is not None else 0))
                 elif role == _STOP:
                     break
+            elif kind == _JINJA:
+                entry = jinja_line(f)
+                if entry is not None:
+                    if where is None:
+                        where = []
+                    where.append(entry)
         f = f.f_back
     if pending is not None:
         lines = tuple(where) if where is not None else ()
@@ -204,6 +224,24 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
 
 
 _SOURCE_CHARS = 200
+
+
+def _relative(file: str) -> str:
+    return file[len(_cwd):] if file.startswith(_cwd) else file
+
+
+def jinja_line(frame) -> dict | None:
+    """The template line a frame of Jinja2's compiled code is at (its source: that line of the file)."""
+    template = frame.f_globals.get("__jinja_template__")
+    if template is None:
+        return None
+    line = template.get_corresponding_lineno(frame.f_lineno)
+    file = template.filename or ""
+    linecache.checkcache(file)
+    source = linecache.getline(file, line).strip()
+    if len(source) > _SOURCE_CHARS:
+        source = source[:_SOURCE_CHARS - 1] + "…"
+    return {"template": template.name or file, "file": _relative(file), "line": line, "source": source}
 
 
 def template_line(node) -> dict | None:
@@ -219,7 +257,7 @@ def template_line(node) -> dict | None:
     origin = getattr(node, "origin", None)
     file = str(getattr(origin, "name", "") or "")
     return {"template": getattr(origin, "template_name", None) or file,
-            "file": file[len(_cwd):] if file.startswith(_cwd) else file,
+            "file": _relative(file),
             "line": token.lineno, "source": source}
 
 

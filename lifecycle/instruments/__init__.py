@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-INSTRUMENTS = ("handler", "sql", "transactions", "templates", "cache")
+INSTRUMENTS = ("handler", "sql", "transactions", "templates", "jinja", "cache")
 
 
 def _modules():
