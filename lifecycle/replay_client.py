@@ -11,19 +11,23 @@ the recorder did not keep (too large, multipart, binary) is not sent. Each such 
 the failure message shows.
 
 Inside a block recording (``lifecycle.record``) each request made by the test client becomes a
-``request`` span holding its method, path and response status: see :func:`install_request_spans`.
+``request`` span holding its method, path and response status: see :func:`install_request_spans`. So does
+a request run in a fresh context while the block is open (asgiref's ``ApplicationCommunicator``, channels'
+``HttpCommunicator``, a live server's thread): it joins the newest block open in the process.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from lifecycle.conf import REDACTED
-from lifecycle.recorder import Recording, _recording
+from lifecycle.recorder import Recording, _parent, _recording
+from lifecycle.safety import report
 
 # Headers never replayed: the test client sets its own, or they describe the recording's connection.
 SKIP_HEADERS = frozenset(
@@ -266,17 +270,56 @@ def consume_streaming(response: Any) -> None:
 
 _block: ContextVar[Recording | None] = ContextVar("lifecycle_replay_block", default=None)
 _installed = False
+# The blocks open in this process, newest last. A request that arrives in a context of its own (asgiref's
+# ApplicationCommunicator and channels' HttpCommunicator run the application in a fresh
+# contextvars.Context, a live server runs it in its own thread) cannot see the block's ContextVar, and
+# would become a separate trace: with no recording in its context, it joins the newest open block instead.
+_open: list[Recording] = []
+_open_lock = threading.Lock()
 
 
 def activate_block(rec: Recording):
     install_request_spans()
-    return _block.set(rec)
+    with _open_lock:
+        _open.append(rec)
+    return rec, _block.set(rec)
 
 
 def deactivate_block(token) -> None:
+    rec, context_token = token
+    with _open_lock:
+        for i in range(len(_open) - 1, -1, -1):
+            if _open[i] is rec:
+                del _open[i]
+                break
     try:
-        _block.reset(token)
+        _block.reset(context_token)
     except ValueError:
+        _block.set(None)
+
+
+def _open_block() -> Recording | None:
+    """The newest block open in this process, for a request in a fresh context (no recording in it)."""
+    if not _open or _recording.get() is not None:
+        return None
+    with _open_lock:
+        return _open[-1] if _open else None
+
+
+def _join(rec: Recording) -> tuple:
+    """Make ``rec`` this context's block and recording, its block span the parent (undone by _leave)."""
+    return _block.set(rec), _recording.set(rec), _parent.set(rec.request_span)
+
+
+def _leave(tokens: tuple) -> None:
+    block_token, rec_token, parent_token = tokens
+    try:
+        _parent.reset(parent_token)
+        _recording.reset(rec_token)
+        _block.reset(block_token)
+    except ValueError:  # left from another context than joined: that context is gone with its request
+        _parent.set(None)
+        _recording.set(None)
         _block.set(None)
 
 
@@ -285,7 +328,7 @@ def install_request_spans() -> None:
 
     Django has no public hook that sees each response of a handler, and a block recording must know
     each request's status. Every handler (WSGI, ASGI, the test clients) goes through these two methods;
-    the wrappers cost one ContextVar read when no block recording is active.
+    the wrappers cost one ContextVar read and a list's truth test when no block recording is open.
     """
     global _installed
     if _installed:
@@ -297,35 +340,81 @@ def install_request_spans() -> None:
 
     def get_response(self, request):
         rec = _block.get()
-        if rec is None or _recording.get() is not rec:
+        if rec is None:
+            joined = _open_block()
+            if joined is None:
+                return original(self, request)
+            tokens = _join(joined)
+            try:
+                return _request_span(joined, request, original, self)
+            finally:
+                _leave(tokens)
+        if _recording.get() is not rec:
             return original(self, request)
-        attrs = _attrs(request)
-        span, token = rec.push("request", f"{request.method} {attrs['path']}", attrs)
-        try:
-            response = original(self, request)
-            if span is not None:
-                span.attrs["status"] = response.status_code
-            return response
-        finally:
-            rec.pop(span, token)
+        return _request_span(rec, request, original, self)
 
     async def get_response_async(self, request):
         rec = _block.get()
-        if rec is None or _recording.get() is not rec:
+        if rec is None:
+            joined = _open_block()
+            if joined is None:
+                return await original_async(self, request)
+            tokens = _join(joined)
+            try:
+                return await _request_span_async(joined, request, original_async, self)
+            finally:
+                _leave(tokens)
+        if _recording.get() is not rec:
             return await original_async(self, request)
-        attrs = _attrs(request)
-        span, token = rec.push("request", f"{request.method} {attrs['path']}", attrs)
-        try:
-            response = await original_async(self, request)
-            if span is not None:
-                span.attrs["status"] = response.status_code
-            return response
-        finally:
-            rec.pop(span, token)
+        return await _request_span_async(rec, request, original_async, self)
 
     BaseHandler.get_response = get_response  # type: ignore[method-assign]
     BaseHandler.get_response_async = get_response_async  # type: ignore[method-assign]
     _installed = True
+
+
+def _request_span(rec: Recording, request, original, handler):
+    span, token = _push(rec, request)
+    try:
+        response = original(handler, request)
+        _status(span, response)
+        return response
+    finally:
+        _pop(rec, span, token)
+
+
+async def _request_span_async(rec: Recording, request, original_async, handler):
+    span, token = _push(rec, request)
+    try:
+        response = await original_async(handler, request)
+        _status(span, response)
+        return response
+    finally:
+        _pop(rec, span, token)
+
+
+def _push(rec: Recording, request):
+    try:
+        attrs = _attrs(request)
+        return rec.push("request", f"{request.method} {attrs['path']}", attrs)
+    except Exception as exc:
+        report("recording a block's request", exc)
+        return None, None
+
+
+def _status(span, response) -> None:
+    try:
+        if span is not None:
+            span.attrs["status"] = response.status_code
+    except Exception as exc:
+        report("recording a block's request", exc)
+
+
+def _pop(rec: Recording, span, token) -> None:
+    try:
+        rec.pop(span, token)
+    except Exception as exc:
+        report("recording a block's request", exc)
 
 
 def _attrs(request) -> dict[str, Any]:
