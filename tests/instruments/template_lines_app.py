@@ -25,7 +25,7 @@ def page(request, name):
 
 
 def jinja_page(request):
-    return render(request, "books.jinja", {"books": _books()}, using="jinja2")
+    return render(request, "books.jinja", {"books": _books()}, using="template_lines_jinja2")
 
 
 urlpatterns = [

@@ -24,8 +24,9 @@ REL = "tests/testapp/templates/template_lines/jinja2/"
 @pytest.fixture
 def jinja_backend():
     pytest.importorskip("jinja2", reason="jinja2 is not installed (pip install jinja2)")
-    backends = [*settings.TEMPLATES, {"BACKEND": "django.template.backends.jinja2.Jinja2", "NAME": "jinja2",
-                                      "DIRS": [str(JINJA_DIR)], "APP_DIRS": False, "OPTIONS": {}}]
+    backends = [settings.TEMPLATES[0], {"BACKEND": "django.template.backends.jinja2.Jinja2",
+                                        "NAME": "template_lines_jinja2", "DIRS": [str(JINJA_DIR)],
+                                        "APP_DIRS": False, "OPTIONS": {}}]
     with override_settings(TEMPLATES=backends):
         yield
 
@@ -79,7 +80,7 @@ def test_queries_in_jinja2_templates_nest_and_name_their_lines(jinja_backend, bo
 def test_without_a_recording_jinja2_renders_as_before(jinja_backend, books):
     from django.template.loader import render_to_string
 
-    html = render_to_string("books.jinja", {"books": Book.objects.order_by("pk")}, using="jinja2")
+    html = render_to_string("books.jinja", {"books": Book.objects.order_by("pk")}, using="template_lines_jinja2")
     assert html.count("<li>") == 3 and "3 books" in html
 
 
