@@ -9,12 +9,14 @@ comes later), summarized the same way as a finished trace, and links to it in th
 from __future__ import annotations
 
 from collections.abc import Collection
+from time import perf_counter_ns
 
 from debug_toolbar.panels import Panel
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from lifecycle import nplusone
 from lifecycle.recorder import current
 from lifecycle.summary import finalize
 from lifecycle.trace import Span, Trace
@@ -22,13 +24,20 @@ from lifecycle.trace import Span, Trace
 KINDS = ("middleware", "resolve", "view", "sql", "template", "cache", "exception")
 
 
-def snapshot(trace: Trace, secrets: Collection[str] = ()) -> Trace:
+def snapshot(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None = None,
+             status: int | None = None) -> Trace:
     """A finished copy of a trace still being recorded (the original keeps recording); ``secrets``: the
-    recording's known secret values, replaced in the copy as in the finished trace."""
+    recording's known secret values, replaced in the copy as in the finished trace. ``now_ns``: the
+    snapshot's time from the trace start: the spans still open (the request itself, the toolbar's own
+    middleware) keep ``duration_ns`` None and count as running until then in the summary's times.
+    ``status``: the response's status when the trace has none yet (an Http404 page is not an error)."""
     spans = [Span(s.id, s.parent_id, s.kind, s.name, s.start_ns, s.duration_ns, dict(s.attrs))
              for s in list(trace.spans)]
-    copy = Trace(trace.id, trace.started_at, None, dict(trace.request), trace.response, trace.resolver, spans)
-    return finalize(copy, secrets)
+    response = trace.response
+    if response is None and status is not None:
+        response = {"status": status}
+    copy = Trace(trace.id, trace.started_at, None, dict(trace.request), response, trace.resolver, spans)
+    return finalize(copy, secrets, now_ns=now_ns)
 
 
 class LifecyclePanel(Panel):
@@ -51,7 +60,9 @@ class LifecyclePanel(Panel):
         if rec is None:
             self.record_stats({"trace_id": None})
             return
-        trace = snapshot(rec.trace, list(rec.secrets))
+        now = perf_counter_ns() - rec.t0
+        trace = snapshot(rec.trace, list(rec.secrets), now_ns=now,
+                         status=getattr(response, "status_code", None))
         summary = trace.summary
         try:
             dashboard = reverse("lifecycle:dashboard") + f"#trace={trace.id}"
@@ -66,21 +77,37 @@ class LifecyclePanel(Panel):
                 d += 1
             return d
 
-        total = max((s.start_ns + (s.duration_ns or 0) for s in trace.spans), default=1) or 1
-        rows = [{
-            "kind": s.kind, "name": s.name[:200], "depth": depth(s),
-            "start_ms": s.start_ns / 1e6, "duration_ms": (s.duration_ns or 0) / 1e6,
-            "left": 100 * s.start_ns / total, "width": max(0.3, 100 * (s.duration_ns or 0) / total),
-        } for s in trace.spans[:500]]
+        total = max(now, 1)
+        rows = []
+        for s in trace.spans[:500]:
+            running = s.duration_ns is None
+            shown = max(0, now - s.start_ns) if running else s.duration_ns
+            rows.append({
+                "kind": s.kind, "name": s.name[:200], "depth": depth(s), "running": running,
+                "start_ms": s.start_ns / 1e6, "duration_ms": shown / 1e6,
+                "left": 100 * s.start_ns / total, "width": max(0.3, 100 * shown / total),
+                "where": " in ".join(nplusone.chain(s.attrs)) if s.kind in ("sql", "cache") else "",
+            })
+        self_time = summary.get("self_time_ns") or summary["time_ns"]
         self.record_stats({
             "trace_id": trace.id,
             "dashboard": dashboard,
             "queries": summary["queries"],
             "n_plus_one": summary["n_plus_one"],
-            "counts": [(k, summary["counts"].get(k, 0), summary["time_ns"].get(k, 0) / 1e6) for k in KINDS],
-            "groups": [{"count": g["count"], "fingerprint": g["fingerprint"][:300], "n_plus_one": g["n_plus_one"],
-                        "where": ":".join(map(str, g["stack"][0][:2])) if g["stack"] else ""}
-                       for g in summary["duplicate_groups"]],
+            "counts": [(k, summary["counts"].get(k, 0), self_time.get(k, 0) / 1e6,
+                        summary["time_ns"].get(k, 0) / 1e6) for k in KINDS],
+            "n_plus_one_groups": [{
+                "count": g["count"], "fingerprint": g["fingerprint"][:300], "distinct": g["distinct_params"],
+                "where": nplusone.chain(g),
+            } for g in summary.get("n_plus_one_groups", ())],
+            "groups": [{
+                "count": g["count"], "fingerprint": g["fingerprint"][:300], "n_plus_one": g["n_plus_one"],
+                "identical": g["identical"],
+                "sites": [(site["count"], nplusone.chain_text(site) or "no user frame recorded")
+                          for site in g.get("sites") or [g]],
+            } for g in summary["duplicate_groups"]],
+            "similar": [{"count": g["count"], "pattern": g["pattern"][:300], "fingerprints": g["fingerprints"]}
+                        for g in summary.get("similar_groups", ())],
             "rows": rows,
             "more": max(0, len(trace.spans) - 500),
         })

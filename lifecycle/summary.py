@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from lifecycle import conf, redact
+from lifecycle import conf, nplusone, redact
 from lifecycle.fingerprint import fingerprint, similar_key
 from lifecycle.frames import display
 from lifecycle.trace import Trace
-
-# Transaction control is never an N+1: a view with two atomic() blocks runs SAVEPOINT twice by design.
-_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK", "BEGIN", "COMMIT", "START TRANSACTION")
 
 # Per SQL text, what finalize derives from the text alone: (fingerprint key, normalized text, similar-group
 # key, whether its parameters are secret). One lookup per query instead of three cached calls.
@@ -38,15 +35,21 @@ def _facts(sql: str) -> tuple[str, str, str, bool]:
     return facts
 
 
-def finalize(trace: Trace, secrets: Collection[str] = ()) -> Trace:
-    """``secrets``: values known to be secret (the recording's ``secrets``), replaced everywhere."""
-    per_kind: dict[str, list[int]] = {}  # kind -> [count, total duration]
+def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None = None) -> Trace:
+    """``secrets``: values known to be secret (the recording's ``secrets``), replaced everywhere.
+    ``now_ns``: for a snapshot of a trace still recording (the debug-toolbar panel), the time of the
+    snapshot (from the trace start): a span still open counts as running until then."""
+    per_kind: dict[str, list[int]] = {}  # kind -> [count, inclusive time, self time]
     # While the spans are read, a group is a list (cheaper than a dict): duplicates by fingerprint
-    # [normalized, count, total_ns, span_ids, distinct params, distinct parents, stack] and similar ones
+    # [normalized, count, total_ns, span_ids, distinct params, sites, first span] and similar ones
     # [count, total_ns, span_ids, distinct fingerprints]. Only groups of two or more become dicts.
     by_fp: dict[str, list] = {}
     by_similar: dict[str, list] = {}
-    error: str | None = None
+    loops = nplusone.Collector()
+    # Per span: [start, end, time covered by its children, end of the children seen so far] (self time).
+    spans_at: dict[int, list[int]] = {}
+    request_of: dict[int, int] = {}  # span id -> id of its request span (the root counts as one)
+    exceptions: list[Any] = []
     # The queries of a loop share their stack: format each distinct frame tuple once per trace.
     shown: dict[tuple, list] = {}
     layers: dict[int, Any] = {}
@@ -55,10 +58,30 @@ def finalize(trace: Trace, secrets: Collection[str] = ()) -> Trace:
     sql_params = redact.sql_params
     for span in trace.spans:
         kind = span.kind
-        duration = span.duration_ns or 0
+        duration = span.duration_ns
+        if duration is None:
+            duration = max(0, now_ns - span.start_ns) if now_ns is not None else 0
+        parent_id = span.parent_id
+        if parent_id is None or kind == "request":
+            request_of[span.id] = span.id
+        else:
+            request_of[span.id] = request_of.get(parent_id, -1)
+        start = span.start_ns
+        end = start + duration
+        spans_at[span.id] = [start, end, 0, start]
+        parent = spans_at.get(parent_id) if parent_id is not None else None
+        if parent is not None:
+            # Children are in start order: the part of this one not yet covered by its earlier siblings,
+            # cut to its parent's time (concurrent children are not counted twice).
+            lo = max(start, parent[3], parent[0])
+            hi = min(end, parent[1])
+            if hi > lo:
+                parent[2] += hi - lo
+            if end > parent[3]:
+                parent[3] = end
         acc = per_kind.get(kind)
         if acc is None:
-            per_kind[kind] = [1, duration]
+            per_kind[kind] = [1, duration, 0]
         else:
             acc[0] += 1
             acc[1] += duration
@@ -73,20 +96,29 @@ def finalize(trace: Trace, secrets: Collection[str] = ()) -> Trace:
                 raw = attrs.pop("raw_params")
                 attrs["params"] = sql_params(sql, raw, attrs.get("many", False), secret=secret, limit=limit)
             stack = attrs.get("stack")
+            raw_stack = stack
             if type(stack) is tuple:
                 formatted = shown.get(stack)
                 if formatted is None:
                     formatted = shown[stack] = display(stack)
                 attrs["stack"] = stack = [*formatted]
             attrs["fp"] = key
+            params = attrs.get("params")
             group = by_fp.get(key)
             if group is None:
-                group = by_fp[key] = [norm, 0, 0, [], set(), set(), stack or []]
+                group = by_fp[key] = [norm, 0, 0, [], set(), {}, span]
             group[1] += 1
             group[2] += duration
             group[3].append(span.id)
-            group[4].add(tuple(attrs.get("params") or ()))
-            group[5].add(span.parent_id)
+            group[4].add(nplusone.hashable(params))
+            site = _chain_key(attrs.get("template_stack"), raw_stack)
+            at = group[5].get(site)
+            if at is None:
+                group[5][site] = [1, span]
+            else:
+                at[0] += 1
+            if not norm.upper().startswith(nplusone.TRANSACTION_CONTROL):
+                loops.add(span, key, request_of[span.id], params)
             sim = by_similar.get(skey)
             if sim is None:
                 sim = by_similar[skey] = [0, 0, [], set()]
@@ -108,20 +140,33 @@ def finalize(trace: Trace, secrets: Collection[str] = ()) -> Trace:
             stack = attrs.get("stack")
             if isinstance(stack, (tuple, list)) and stack and isinstance(stack[0], tuple):
                 attrs["stack"] = display(stack)
-            if not attrs.get("handled") and error is None:
-                error = f"{attrs.get('type')}: {attrs.get('message')}"
+            exceptions.append(span)
+    for span in trace.spans:
+        start, end, covered, _ = spans_at[span.id]
+        per_kind[span.kind][2] += max(0, end - start - covered)
+
+    status = trace.response.get("status") if trace.response else None
+    error = _error(trace, exceptions, request_of, status)
 
     threshold = conf.get("N_PLUS_ONE_THRESHOLD")
+    flagged = loops.flagged(threshold)
+    flagged_fps = {g.key for g in flagged}
     duplicates = []
-    for key, (norm, count, total, span_ids, params, parents, stack) in by_fp.items():
-        if count < 2 or norm.upper().startswith(_TRANSACTION_CONTROL):
+    for key, (norm, count, total, span_ids, params, sites, first) in by_fp.items():
+        if count < 2 or norm.upper().startswith(nplusone.TRANSACTION_CONTROL):
             continue
         duplicates.append({
             "fp": key, "fingerprint": norm, "count": count, "total_ns": total, "span_ids": span_ids,
-            "stack": stack, "identical": count - len(params),
-            "n_plus_one": count >= threshold and len(parents) == 1,
+            "stack": first.attrs.get("stack") or [], "template_stack": first.attrs.get("template_stack") or [],
+            "identical": count - len(params), "n_plus_one": key in flagged_fps,
+            "sites": _sites(sites),
         })
     duplicates.sort(key=lambda g: (-g["count"], -g["total_ns"]))
+    n_plus_one = [{
+        "fp": g.key, "fingerprint": by_fp[g.key][0], "count": g.count, "total_ns": g.total_ns,
+        "span_ids": g.span_ids, "distinct_params": len(g.params), "request_span_id": g.request,
+        "stack": g.first.attrs.get("stack") or [], "template_stack": g.first.attrs.get("template_stack") or [],
+    } for g in flagged]
     similar = []
     for skey, (count, total, span_ids, fps) in by_similar.items():
         if count >= 2 and len(fps) >= 2:
@@ -129,20 +174,58 @@ def finalize(trace: Trace, secrets: Collection[str] = ()) -> Trace:
                             "fingerprints": len(fps)})
     similar.sort(key=lambda g: (-g["count"], -g["total_ns"]))
 
-    status = trace.response.get("status") if trace.response else None
-    if error is None and status is not None and status >= 500:
-        error = f"HTTP {status}"
     counts = {kind: acc[0] for kind, acc in per_kind.items()}
     trace.summary = {
         "counts": counts,
         "time_ns": {kind: acc[1] for kind, acc in per_kind.items()},
+        "self_time_ns": {kind: acc[2] for kind, acc in per_kind.items()},
         "queries": counts.get("sql", 0),
         "duplicate_groups": duplicates,
         "similar_groups": similar,
-        "n_plus_one": sum(1 for g in duplicates if g["n_plus_one"]),
+        "n_plus_one_groups": n_plus_one,
+        "n_plus_one": len(n_plus_one),
         "status": status,
         "error": error,
     }
     if secrets:
         redact.scrub_trace(trace, secrets)
     return trace
+
+
+_MAX_SITES = 10
+
+
+def _chain_key(lines: Any, stack: Any) -> tuple:
+    """A query's whole call chain, as a key: its template lines, then its user frames."""
+    key: tuple = ()
+    if lines:
+        key = tuple((e.get("file") or e.get("template"), e.get("line")) for e in lines if isinstance(e, dict))
+    if stack:
+        key += tuple((f[0], f[1]) for f in stack)
+    return key
+
+
+def _sites(sites: dict[tuple, list]) -> list[dict[str, Any]]:
+    """The call chains of a fingerprint with their counts, most first (at most ``_MAX_SITES``)."""
+    ranked = sorted(sites.values(), key=lambda s: -s[0])[:_MAX_SITES]
+    return [{"count": n, "template_stack": span.attrs.get("template_stack") or [],
+             "stack": span.attrs.get("stack") or []} for n, span in ranked]
+
+
+def _error(trace: Trace, exceptions: list[Any], request_of: dict[int, int], status: int | None) -> str | None:
+    """The trace's error: an exception that became a server error (5xx) or left the request unanswered,
+    else a 5xx status. An ``Http404`` or ``PermissionDenied`` that Django turned into a 404 or 403 page is
+    not an error: its request answered below 500."""
+    by_id = {s.id: s for s in trace.spans} if exceptions else {}
+    for span in exceptions:
+        attrs = span.attrs
+        if attrs.get("handled"):
+            continue
+        req = by_id.get(request_of.get(span.id, -1))
+        answered = status if req is None or req.parent_id is None else req.attrs.get("status")
+        if answered is not None and answered < 500:
+            continue
+        return f"{attrs.get('type')}: {attrs.get('message')}"
+    if status is not None and status >= 500:
+        return f"HTTP {status}"
+    return None

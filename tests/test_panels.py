@@ -46,3 +46,31 @@ def test_panel_shows_hostile_sql_as_text(db):
     content = panel.json()["content"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in content
     assert "<img" not in content
+
+
+def _panel(path: str) -> str:
+    with override_settings(**TOOLBAR):
+        client = Client()
+        html = client.get(path).content.decode()
+        request_id = re.search(r'data-request-id="([0-9a-f]+)"', html).group(1)
+        panel = client.get("/__debug__/render_panel/", {"request_id": request_id, "panel_id": "LifecyclePanel"})
+    return panel.json()["content"]
+
+
+def test_spans_still_open_at_the_snapshot_show_as_running(seeded):
+    content = _panel("/books/")
+    # The request and the toolbar's own middleware are still running when the toolbar collects the panels.
+    row = r"<tr><td style=\"padding-left: \d+em\">(\w+): ([^<]*)(?:<br>.*?)?</td><td>[^<]*</td><td>([^<]*)</td>"
+    rows = re.findall(row, content)
+    request = next(r for r in rows if r[0] == "request")
+    assert request[2].startswith("running (")
+    assert "0.000" not in request[2].split("(")[0]
+    toolbar = next(r for r in rows if r[0] == "middleware" and "DebugToolbarMiddleware" in r[1])
+    assert toolbar[2].startswith("running (")
+    assert "Self time (ms)" in content
+
+
+def test_panel_shows_the_n_plus_one_template_line_chain(seeded):
+    content = _panel("/books/")
+    assert "N+1: 20 ×" in content
+    assert "<ol class=\"lifecycle-chain\">" in content
