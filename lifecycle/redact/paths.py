@@ -27,6 +27,13 @@ from lifecycle.safety import report
 
 _MAX_CHAINS = 500
 _MAX_DEPTH = 20
+# Patterns looked at in one walk: a URLconf that includes itself (or a huge one) would otherwise be walked
+# along every one of its paths. Past this, paths are redacted after resolution only.
+_MAX_VISITS = 20_000
+
+
+class _TooLarge(Exception):
+    pass
 # (the resolver the chains were built from, the chains): each chain is (its literal prefix, the tuple of
 # (pattern, secret group names) from the root resolver down to the endpoint).
 _state: tuple[Any, tuple] = (None, ())
@@ -45,11 +52,14 @@ def _chains() -> tuple:
     if resolver is not built:
         try:
             found: list = []
-            _walk(resolver.url_patterns, ((resolver.pattern, frozenset()),), found, 0)
-            chains = tuple((_prefix(chain), chain) for chain in found[:_MAX_CHAINS])
+            _walk(resolver.url_patterns, ((resolver.pattern, frozenset()),), found, 0, [_MAX_VISITS])
+            chains = tuple((_prefix(chain), chain) for chain in found)
+        except _TooLarge:
+            chains = ()
         except Exception as exc:  # a broken URLconf: Django reports it when it resolves
             report("reading the URLconf for secret URL arguments", exc)
-            return ()
+            chains = ()
+        # Remembered also when the walk failed or gave up: it is not tried again for this URLconf.
         _state = (resolver, chains)
     return chains
 
@@ -76,19 +86,26 @@ def _names(pattern: Any) -> frozenset[str]:
     return frozenset(name for name in regex.groupindex if sensitive_name(name))
 
 
-def _walk(patterns: Any, chain: tuple, out: list, depth: int) -> None:
+def _walk(patterns: Any, chain: tuple, out: list, depth: int, budget: list[int]) -> None:
+    """Chains with secret groups into ``out``; :class:`_TooLarge` past ``budget`` patterns or
+    :data:`_MAX_CHAINS` chains (then the path is redacted once resolved, by the actual match)."""
     if depth > _MAX_DEPTH:
         return
     for entry in patterns:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooLarge
         level = (*chain, (entry.pattern, _names(entry.pattern)))
         if isinstance(entry, URLResolver):
             try:
                 children = entry.url_patterns
             except Exception:
                 continue
-            _walk(children, level, out, depth + 1)
+            _walk(children, level, out, depth + 1, budget)
         elif any(names for _, names in level):
             out.append(level)
+            if len(out) > _MAX_CHAINS:
+                raise _TooLarge
 
 
 def active() -> bool:
