@@ -19,7 +19,7 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 
 from lifecycle import conf
-from lifecycle.frames import capture
+from lifecycle.frames import capture as user_frames
 from lifecycle.recorder import _parent, _recording
 from lifecycle.safety import report
 
@@ -59,10 +59,12 @@ def _record(rec, alias, vendor, execute, sql, params, many, context):
         attrs: dict[str, Any] = {"sql": text, "raw_params": params, "many": many, "alias": alias,
                                  "vendor": vendor, "rows": None}
         if _depth:
-            # From the caller of lifecycle_sql (Django's _execute_with_wrappers) outwards.
+            # From the caller of lifecycle_sql (Django's _execute_with_wrappers) outwards: one walk gives
+            # the user frames and the template lines (frames.capture, imported as user_frames: the
+            # fault-injection tests patch that name).
             parent = _parent.get()
-            stack, lines = capture(_depth, sys._getframe(2), rec.anchors,
-                                   parent is not None and parent.kind == "template")
+            stack, lines = user_frames(_depth, sys._getframe(2), rec.anchors,
+                                       parent is not None and parent.kind == "template")
             attrs["stack"] = stack
             if lines is not None:
                 attrs["template_stack"] = lines
