@@ -2,7 +2,9 @@
 
 A trace is first reduced to a :class:`Profile`: the requests it made (method, path, status), where each
 was resolved (view, url name), the set of templates rendered, and its SQL grouped by fingerprint with the
-user-code frames that issued each group. Two profiles are then compared check by check (``CHECKS``).
+call chains that issued each group (template lines, then user frames: ``lifecycle.nplusone.chain``) and
+the groups that are N+1 by the one rule of :mod:`lifecycle.nplusone`. Two profiles are then compared
+check by check (``CHECKS``).
 
 Fingerprints are recomputed from each span's SQL text with :func:`lifecycle.fingerprint.fingerprint`
 rather than read from ``attrs.fp``, so a trace recorded by an older version still compares correctly.
@@ -20,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lifecycle import redact
+from lifecycle import nplusone, redact
 from lifecycle.fingerprint import fingerprint
 from lifecycle.replay_sql import folded, portable_key
 from lifecycle.trace import Trace
@@ -32,13 +34,10 @@ CHECKS: dict[str, bool] = {
     "templates": True,  # the same set of templates is rendered
     "new_queries": True,  # no SQL fingerprint that the recording never ran
     "more_queries": True,  # no fingerprint runs more often than recorded (a new N+1 fails here)
-    "duplicates": True,  # no new group of repeated queries (same fingerprint twice or more)
+    "duplicates": True,  # no new group of repeated queries (same fingerprint twice or more in one request)
     "query_count": False,  # exactly as many queries in total as recorded
     "timing": False,  # the duration stays within the recorded one plus a tolerance, or a budget
 }
-
-Frame = tuple[str, int, str]
-
 
 @dataclass
 class QueryGroup:
@@ -48,16 +47,17 @@ class QueryGroup:
     fp: str
     text: str
     count: int = 0
-    frames: Counter[Frame] = field(default_factory=Counter)
+    # Call chain ("shop/_card.html:7 `{{ card.image.url }}` in shop/views.py:45 book_list") -> count.
+    sites: Counter[str] = field(default_factory=Counter)
+    most_in_one_request: int = 0
+    n_plus_one: bool = False  # some request ran it as an N+1 (lifecycle.nplusone)
 
     def where(self, limit: int = 3) -> str:
-        if not self.frames:
+        known = [(chain, n) for chain, n in self.sites.most_common() if chain]
+        if not known:
             return "issued outside user code (no user frame recorded)"
-        parts = [
-            f"{f}:{line} in {func}" + (f" ({n}x)" if len(self.frames) > 1 else "")
-            for (f, line, func), n in self.frames.most_common(limit)
-        ]
-        more = len(self.frames) - limit
+        parts = [chain + (f" ({n}x)" if len(self.sites) > 1 else "") for chain, n in known[:limit]]
+        more = len(known) - limit
         return "issued from " + ", ".join(parts) + (f" and {more} more places" if more > 0 else "")
 
 
@@ -72,6 +72,7 @@ class Profile:
     vendors: set[str]
     dropped: int
     error: str | None
+    n_plus_one_threshold: int = 3
 
 
 @dataclass
@@ -102,7 +103,13 @@ def vendors(trace: Trace) -> set[str]:
     return {str(s.attrs.get("vendor")) for s in trace.spans if s.kind == "sql" and s.attrs.get("vendor")}
 
 
-def profile(trace: Trace, *, portable: bool = False, ignore_sql: Iterable[re.Pattern[str]] = ()) -> Profile:
+def profile(
+    trace: Trace,
+    *,
+    portable: bool = False,
+    ignore_sql: Iterable[re.Pattern[str]] = (),
+    n_plus_one_threshold: int = 3,
+) -> Profile:
     ignore = tuple(ignore_sql)
     nested = [s for s in trace.spans if s.kind == "request" and s.parent_id is not None]
     if nested:
@@ -116,6 +123,9 @@ def profile(trace: Trace, *, portable: bool = False, ignore_sql: Iterable[re.Pat
     templates: set[str] = set()
     queries: dict[str, QueryGroup] = {}
     total = 0
+    request_of = nplusone.requests_of(trace.spans)
+    loops = nplusone.Collector()
+    per_request: Counter[tuple[int, str]] = Counter()
     for span in trace.spans:
         attrs = span.attrs
         if span.kind == "resolve":
@@ -138,10 +148,16 @@ def profile(trace: Trace, *, portable: bool = False, ignore_sql: Iterable[re.Pat
             if group is None:
                 group = queries[key] = QueryGroup(key, fp, text)
             group.count += 1
-            frame = _user_frame(attrs.get("stack"))
-            if frame is not None:
-                group.frames[frame] += 1
+            group.sites[nplusone.chain_text(attrs)] += 1
+            request = request_of.get(span.id, -1)
+            per_request[request, key] += 1
+            if not nplusone.is_transaction_control(text):
+                loops.add(span, key, request, attrs.get("params"))
             total += 1
+    for (_, key), n in per_request.items():
+        queries[key].most_in_one_request = max(queries[key].most_in_one_request, n)
+    for flagged in loops.flagged(n_plus_one_threshold):
+        queries[str(flagged.key)].n_plus_one = True
     if not resolutions and trace.resolver:
         resolutions.append((trace.resolver.get("view"), _url_name(trace.resolver)))
     return Profile(
@@ -154,21 +170,8 @@ def profile(trace: Trace, *, portable: bool = False, ignore_sql: Iterable[re.Pat
         vendors=vendors(trace),
         dropped=int((trace.dropped or {}).get("spans") or 0),
         error=(trace.summary or {}).get("error"),
+        n_plus_one_threshold=n_plus_one_threshold,
     )
-
-
-def _user_frame(stack: Any) -> Frame | None:
-    """The innermost user frame; a comprehension or lambda is named after the function around it."""
-    try:
-        frames = [(str(f[0]), int(f[1]), str(f[2])) for f in stack[:2]]
-    except (TypeError, ValueError, IndexError):
-        return None
-    if not frames:
-        return None
-    file, line, func = frames[0]
-    if func.startswith("<") and len(frames) > 1 and frames[1][0] == file:
-        func = f"{func} in {frames[1][2]}"
-    return file, line, func
 
 
 def _url_name(attrs: dict[str, Any]) -> str | None:
@@ -194,8 +197,8 @@ def compare(
     ignore = tuple(ignore_sql)
     old_vendors, new_vendors = vendors(recorded), vendors(actual)
     portable = bool(old_vendors and new_vendors and old_vendors != new_vendors)
-    old = profile(recorded, portable=portable, ignore_sql=ignore)
-    new = profile(actual, portable=portable, ignore_sql=ignore)
+    old = profile(recorded, portable=portable, ignore_sql=ignore, n_plus_one_threshold=n_plus_one_threshold)
+    new = profile(actual, portable=portable, ignore_sql=ignore, n_plus_one_threshold=n_plus_one_threshold)
     notes: list[str] = []
     if portable:
         notes.append(
@@ -254,18 +257,15 @@ def compare(
                 "more_queries",
                 f"{_n(len(grown), 'query fingerprint')} ran more often than recorded "
                 f"({_n(old.total_queries, 'query', 'queries')} recorded, {new.total_queries} now)",
-                [
-                    f"{_label(new.queries[k])}  {old.queries[k].count} -> {new.queries[k].count} times "
-                    f"(+{new.queries[k].count - old.queries[k].count})"
-                    for k in grown
-                ],
+                [line for k in grown for line in _grown(old.queries[k], new.queries[k])],
                 grown,
             )
         )
+    # Repeated within one request: a block running a query once in each of its requests repeats nothing.
     repeated = [
         k
         for k, g in new.queries.items()
-        if g.count >= 2 and (k not in old.queries or old.queries[k].count < 2)
+        if g.most_in_one_request >= 2 and (k not in old.queries or old.queries[k].most_in_one_request < 2)
     ]
     if checks.get("duplicates") and repeated:
         failures.append(
@@ -359,8 +359,19 @@ def _overview(p: Profile) -> str:
 
 
 def _repeated(group: QueryGroup, threshold: int) -> str:
-    flag = f", N+1 (threshold {threshold})" if group.count >= threshold else ""
+    flag = f", N+1 (threshold {threshold})" if group.n_plus_one else ""
     return f"{_label(group)}  {_times(group.count)}{flag}"
+
+
+def _grown(old: QueryGroup, new: QueryGroup) -> list[str]:
+    """The grown count, then each call chain that runs it more often than recorded: the new caller."""
+    lines = [f"{_label(new)}  {old.count} -> {new.count} times (+{new.count - old.count})"]
+    for chain, n in new.sites.most_common():
+        before = old.sites.get(chain, 0)
+        if n > before:
+            where = chain or "outside user code (no user frame recorded)"
+            lines.append(f"    {'more' if before else 'new caller'}: {where}  {before} -> {n} times")
+    return lines
 
 
 def _label(group: QueryGroup) -> str:

@@ -54,7 +54,8 @@ def make(
                 sql[:120],
                 40,
                 5,
-                {"sql": sql, "vendor": vendor, "stack": [list(frame)], "fp": fingerprint(sql)[0]},
+                {"sql": sql, "vendor": vendor, "stack": [list(frame)], "fp": fingerprint(sql)[0],
+                 "params": [len(spans)]},
             )
         )
     return Trace(
@@ -223,17 +224,89 @@ new_queries: 1 query fingerprint that the recording never ran
   {other}  once
 more_queries: 1 query fingerprint ran more often than recorded (2 queries recorded, 6 now)
   {author}  1 -> 4 times (+3)
+      more: shop/views.py:8 books  1 -> 4 times
 duplicates: 1 new group of repeated queries (same fingerprint run again: an N+1 suspect)
   {author}  4 times, N+1 (threshold 3)
 
 Queries involved (fingerprint, statement, where the replay ran it):
   {other}  SELECT "x" FROM "y"
-      issued from shop/views.py:8 in books
+      issued from shop/views.py:8 books
   {author}  SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" WHERE "shop_author"."id" = ? LIMIT ?
-      issued from shop/views.py:8 in books
+      issued from shop/views.py:8 books
 
 Actual trace written to tests/traces/books.actual.json
 If the change is intended, re-record: pytest --lifecycle-record=all (or replace the recorded file with the actual one).
 Notes:
   - a note"""  # noqa: E501
     )
+
+
+CARD = [
+    {"template": "shop/_card.html", "file": "demo_site/shop/templates/shop/_card.html", "line": 7,
+     "source": "{{ card.image.url }}"},
+    {"template": "shop/book_list.html", "file": "demo_site/shop/templates/shop/book_list.html", "line": 12,
+     "source": "{% include %}"},
+]
+
+
+def with_sites(*sites: tuple[int, list | None, list], params=lambda i: [i]) -> Trace:
+    """A /books/ trace whose AUTHOR query runs ``n`` times from each (n, template_stack, stack) site."""
+    trace = make(SQLITE_BOOKS)
+    for n, lines, stack in sites:
+        for _ in range(n):
+            i = len(trace.spans)
+            attrs = {"sql": AUTHOR, "vendor": "sqlite", "stack": stack, "params": params(i)}
+            if lines:
+                attrs["template_stack"] = lines
+            trace.spans.append(Span(i, 2, "sql", AUTHOR[:120], 40, 5, attrs))
+    return trace
+
+
+def test_the_grown_query_message_names_the_new_caller_with_its_template_lines():
+    helper = [["demo_site/shop/views.py", 30, "author_of"], ["demo_site/shop/views.py", 20, "home"]]
+    old = with_sites((2, None, helper))
+    new = with_sites((2, None, helper), (3, CARD, [["demo_site/shop/views.py", 45, "book_list"]]))
+    comparison = compare(old, new, checks=DEFAULTS)
+    message = format_failure(comparison, source="t.json", what="GET /books/", actual_path=None)
+    card = ("shop/_card.html:7 `{{ card.image.url }}` in shop/book_list.html:12 `{% include %}` in "
+            "demo_site/shop/views.py:45 book_list")
+    author = fingerprint(AUTHOR)[0]
+    assert f"  {author}  2 -> 5 times (+3)\n      new caller: {card}  0 -> 3 times\n" in message
+    assert (f"      issued from {card} (3x), demo_site/shop/views.py:30 author_of in "
+            "demo_site/shop/views.py:20 home (2x)") in message
+    # Three from one template line, with distinct parameters: the replay calls it an N+1 by the same rule.
+    assert f"  {author}  5 times, N+1 (threshold 3)" not in message  # 2 -> 5 is not a *new* repeated group
+    assert comparison.actual.queries[author].n_plus_one
+
+
+def test_the_same_parameters_repeated_are_not_called_an_n_plus_one():
+    new = with_sites((4, None, [["shop/views.py", 8, "books"]]), params=lambda i: [1])
+    comparison = compare(make(SQLITE_BOOKS, AUTHOR), new, checks=DEFAULTS)
+    [duplicates] = [f for f in comparison.failures if f.check == "duplicates"]
+    assert duplicates.lines == [f"{fingerprint(AUTHOR)[0]}  4 times"]
+
+
+def block_of(*requests: int) -> Trace:
+    """A block: one request span per entry, each running AUTHOR that many times from one line."""
+    spans = [Span(0, None, "block", "visit", 0, 100, {"label": "visit"})]
+    for n in requests:
+        req = len(spans)
+        spans.append(Span(req, 0, "request", "GET /books/1/", 0, 10, {"method": "GET", "path": "/b/", "status": 200}))
+        for _ in range(n):
+            i = len(spans)
+            spans.append(Span(i, req, "sql", AUTHOR[:120], 1, 1, {"sql": AUTHOR, "params": [i],
+                                                                   "stack": [["shop/views.py", 8, "book"]]}))
+    return Trace("0123456789abcdef", "2026-01-01T00:00:00.000000Z", 100, request={"block": "visit"},
+                 spans=spans)
+
+
+def test_a_block_running_a_query_once_per_request_repeats_nothing():
+    comparison = compare(block_of(1), block_of(1, 1, 1), checks={**DEFAULTS, "status": False})
+    assert [f.check for f in comparison.failures] == ["more_queries"]
+    assert not comparison.actual.queries[fingerprint(AUTHOR)[0]].n_plus_one
+
+
+def test_a_block_flags_the_request_that_repeats():
+    comparison = compare(block_of(1, 1), block_of(1, 4), checks=DEFAULTS)
+    [duplicates] = [f for f in comparison.failures if f.check == "duplicates"]
+    assert duplicates.lines == [f"{fingerprint(AUTHOR)[0]}  5 times, N+1 (threshold 3)"]

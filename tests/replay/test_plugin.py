@@ -75,12 +75,13 @@ def test_view_gaining_an_n_plus_one_fails_and_its_fixed_twin_passes(project, rec
             "*replay:   status 200, 5 queries, 2 templates, *",
             "*more_queries: 1 query fingerprint ran more often than recorded (2 queries recorded, 5 now)",
             f"*  {fp}  1 -> 4 times (+3)",
+            "*      more: shop/views.py:8 books  1 -> 4 times",
             "*duplicates: 1 new group of repeated queries*",
             f"*  {fp}  4 times, N+1 (threshold 3)",
             "*Queries involved*",
             f'*  {fp}  SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" '
             'WHERE "shop_author"."id" = ? LIMIT ?',
-            "*      issued from shop/views.py:8 in *books",  # "<listcomp> in books" before Python 3.12
+            "*      issued from shop/views.py:8 books",  # a comprehension is named after its function
             "*Actual trace written to traces/books.actual.json",
             "*--lifecycle-record=all*",
         ]
