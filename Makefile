@@ -22,11 +22,15 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+$(VENV)/.installed-demo: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[demo]'
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## make demo: install, migrate, seed, and serve the demo site with the live dashboard on 127.0.0.1:8000
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed-demo
 	env -u DATABASE_URL -u LIFECYCLE_REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u LIFECYCLE_REDIS_URL $(PY) manage.py seed_demo
 	@echo ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,17 @@ TEMPLATES = [
         },
     },
 ]
+# The Jinja2 page (/jinja/) renders through Django's jinja2 backend, from demo_site/shop/jinja2/. jinja2 comes
+# with the "demo" extra (make demo installs it); without it the page says so and the rest of the demo runs.
+if find_spec("jinja2") is not None:
+    TEMPLATES.append(
+        {
+            "BACKEND": "django.template.backends.jinja2.Jinja2",
+            "DIRS": [],
+            "APP_DIRS": True,
+            "OPTIONS": {"environment": "demo_site.shop.jinja2_env.environment"},
+        }
+    )
 
 _database_url = os.environ.get("DATABASE_URL", "")
 DATABASES: dict[str, dict[str, Any]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Iterator
 from decimal import Decimal
@@ -17,13 +18,15 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
-from django.test import AsyncClient, Client, RequestFactory
+from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from demo_site.database_url import parse_database_url
 from demo_site.shop import seed_data, views
 from demo_site.shop.models import Author, Book, Review, Tag
+from lifecycle.trace import Span, Trace
+from tests.conftest import last_trace
 
 
 def seed(*args: str) -> str:
@@ -132,6 +135,11 @@ def test_seed_with_admin_creates_a_superuser_once(seeded: str) -> None:
         ("cached", "", 200),
         ("login-form", "", 200),
         ("stream", "", 200),
+        ("book-cards", "", 200),
+        ("book-cards-fixed", "", 200),
+        ("jinja-books", "", 200),
+        ("transaction", "", 200),
+        ("transaction", "?fail=1", 200),
     ],
 )
 def test_page_answers(seeded: str, client: Client, url_name: str, query: str, status: int) -> None:
@@ -154,6 +162,10 @@ def test_home_links_to_every_page_and_the_dashboard(seeded: str, client: Client)
         "cached",
         "login-form",
         "stream",
+        "book-cards",
+        "book-cards-fixed",
+        "jinja-books",
+        "transaction",
     ]:
         assert f'href="{reverse(url_name)}' in content, url_name
     assert f'href="{reverse("book-detail", args=[first_book.pk])}"' in content
@@ -226,6 +238,153 @@ def test_both_book_lists_show_the_same_books(seeded: str, client: Client) -> Non
             assert book.title in page.replace("&#x27;", "'")
             assert book.author.name in page
     assert '<span class="tag">mystery</span>' in fixed
+
+
+# The template N+1 (a {% for %} that includes a card per book) and its fix
+
+
+def author_spans(trace: Trace) -> list[Span]:
+    return [s for s in trace.spans_of("sql") if 'FROM "shop_author"' in s.attrs["sql"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.sql_backends
+def test_book_cards_run_one_author_query_per_card(seeded: str, client: Client) -> None:
+    books = Book.objects.count()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("book-cards"))
+    assert response.status_code == 200
+    assert len(author_queries(sqls(ctx))) == books
+    trace = last_trace()
+    assert len(trace.spans_of("sql")) == len(ctx.captured_queries) == 1 + books
+    by_id = {s.id: s for s in trace.spans}
+    spans = author_spans(trace)
+    assert len(spans) == books
+    for span in spans:  # each query runs inside its own include of the card
+        parent = by_id[span.parent_id]
+        assert (parent.kind, parent.name, parent.attrs["via"]) == ("template", "shop/_book_card.html", "include")
+    assert len({s.parent_id for s in spans}) == books
+    # The query names the card's line, then the include and the loop that ran it.
+    stack = [(f["template"], f["line"], f["source"]) for f in spans[0].attrs["template_stack"]]
+    assert stack[:3] == [
+        ("shop/_book_card.html", 3, "{{ book.author.name }}"),
+        ("shop/book_cards.html", 18, '{% include "shop/_book_card.html" %}'),
+        ("shop/book_cards.html", 17, "{% for book in books %}"),
+    ]
+    groups = trace.summary["duplicate_groups"]
+    assert [g["count"] for g in groups] == [books]
+    assert "shop_author" in groups[0]["fingerprint"]
+    assert groups[0]["n_plus_one"] is True
+    assert trace.summary["n_plus_one"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.sql_backends
+def test_book_cards_fixed_run_one_query(seeded: str, client: Client) -> None:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("book-cards-fixed"))
+    assert response.status_code == 200
+    assert len(ctx.captured_queries) == 1
+    trace = last_trace()
+    assert author_spans(trace) == []
+    assert trace.summary["queries"] == 1
+    assert trace.summary["duplicate_groups"] == [] and trace.summary["n_plus_one"] == 0
+    cards = [s for s in trace.spans_of("template") if s.name == "shop/_book_card.html"]
+    assert len(cards) == Book.objects.count()
+
+
+@pytest.mark.django_db
+def test_both_card_pages_show_the_same_books(seeded: str, client: Client) -> None:
+    naive = client.get(reverse("book-cards")).content.decode().replace("&#x27;", "'")
+    fixed = client.get(reverse("book-cards-fixed")).content.decode().replace("&#x27;", "'")
+    for book in Book.objects.select_related("author"):
+        for page in (naive, fixed):
+            assert book.title in page and f"by {book.author.name}" in page
+    assert "N+1" in naive and "fixed" in fixed
+
+
+# The Jinja2 page
+
+
+@pytest.mark.django_db
+@pytest.mark.sql_backends
+def test_jinja_page_queries_run_inside_its_templates(seeded: str, client: Client) -> None:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("jinja-books"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "rendered by Jinja2" in content
+    book = Book.objects.select_related("author").order_by("title").first()
+    assert f'href="{reverse("book-detail", args=[book.pk])}"' in content and book.author.name in content
+    trace = last_trace()
+    assert len(trace.spans_of("sql")) == len(ctx.captured_queries) == 2
+    templates = [(s.name, s.attrs["via"]) for s in trace.spans_of("template")]
+    assert templates[:2] == [("shop/jinja_books.html", "render"), ("shop/jinja_base.html", "extends")]
+    assert templates.count(("shop/_book_row.html", "include")) == Book.objects.count()
+    for span in trace.spans_of("sql"):
+        assert span.attrs["template_stack"][0]["template"] == "shop/jinja_books.html"
+    assert trace.summary["duplicate_groups"] == []
+
+
+@pytest.mark.django_db
+def test_jinja_page_without_jinja2_says_how_to_install_it(seeded: str, client: Client) -> None:
+    django_only = [t for t in settings.TEMPLATES if t["BACKEND"].endswith("DjangoTemplates")]
+    with override_settings(TEMPLATES=django_only):
+        response = client.get(reverse("jinja-books"))
+        home = client.get("/")
+    assert response.status_code == 501
+    assert "pip install -e '.[demo]'" in response.content.decode()
+    assert home.status_code == 200
+
+
+def test_settings_add_the_jinja2_backend_after_djangos() -> None:
+    backends = [t["BACKEND"] for t in settings.TEMPLATES]
+    assert backends == ["django.template.backends.django.DjangoTemplates", "django.template.backends.jinja2.Jinja2"]
+
+
+# The transaction page
+
+
+@pytest.fixture
+def seeded_tx(transactional_db: None) -> str:
+    """Seed data committed for real: the page's atomic() blocks then BEGIN and COMMIT (inside a test's own
+    transaction they would be savepoints)."""
+    return seed()
+
+
+def control(sql: str) -> str:
+    """Transaction control without its savepoint name; "" for other statements."""
+    if not sql.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+        return ""
+    return re.sub(r' "?s\d+_x\d+"?$', "", sql)
+
+
+@pytest.mark.sql_backends
+@pytest.mark.parametrize(
+    "query, outcome, last",
+    [("", "committed", "COMMIT"), ("?fail=1", "rolled back", "ROLLBACK")],
+)
+def test_transaction_page_shows_each_statement(seeded_tx: str, query: str, outcome: str, last: str) -> None:
+    before = snapshot()
+    client = Client()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("transaction") + query)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert f"<strong>{outcome}</strong>" in content and "refused (" in content
+    spans = last_trace().spans_of("sql")
+    assert len(spans) == len(ctx.captured_queries)
+    controls = [control(s.attrs["sql"]) for s in spans if control(s.attrs["sql"])]
+    assert controls == ["BEGIN", "SAVEPOINT", "ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT", last]
+    assert [control(q["sql"]) for q in ctx.captured_queries if control(q["sql"])] == controls
+    assert all(s.attrs["transaction"] is True for s in spans if control(s.attrs["sql"]))
+    # The refused insert sits between its savepoint and the rollback to it, with the database's error.
+    names = [control(s.attrs["sql"]) or s.attrs["sql"] for s in spans]
+    insert = spans[names.index("SAVEPOINT") + 1]
+    assert insert.attrs["sql"].startswith('INSERT INTO "shop_review"')
+    assert insert.attrs["error"].startswith("IntegrityError")
+    assert names[names.index("SAVEPOINT") + 2] == "ROLLBACK TO SAVEPOINT"
+    assert snapshot() == before  # the shop is as it was
 
 
 # Other pages

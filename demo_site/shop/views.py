@@ -11,17 +11,20 @@ from typing import Any, NoReturn
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.core.handlers.asgi import ASGIRequest
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Max, Min, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template import engines
 from django.template.loader import render_to_string
+from django.template.utils import InvalidTemplateEngineError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
 from demo_site.shop.forms import LoginForm
-from demo_site.shop.models import Author, Book, Review
+from demo_site.shop.models import Author, Book, Review, Tag
 
 SLOW_DEFAULT_MS = 1500
 SLOW_MAX_MS = 10_000
@@ -53,6 +56,63 @@ def book_list_fixed(request: HttpRequest) -> HttpResponse:
         .order_by("title")
     )
     return render(request, "shop/book_list.html", {"books": books, "fixed": True})
+
+
+def book_cards(request: HttpRequest) -> HttpResponse:
+    # Deliberately naive, the commonest template N+1: the loop includes a card template per book, and
+    # the card reads book.author.name. Each author query runs inside its own include, under the loop.
+    books = Book.objects.order_by("title")
+    return render(request, "shop/book_cards.html", {"books": books, "fixed": False})
+
+
+def book_cards_fixed(request: HttpRequest) -> HttpResponse:
+    books = Book.objects.select_related("author").order_by("title")
+    return render(request, "shop/book_cards.html", {"books": books, "fixed": True})
+
+
+def jinja_books(request: HttpRequest) -> HttpResponse:
+    # Rendered by the Jinja2 backend (demo_site/shop/jinja2/). Both querysets are lazy: their queries run
+    # while the template renders, from inside it.
+    books = Book.objects.select_related("author").annotate(review_count=Count("reviews")).order_by("title")
+    tags = Tag.objects.annotate(book_count=Count("books")).order_by("-book_count", "name")[:5]
+    try:
+        engines["jinja2"]
+    except InvalidTemplateEngineError:  # jinja2 is not installed (demo_site/settings.py adds it only then)
+        return render(request, "shop/jinja_missing.html", status=501)
+    return render(request, "shop/jinja_books.html", {"books": books, "tags": tags}, using="jinja2")
+
+
+class _DryRun(Exception):
+    """Raised at the end of the transaction page's atomic block with ?fail=1: everything is rolled back."""
+
+
+def transaction_demo(request: HttpRequest) -> HttpResponse:
+    # An explicit atomic() block with a nested one (a savepoint) that fails on purpose: the second review
+    # by the same reviewer breaks the one-review-per-reviewer rule, so the inner block is rolled back to
+    # its savepoint and the outer one commits. ?fail=1 makes the outer block fail too: ROLLBACK.
+    fail = request.GET.get("fail") == "1"
+    first = Review.objects.order_by("pk").values_list("pk", flat=True).first()
+    context: dict[str, Any] = {"fail": fail, "empty": first is None}
+    if first is None:
+        return render(request, "shop/transaction.html", context)
+    try:
+        with transaction.atomic():
+            review = Review.objects.select_related("book").get(pk=first)
+            book = Book.objects.select_for_update().get(pk=review.book_id)  # locks the row on PostgreSQL
+            try:
+                with transaction.atomic():
+                    Review.objects.create(book=book, reviewer=review.reviewer, rating=5, text="Once more!")
+                context["refused"] = False
+            except IntegrityError as exc:
+                context["refused"] = str(exc).splitlines()[0]
+            context["reviews"] = book.reviews.count()
+            context["book"], context["reviewer"] = book, review.reviewer
+            if fail:
+                raise _DryRun
+        context["outcome"] = "committed"
+    except _DryRun:
+        context["outcome"] = "rolled back"
+    return render(request, "shop/transaction.html", context)
 
 
 def book_detail(request: HttpRequest, pk: int) -> HttpResponse:
