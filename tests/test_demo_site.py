@@ -639,3 +639,13 @@ def test_parse_database_url_rejects(url: str, message: str) -> None:
     with pytest.raises(ImproperlyConfigured, match=message) as excinfo:
         parse_database_url(url, Path("/repo"))
     assert "pw" not in str(excinfo.value)
+
+
+@pytest.mark.django_db
+def test_readme_shows_the_card_query_chain_the_demo_records(seeded: str, client: Client) -> None:
+    from lifecycle import compare
+
+    client.get(reverse("book-cards"))
+    (group,) = [g for g in compare.profile(last_trace()).queries.values() if g.n_plus_one]
+    readme = " ".join((Path(settings.BASE_DIR) / "README.md").read_text().split())
+    assert " ".join(group.where().split()) in readme
