@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL := $(filter postgres://% postgresql://%,$(DATABASE_URL))
 
-.PHONY: demo test lint test-python test-postgres test-django6 frontend frontend-test install install-dev bench clean
+.PHONY: demo test lint test-python test-postgres test-django6 test-django-suite frontend frontend-test install install-dev bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,12 @@ $(VENV6)/.installed: pyproject.toml
 	$(VENV6)/bin/python -m pip install -q --upgrade pip
 	$(VENV6)/bin/python -m pip install -q -e '.[dev]' 'Django>=6.0,<7'
 	touch $@
+
+## make test-django-suite: Django's own tests of what lifecycle patches (django_suite/run.py lists the
+## modules), plainly and with lifecycle recording every test, on Django 5.2 and 6.x: nothing may break
+test-django-suite: $(VENV)/.installed-dev $(VENV6)/.installed
+	$(PY) django_suite/run.py
+	$(VENV6)/bin/python django_suite/run.py
 
 test-django6: $(VENV6)/.installed
 	env -u DATABASE_URL $(VENV6)/bin/python -m pytest -m "not browser"
