@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cacheStats, computeSummary, duplicateCount, groupOfSpan, groupsByFp, mergeSpans, partialTrace, withRequestSpan } from "./summary";
+import { cacheStats, computeSummary, duplicateCount, groupOfSpan, groupsByFp, mergeSpans, partialTrace, selfTimes, withRequestSpan } from "./summary";
 import { parseTrace } from "./trace-parse";
 import { fixture, row, span } from "./test-helpers";
 import type { Span } from "./trace-format";
@@ -42,5 +42,32 @@ describe("summaries", () => {
       [1, 3],
       [2, null],
     ]);
+  });
+
+  it("computes self time per kind: nested middleware never exceeds the request", () => {
+    const spans = [
+      span(0, null, 0, 100, "request"),
+      span(1, 0, 5, 90, "middleware"),
+      span(2, 1, 10, 80, "middleware"),
+      span(3, 2, 20, 60, "view"),
+      span(4, 3, 25, 10, "sql"),
+      span(5, 3, 35, 10, "cache"),
+      span(6, 3, 40, 10, "cache"), // overlaps the previous one: counted once in the view's children
+    ];
+    const self = selfTimes(spans);
+    expect(self).toEqual({ request: 10, middleware: 30, view: 35, sql: 10, cache: 20 });
+    expect(self["view"]! + self["middleware"]! + self["request"]!).toBeLessThanOrEqual(100);
+    expect(computeSummary(spans, 200, null).self_time_ns).toEqual(self);
+    expect(computeSummary(spans, 200, null).time_ns["middleware"]).toBe(170);
+  });
+
+  it("leaves the N+1 verdict to the server: a running trace shows duplicates only", () => {
+    const t = parseTrace(fixture("book-list"));
+    const s = computeSummary(t.spans, null, null);
+    expect(s.duplicate_groups[0]?.count).toBe(20);
+    expect(s.duplicate_groups[0]?.n_plus_one).toBe(false);
+    expect(s.n_plus_one_groups).toEqual([]);
+    expect(s.n_plus_one).toBe(0);
+    expect(s.duplicate_groups[0]?.sites.map((c) => c.count)).toEqual([20]);
   });
 });

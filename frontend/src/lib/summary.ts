@@ -1,7 +1,8 @@
 // Summaries computed in the browser: for traces still running (the server's summary comes with
 // trace.end) and for the chips (cache hits/misses are not in the server summary).
 
-import type { DuplicateGroup, Frame, ListRow, Span, Summary, Trace } from "./trace-format";
+import type { CallSite, DuplicateGroup, Frame, ListRow, Span, Summary, Trace } from "./trace-format";
+import { templateStackOf } from "./call-chain";
 import { TRACE_FORMAT, TRACE_VERSION } from "./trace-format";
 import { jsonKey } from "./json-preview";
 
@@ -9,6 +10,7 @@ export function computeSummary(spans: readonly Span[], status: number | null, er
   const counts: Record<string, number> = {};
   const time: Record<string, number> = {};
   const byFp = new Map<string, Span[]>();
+  const selfTime = selfTimes(spans);
   for (const s of spans) {
     counts[s.kind] = (counts[s.kind] ?? 0) + 1;
     time[s.kind] = (time[s.kind] ?? 0) + (s.duration_ns ?? 0);
@@ -37,22 +39,66 @@ export function computeSummary(spans: readonly Span[], status: number | null, er
       total_ns: list.reduce((a, s) => a + (s.duration_ns ?? 0), 0),
       span_ids: list.map((s) => s.id),
       identical: dupParams,
-      // The server decides N+1 (it sees the whole request); a running trace only shows duplicates.
+      // The server decides N+1 (lifecycle/nplusone.py, with the whole request); a running trace only
+      // shows duplicates.
       n_plus_one: false,
       stack: stackOf(first),
+      template_stack: templateStackOf(first),
+      sites: sitesOf(list),
     });
   }
   groups.sort((a, b) => b.count - a.count);
   return {
     counts,
     time_ns: time,
+    self_time_ns: selfTime,
     queries: counts["sql"] ?? 0,
     duplicate_groups: groups,
     similar_groups: [],
+    n_plus_one_groups: [],
     n_plus_one: 0,
     status,
     error,
   };
+}
+
+/**
+ * Self time per kind, as lifecycle/summary.py computes it: a span's duration minus the part of it its
+ * children cover (overlapping children counted once). Open spans count as 0 long.
+ */
+export function selfTimes(spans: readonly Span[]): Record<string, number> {
+  // id -> [start, end, covered by children, end of the children seen so far]; parents come first.
+  const at = new Map<number, [number, number, number, number]>();
+  for (const s of spans) {
+    const start = s.start_ns;
+    const end = start + (s.duration_ns ?? 0);
+    at.set(s.id, [start, end, 0, start]);
+    const p = s.parent_id === null ? undefined : at.get(s.parent_id);
+    if (p) {
+      const lo = Math.max(start, p[3], p[0]);
+      const hi = Math.min(end, p[1]);
+      if (hi > lo) p[2] += hi - lo;
+      if (end > p[3]) p[3] = end;
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const s of spans) {
+    const a = at.get(s.id) as [number, number, number, number];
+    out[s.kind] = (out[s.kind] ?? 0) + Math.max(0, a[1] - a[0] - a[2]);
+  }
+  return out;
+}
+
+function sitesOf(list: readonly Span[]): CallSite[] {
+  const bySite = new Map<string, CallSite>();
+  for (const s of list) {
+    const site = { count: 0, template_stack: templateStackOf(s), stack: stackOf(s) };
+    const key = JSON.stringify([site.template_stack.map((t) => [t.file, t.line]), site.stack.map((f) => [f[0], f[1]])]);
+    const known = bySite.get(key) ?? site;
+    known.count++;
+    bySite.set(key, known);
+  }
+  return [...bySite.values()].sort((a, b) => b.count - a.count).slice(0, 10);
 }
 
 export function stackOf(span: Span): Frame[] {

@@ -71,3 +71,35 @@ export class FakeSocket {
     this.onmessage?.({ data: typeof data === "string" ? data : JSON.stringify(data) });
   }
 }
+
+/** The template lines of the book-list fixture's author queries, as the server records them. */
+const LINES = [
+  { template: "shop/book_list.html", file: "demo_site/shop/templates/shop/book_list.html", line: 21, source: "{{ book.author.name }}" },
+  { template: "shop/book_list.html", file: "demo_site/shop/templates/shop/book_list.html", line: 18, source: "{% for book in books %}" },
+];
+
+export const BOOK_LIST_LINES: readonly Mutable[] = LINES;
+
+/** The book-list fixture as today's server writes it: template lines, N+1 groups, similar groups, self time. */
+export function serverGroupsFixture(): Mutable {
+  const t = fixture("book-list");
+  const lines = (): Mutable[] => structuredClone(LINES);
+  const spans = t["spans"] as { id: number; attrs: Record<string, unknown> }[];
+  const ids = spans.filter((s) => s.id >= 9 && s.id <= 28).map((s) => s.id);
+  for (const s of spans) if (ids.includes(s.id)) s.attrs["template_stack"] = lines();
+  const summary = t["summary"] as Record<string, unknown>;
+  const group = (summary["duplicate_groups"] as Record<string, unknown>[])[0] as Record<string, unknown>;
+  group["template_stack"] = lines();
+  group["sites"] = [{ count: 20, template_stack: lines(), stack: [["shop/views.py", 19, "book_list"]] }];
+  summary["n_plus_one_groups"] = [
+    {
+      fp: group["fp"], fingerprint: group["fingerprint"], count: 20, total_ns: group["total_ns"], span_ids: ids,
+      distinct_params: 10, request_span_id: 0, template_stack: lines(), stack: [["shop/views.py", 19, "book_list"]],
+    },
+  ];
+  summary["similar_groups"] = [
+    { key: "SELECT … FROM shop_book", pattern: "SELECT … FROM shop_book WHERE …", count: 3, total_ns: 3000, span_ids: [7, 29, 30], fingerprints: 2 },
+  ];
+  summary["self_time_ns"] = { request: 1_000_000, middleware: 2_000_000, view: 3_000_000, sql: 900_000, template: 4_000_000 };
+  return t;
+}

@@ -66,7 +66,28 @@ export interface ResolverInfo {
   kwargs: Record<string, unknown>;
 }
 
-/** Same fingerprint run more than once (N+1 signal). */
+/**
+ * A template line a query or cache call ran under (`attrs.template_stack`, innermost first: the node
+ * that ran it, then each enclosing include / extends / inclusion tag / for, up to the view's render).
+ */
+export interface TemplateLine {
+  /** Template name ("shop/_card.html"). */
+  template: string;
+  /** Template file, relative to the working directory when under it. */
+  file: string;
+  line: number;
+  /** The node's source: "{{ book.author.name }}", "{% include "x.html" %}". */
+  source: string;
+}
+
+/** One call chain of a fingerprint: its template lines, then its user frames, with its count. */
+export interface CallSite {
+  count: number;
+  template_stack: TemplateLine[];
+  stack: Frame[];
+}
+
+/** Same fingerprint run more than once. */
 export interface DuplicateGroup {
   /** Fingerprint key, 12 hex. */
   fp: string;
@@ -75,11 +96,37 @@ export interface DuplicateGroup {
   count: number;
   total_ns: number;
   span_ids: number[];
-  /** How many of them also had identical params. */
+  /** How many of them repeat parameters already seen (count minus distinct parameter sets). */
   identical: number;
+  /** Some of its queries form an N+1 group (see `Summary.n_plus_one_groups`): the server's verdict. */
   n_plus_one: boolean;
-  /** User frames of the repeating call site, innermost first. */
+  /** User frames of its first query, innermost first. */
   stack: Frame[];
+  /** Template lines of its first query, innermost first ([] outside templates). */
+  template_stack: TemplateLine[];
+  /** Each call chain that ran it, with its count, most first (at most 10). */
+  sites: CallSite[];
+}
+
+/**
+ * An N+1, by the server's one rule (lifecycle/nplusone.py): queries of one request with one fingerprint
+ * and one call site (the innermost template line, else the innermost user frame), at least
+ * N_PLUS_ONE_THRESHOLD of them, not all with the same parameters.
+ */
+export interface NPlusOneGroup {
+  fp: string;
+  fingerprint: string;
+  count: number;
+  total_ns: number;
+  span_ids: number[];
+  /** Distinct parameter sets among them (>= 2). */
+  distinct_params: number;
+  /** The request span they ran in (a block records several requests). */
+  request_span_id: number;
+  /** User frames of the first query, innermost first. */
+  stack: Frame[];
+  /** Template lines of the first query, innermost first. */
+  template_stack: TemplateLine[];
 }
 
 /** Same statement shape on the same tables, several fingerprints. */
@@ -89,20 +136,26 @@ export interface SimilarGroup {
   count: number;
   total_ns: number;
   span_ids: number[];
+  /** How many distinct fingerprints share the shape. */
+  fingerprints: number;
 }
 
 export interface Summary {
   /** Span count per kind. */
   counts: Record<string, number>;
-  /** Sum of span durations per kind, ns. */
+  /** Sum of span durations per kind, ns (inclusive: nested middleware layers count several times). */
   time_ns: Record<string, number>;
+  /** Self time per kind, ns: each span's duration minus the time covered by its children. */
+  self_time_ns: Record<string, number>;
   queries: number;
   duplicate_groups: DuplicateGroup[];
   similar_groups: SimilarGroup[];
-  /** Number of duplicate groups flagged n_plus_one. */
+  /** The N+1 groups found by the server; a running trace has none (only duplicates). */
+  n_plus_one_groups: NPlusOneGroup[];
+  /** Number of N+1 groups. */
   n_plus_one: number;
   status: number | null;
-  /** "ValueError: boom" or null. */
+  /** "ValueError: boom" (an unhandled exception or a 5xx) or null; a 404 page is not an error. */
   error: string | null;
 }
 

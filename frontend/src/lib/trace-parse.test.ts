@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FormatError, parseServerMessage, parseTrace, parseTraceText } from "./trace-parse";
-import { at, fixture } from "./test-helpers";
+import { BOOK_LIST_LINES, at, fixture, serverGroupsFixture } from "./test-helpers";
 
 describe("parseTrace", () => {
   it("reads the fixtures", () => {
@@ -79,6 +79,27 @@ describe("parseTrace", () => {
     expect(q.spans[1]).toBe(at(raw, "spans", 1));
     expect(q.spans[1]?.name).toBe("");
     expect(q.spans[1]?.parent_id).toBeNull();
+  });
+
+  it("reads N+1 groups, call sites, template lines, similar groups and self time", () => {
+    const t = parseTrace(serverGroupsFixture());
+    const [g] = t.summary.n_plus_one_groups;
+    expect(g?.count).toBe(20);
+    expect(g?.distinct_params).toBe(10);
+    expect(g?.template_stack).toEqual(BOOK_LIST_LINES);
+    expect(t.summary.duplicate_groups[0]?.sites[0]?.count).toBe(20);
+    expect(t.summary.similar_groups[0]?.fingerprints).toBe(2);
+    expect(t.summary.self_time_ns["middleware"]).toBe(2_000_000);
+    const bad = serverGroupsFixture();
+    at(bad, "summary", "n_plus_one_groups", 0, "template_stack", 0).line = "x";
+    expect(() => parseTrace(bad)).toThrow("trace.summary.n_plus_one_groups[0].template_stack[0].line: expected an integer");
+  });
+
+  it("reads a trace saved before N+1 groups and self time", () => {
+    const t = parseTrace(fixture("book-list"));
+    expect(t.summary.n_plus_one_groups).toEqual([]);
+    expect(t.summary.self_time_ns).toEqual(t.summary.time_ns);
+    expect(t.summary.duplicate_groups[0]?.sites).toEqual([]);
   });
 
   it("reports JSON errors with the file name", () => {

@@ -4,7 +4,10 @@
 import {
   TRACE_FORMAT,
   TRACE_VERSION,
+  type CallSite,
   type DuplicateGroup,
+  type NPlusOneGroup,
+  type TemplateLine,
   type LayerState,
   type Frame,
   type ListRow,
@@ -64,6 +67,22 @@ export function parseFrame(v: unknown, path: string): Frame {
 export function parseStack(v: unknown, path: string): Frame[] {
   if (v === undefined || v === null) return [];
   return arr(v, path).map((f, i) => parseFrame(f, join(path, i)));
+}
+
+/** A template line of `template_stack` (in span attributes and summary groups). */
+export function parseTemplateLine(v: unknown, path: string): TemplateLine {
+  const o = obj(v, path);
+  return {
+    template: str(o, "template", path, ""),
+    file: str(o, "file", path, ""),
+    line: num(o, "line", path, { int: true, dflt: 0 }),
+    source: str(o, "source", path, ""),
+  };
+}
+
+export function parseTemplateStack(v: unknown, path: string): TemplateLine[] {
+  if (v === undefined || v === null) return [];
+  return arr(v, path).map((e, i) => parseTemplateLine(e, join(path, i)));
 }
 
 /** Strict, field-naming validation of one span (the slow path, and the source of error messages). */
@@ -136,6 +155,33 @@ function parseDuplicateGroup(v: unknown, path: string): DuplicateGroup {
     identical: num(o, "identical", path, { int: true, min: 0, dflt: 0 }),
     n_plus_one: bool(o, "n_plus_one", path, false),
     stack: parseStack(field(o, "stack"), join(path, "stack")),
+    template_stack: parseTemplateStack(field(o, "template_stack"), join(path, "template_stack")),
+    sites: arrField(o, "sites", path, []).map((c, i) => parseCallSite(c, join(join(path, "sites"), i))),
+  };
+}
+
+function parseCallSite(v: unknown, path: string): CallSite {
+  const o = obj(v, path);
+  return {
+    count: num(o, "count", path, { int: true, min: 0, dflt: 0 }),
+    stack: parseStack(field(o, "stack"), join(path, "stack")),
+    template_stack: parseTemplateStack(field(o, "template_stack"), join(path, "template_stack")),
+  };
+}
+
+function parseNPlusOneGroup(v: unknown, path: string): NPlusOneGroup {
+  const o = obj(v, path);
+  const spanIds = idList(o, "span_ids", path);
+  return {
+    fp: str(o, "fp", path),
+    fingerprint: str(o, "fingerprint", path, ""),
+    count: num(o, "count", path, { int: true, min: 0, dflt: spanIds.length }),
+    total_ns: num(o, "total_ns", path, { min: 0, dflt: 0 }),
+    span_ids: spanIds,
+    distinct_params: num(o, "distinct_params", path, { int: true, min: 0, dflt: 0 }),
+    request_span_id: num(o, "request_span_id", path, { int: true, dflt: 0 }),
+    stack: parseStack(field(o, "stack"), join(path, "stack")),
+    template_stack: parseTemplateStack(field(o, "template_stack"), join(path, "template_stack")),
   };
 }
 
@@ -148,6 +194,7 @@ function parseSimilarGroup(v: unknown, path: string): SimilarGroup {
     count: num(o, "count", path, { int: true, min: 0, dflt: spanIds.length }),
     total_ns: num(o, "total_ns", path, { min: 0, dflt: 0 }),
     span_ids: spanIds,
+    fingerprints: num(o, "fingerprints", path, { int: true, min: 0, dflt: 0 }),
   };
 }
 
@@ -160,10 +207,15 @@ export function parseSummary(v: unknown, path: string): Summary {
   return {
     counts,
     time_ns: numberMap(o, "time_ns", path),
+    // Traces from before self time: the inclusive sums are what there is.
+    self_time_ns: field(o, "self_time_ns") === undefined ? numberMap(o, "time_ns", path) : numberMap(o, "self_time_ns", path),
     queries: num(o, "queries", path, { int: true, min: 0, dflt: counts["sql"] ?? 0 }),
     duplicate_groups: groups,
     similar_groups: arrField(o, "similar_groups", path, []).map((g, i) =>
       parseSimilarGroup(g, join(join(path, "similar_groups"), i)),
+    ),
+    n_plus_one_groups: arrField(o, "n_plus_one_groups", path, []).map((g, i) =>
+      parseNPlusOneGroup(g, join(join(path, "n_plus_one_groups"), i)),
     ),
     n_plus_one: num(o, "n_plus_one", path, {
       int: true,

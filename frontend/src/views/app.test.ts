@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "./app";
 import bookList from "../lib/__fixtures__/book-list-n-plus-one.json";
 import orderError from "../lib/__fixtures__/order-error-500.json";
-import { FakeSocket, row, span } from "../lib/test-helpers";
+import { FakeSocket, row, serverGroupsFixture, span } from "../lib/test-helpers";
 import { DEFAULT_LIMITS } from "../lib/trace-format";
 
 
@@ -99,7 +99,7 @@ describe("App", () => {
     expect(folded?.querySelector(".wf-count")?.textContent).toMatch(/^×20 · [\d.]+ (µs|ms)$/);
     const group = q("[data-testid=n-plus-one-group]");
     expect(group?.dataset["count"]).toBe("20");
-    expect(group?.textContent).toContain("shop/models.py:31 in __str__");
+    expect(group?.textContent).toContain("shop/models.py:31 __str__");
     // The N+1 banner opens the group and highlights its queries.
     group?.click();
     expect(app.traceView.waterfall.visibleSpanIds).toHaveLength(31);
@@ -513,5 +513,36 @@ describe("App, hostile files and traces", () => {
     const attrs = q("[data-testid=span-attrs]");
     expect(attrs?.textContent).toContain("[…]");
     expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done");
+  });
+
+  it("shows the server's N+1 verdict with its template line chain, similar groups and self time", async () => {
+    await app.openFile(new File([JSON.stringify(serverGroupsFixture())], "books.json"));
+    expect(q("[data-testid=trace-view]")?.dataset["state"]).toBe("done");
+    const banner = q("[data-testid=n-plus-one-banner]");
+    const chain = qa("[data-testid=n-plus-one-banner] [data-testid=call-chain] li");
+    expect(chain.map((li) => li.dataset["kind"])).toEqual(["template", "template", "frame"]);
+    expect(chain.map((li) => li.textContent)).toEqual([
+      "shop/book_list.html:21 {{ book.author.name }}",
+      "shop/book_list.html:18 {% for book in books %}",
+      "shop/views.py:19 book_list",
+    ]);
+    expect(banner?.querySelector("[data-testid=n-plus-one-group]")?.textContent).toContain("10 distinct params");
+    // Its duplicate group holds the same 20 queries: not listed a second time.
+    expect(qa("[data-testid=n-plus-one-group]")).toHaveLength(1);
+    expect(qa("[data-testid=duplicate-group]")).toHaveLength(0);
+    const similar = q("[data-testid=similar-group]");
+    expect(similar?.dataset["count"]).toBe("3");
+    expect(similar?.textContent).toContain("2 statements");
+    similar?.click();
+    expect(qa(".wf-row.highlighted").length).toBeGreaterThan(0);
+    expect(q("[data-testid=chip-self-time]")?.textContent).toContain("template 4.00 ms");
+    expect(q("[data-testid=chip-sql]")?.textContent).toContain("900 µs");
+    // The span detail names the template lines, then the Python frames.
+    q("[data-testid=n-plus-one-group]")?.click();
+    const detail = q("[data-testid=span-detail]");
+    expect(detail?.dataset["spanId"]).toBe("9");
+    expect(detail?.querySelector("[data-testid=template-stack]")?.textContent).toContain("shop/book_list.html:21 {{ book.author.name }}");
+    expect(detail?.querySelector("[data-testid=detail-n-plus-one]")?.textContent).toContain("N+1: run 20 times");
+    expect(detail?.querySelector("[data-testid=stack]")?.textContent).toContain("shop/models.py:31");
   });
 });

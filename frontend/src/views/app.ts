@@ -5,7 +5,7 @@ import { websocketUrl } from "../lib/backoff";
 import { parseFilter, type Filter } from "../lib/filter";
 import { computeSummary, mergeSpans, partialTrace, withRequestSpan } from "../lib/summary";
 import { originOf } from "../lib/protocol";
-import type { DashboardConfig, DuplicateGroup, Trace } from "../lib/trace-format";
+import type { DashboardConfig, Trace } from "../lib/trace-format";
 import { PROTOCOL_VERSION } from "../lib/trace-format";
 import { TooLargeError, limitTrace, readLimited, tooLargeMessage, type Limits } from "../lib/trace-limits";
 import { FormatError, errorText, parseServerMessage, parseTraceText } from "../lib/trace-parse";
@@ -20,7 +20,7 @@ import { bindShortcuts, shortcutsHelp } from "./shortcuts";
 import { ConnectionBanner, ErrorBanner } from "./error-banner";
 import { RequestList } from "./request-list";
 import { TopBar } from "./top-bar";
-import { TraceView } from "./trace-view";
+import { TraceView, type SpanGroup } from "./trace-view";
 
 export interface AppDeps {
   WebSocket?: typeof WebSocket;
@@ -467,7 +467,7 @@ export class App {
     this.state.set({ selectedSpanId: id });
   }
 
-  private highlightGroup(g: DuplicateGroup, label: string): void {
+  private highlightGroup(g: SpanGroup, label: string): void {
     const cur = this.state.get().highlight;
     if (cur && cur.label === label) {
       this.state.set({ highlight: null });

@@ -3,6 +3,7 @@
 import { formatBytes, formatDuration } from "../lib/format";
 import { jsonPreview } from "../lib/json-preview";
 import { kindClass, kindStyle } from "../lib/kinds";
+import { callChain, templateStackOf } from "../lib/call-chain";
 import { stackOf } from "../lib/summary";
 import type { Frame, Span, Trace } from "../lib/trace-format";
 import { h, kvTable } from "./dom";
@@ -14,9 +15,9 @@ const SHOWN: Record<string, string[]> = {
   middleware: ["class"],
   resolve: ["route", "url_name", "namespace", "view", "args", "kwargs", "error"],
   view: ["view", "is_async"],
-  sql: ["sql", "params", "alias", "vendor", "rows", "many", "stack", "fp", "error"],
+  sql: ["sql", "params", "alias", "vendor", "rows", "many", "stack", "template_stack", "fp", "error"],
   template: ["template", "origin", "via"],
-  cache: ["op", "key", "hit", "alias"],
+  cache: ["op", "key", "hit", "alias", "stack", "template_stack"],
   exception: ["type", "message", "stack", "handled"],
 };
 
@@ -38,16 +39,37 @@ export function renderStack(frames: readonly Frame[]): HTMLElement {
   return ol;
 }
 
+/** Where a query or cache call ran: its template lines (if any), then its Python frames. */
+function whereSections(span: Span): HTMLElement[] {
+  const lines = templateStackOf(span);
+  const out: HTMLElement[] = [];
+  if (lines.length) {
+    const ol = h("ol", { class: "stack template-stack", testid: "template-stack" });
+    for (const l of callChain(lines, [])) {
+      ol.appendChild(h("li", {}, h("span", { class: "frame-file", text: l.where }), " ", h("code", { class: "chain-source", text: l.what })));
+    }
+    out.push(section("Template lines (innermost first)", ol));
+  }
+  out.push(section("Stack (innermost first)", renderStack(stackOf(span))));
+  return out;
+}
+
 function sqlSection(span: Span, trace: Trace | null): HTMLElement[] {
   const a = span.attrs;
   const out: HTMLElement[] = [];
   const sql = typeof a["sql"] === "string" ? a["sql"] : span.name;
   out.push(section("SQL", renderSql(sql)));
   if (typeof a["error"] === "string") out.push(h("p", { class: "detail-error", text: a["error"] }));
+  const loop = trace?.summary.n_plus_one_groups.find((g) => g.span_ids.includes(span.id));
+  if (loop) {
+    const label = `N+1: run ${loop.count} times from this call site in one request (${loop.distinct_params} distinct params), ${formatDuration(loop.total_ns)} in all`;
+    out.push(h("p", { class: "detail-warn", testid: "detail-n-plus-one", text: label }));
+  }
   const group = trace?.summary.duplicate_groups.find((g) => g.span_ids.includes(span.id));
   if (group) {
-    const label = `${group.n_plus_one ? "N+1: " : ""}Duplicated ${group.count} times (${group.identical} with identical params), ${formatDuration(group.total_ns)} in all`;
-    out.push(h("p", { class: group.n_plus_one ? "detail-warn" : "muted", text: label }));
+    const flagged = group.n_plus_one && !loop && trace?.summary.n_plus_one_groups.length === 0;
+    const label = `${flagged ? "N+1: " : ""}Duplicated ${group.count} times (${group.identical} with identical params), ${formatDuration(group.total_ns)} in all`;
+    out.push(h("p", { class: flagged ? "detail-warn" : "muted", text: label }));
   }
   const params = Array.isArray(a["params"]) ? a["params"] : [];
   out.push(
@@ -63,7 +85,7 @@ function sqlSection(span: Span, trace: Trace | null): HTMLElement[] {
       ]),
     ),
   );
-  out.push(section("Stack (innermost first)", renderStack(stackOf(span))));
+  out.push(...whereSections(span));
   return out;
 }
 
@@ -85,6 +107,7 @@ function kindSections(span: Span, trace: Trace | null): HTMLElement[] {
             ["alias", str(a["alias"])],
           ]),
         ),
+        ...whereSections(span),
       ];
     case "exception":
       return [

@@ -2,15 +2,21 @@
 
 import { formatDuration, statusClass } from "../lib/format";
 import { GROUP_COLOR_VARS } from "../lib/kinds";
+import { callChain, chainText, type ChainLine } from "../lib/call-chain";
 import { cacheStats, duplicateCount } from "../lib/summary";
-import type { DuplicateGroup, Trace } from "../lib/trace-format";
+import type { Frame, TemplateLine, Trace } from "../lib/trace-format";
 import { cutNotice } from "../lib/trace-limits";
 import type { OpenTrace } from "../state";
 import { h, toggle } from "./dom";
 import { Waterfall, type WaterfallActions } from "./waterfall";
 
+/** A group of spans the banners highlight: N+1, duplicate or similar queries. */
+export interface SpanGroup {
+  span_ids: readonly number[];
+}
+
 export interface TraceViewActions extends WaterfallActions {
-  highlightGroup(group: DuplicateGroup, label: string): void;
+  highlightGroup(group: SpanGroup, label: string): void;
 }
 
 function chip(label: string, value: string, opts: { cls?: string; title?: string; testid?: string } = {}): HTMLElement {
@@ -22,9 +28,27 @@ function chip(label: string, value: string, opts: { cls?: string; title?: string
   );
 }
 
-function frameText(g: DuplicateGroup): string {
-  const f = g.stack[0];
-  return f ? `${f[0]}:${f[1]} in ${f[2]}` : "";
+/** The first line of a group's call chain, for its one-line row. */
+function siteText(templateStack: readonly TemplateLine[], stack: readonly Frame[]): string {
+  const first = callChain(templateStack.slice(0, 1), stack.slice(0, 1))[0];
+  return first ? chainText([first]) : "";
+}
+
+/** The call chain of an N+1: template lines, then the user's Python frames, innermost first. */
+export function renderChain(lines: readonly ChainLine[]): HTMLElement {
+  const ol = h("ol", { class: "call-chain", testid: "call-chain" });
+  for (const l of lines) {
+    ol.appendChild(
+      h(
+        "li",
+        { class: l.kind === "template" ? "chain-template" : "chain-frame", attrs: { "data-kind": l.kind } },
+        h("span", { class: "frame-file", text: l.where }),
+        " ",
+        l.kind === "template" ? h("code", { class: "chain-source", text: l.what }) : h("span", { class: "frame-func", text: l.what }),
+      ),
+    );
+  }
+  return ol;
 }
 
 export class TraceView {
@@ -78,7 +102,8 @@ export class TraceView {
       const notice = trace.cut ? cutNotice(trace.cut) : [];
       this.cut.replaceChildren(...notice.map((t) => h("p", { text: t })));
       toggle(this.cut, notice.length > 0);
-      const key = JSON.stringify([trace.summary.counts, trace.summary.time_ns, trace.summary.duplicate_groups.map((g) => [g.fp, g.count]), trace.duration_ns, trace.summary.status]);
+      const sm = trace.summary;
+      const key = JSON.stringify([sm.counts, sm.self_time_ns, sm.duplicate_groups.map((g) => [g.fp, g.count]), sm.n_plus_one_groups.length, sm.similar_groups.length, trace.duration_ns, sm.status]);
       if (key !== this.shownSummaryKey) {
         this.shownSummaryKey = key;
         this.renderChips(trace);
@@ -112,43 +137,88 @@ export class TraceView {
     const status = t.response?.status ?? s.status;
     const chips = [
       chip("Total", t.duration_ns === null ? "running" : formatDuration(t.duration_ns), { testid: "chip-total" }),
-      chip("SQL", `${s.queries} · ${formatDuration(s.time_ns["sql"] ?? 0)}`, { cls: "kind-chip-sql", testid: "chip-sql" }),
+      chip("SQL", `${s.queries} · ${formatDuration(s.self_time_ns["sql"] ?? 0)}`, { cls: "kind-chip-sql", testid: "chip-sql" }),
       chip("Duplicates", String(dups), { cls: dups ? "warn" : "", testid: "chip-duplicates", title: `${s.duplicate_groups.length} groups` }),
       chip("N+1", String(s.n_plus_one), { cls: s.n_plus_one ? "bad" : "", testid: "chip-n-plus-one" }),
       chip("Templates", String(s.counts["template"] ?? 0), { cls: "kind-chip-template", testid: "chip-templates" }),
       chip("Cache", `${cache.hits} hit · ${cache.misses} miss`, { cls: "kind-chip-cache", testid: "chip-cache", title: cache.other ? `${cache.other} other cache calls (set, delete…)` : "" }),
       chip("Status", status === null ? "running" : String(status), { cls: `status-${statusClass(status)}`, testid: "chip-status" }),
     ];
+    const self = Object.entries(s.self_time_ns).filter(([, ns]) => ns > 0).sort((a, b) => b[1] - a[1]);
+    if (self.length) {
+      chips.push(
+        chip("Self time", self.slice(0, 4).map(([k, ns]) => `${k} ${formatDuration(ns)}`).join(" · "), {
+          testid: "chip-self-time",
+          title: `Time per kind, exclusive of child spans (each span's own duration stays on the span):\n${self.map(([k, ns]) => `${k}: ${formatDuration(ns)}`).join("\n")}`,
+        }),
+      );
+    }
     if (s.error) chips.push(chip("Error", s.error, { cls: "bad", testid: "chip-error" }));
     if (t.dropped.spans) chips.push(chip("Dropped spans", String(t.dropped.spans), { cls: "warn", title: t.dropped.reason ?? "" }));
     this.chips.replaceChildren(...chips);
   }
 
+  private groupButton(kind: "n-plus-one" | "duplicate" | "similar", opts: {
+    group: SpanGroup; label: string; count: number; text: string; site: string; totalNs: number; color?: string;
+    fp?: string; chain?: ChainLine[]; extra?: string;
+  }): HTMLElement {
+    const swatch = h("span", { class: "group-swatch", attrs: { "aria-hidden": "true" } });
+    if (opts.color) swatch.style.setProperty("--chip", opts.color);
+    const word = kind === "n-plus-one" ? "N+1:" : kind === "duplicate" ? "Duplicate:" : "Similar:";
+    const attrs: Record<string, string> = { type: "button", "data-count": String(opts.count) };
+    if (opts.fp) attrs["data-fp"] = opts.fp;
+    const el = h(
+      "button",
+      { class: `group ${kind}`, testid: `${kind}-group`, attrs, title: "Highlight these queries in the waterfall" },
+      swatch,
+      h("span", { class: "group-kind", text: word }),
+      h("span", { class: "group-count", text: `${opts.count} ×` }),
+      h("code", { class: "group-sql", text: opts.text }),
+      h("span", { class: "group-frame", text: opts.extra ?? opts.site }),
+      h("span", { class: "group-time", text: formatDuration(opts.totalNs) }),
+    );
+    el.addEventListener("click", () => this.actions.highlightGroup(opts.group, opts.label));
+    if (!opts.chain || opts.chain.length === 0) return el;
+    // The banner: the group's button, then where its queries ran (a list is no button content).
+    return h("div", { class: `group-banner ${kind}`, testid: `${kind}-banner` }, el, renderChain(opts.chain));
+  }
+
   private renderGroups(t: Trace): void {
+    const s = t.summary;
     const items: HTMLElement[] = [];
-    t.summary.duplicate_groups.forEach((g, i) => {
-      const color = `var(${GROUP_COLOR_VARS[i % GROUP_COLOR_VARS.length]})`;
-      const label = `${g.n_plus_one ? "N+1" : "Duplicate"}: ${g.count} × ${g.fingerprint}`;
-      const swatch = h("span", { class: "group-swatch", attrs: { "aria-hidden": "true" } });
-      swatch.style.setProperty("--chip", color);
-      const el = h(
-        "button",
-        {
-          class: g.n_plus_one ? "group n-plus-one" : "group duplicate",
-          testid: g.n_plus_one ? "n-plus-one-group" : "duplicate-group",
-          attrs: { type: "button", "data-count": String(g.count), "data-fp": g.fp },
-          title: "Highlight these queries in the waterfall",
-        },
-        swatch,
-        h("span", { class: "group-kind", text: g.n_plus_one ? "N+1:" : "Duplicate:" }),
-        h("span", { class: "group-count", text: `${g.count} ×` }),
-        h("code", { class: "group-sql", text: g.fingerprint }),
-        h("span", { class: "group-frame", text: frameText(g) }),
-        h("span", { class: "group-time", text: formatDuration(g.total_ns) }),
-      );
-      el.addEventListener("click", () => this.actions.highlightGroup(g, label));
-      items.push(el);
-    });
+    const colorOf = new Map<string, string>();
+    s.duplicate_groups.forEach((g, i) => colorOf.set(g.fp, `var(${GROUP_COLOR_VARS[i % GROUP_COLOR_VARS.length]})`));
+    // The server's verdict (lifecycle/nplusone.py): one banner per N+1 group, with its call chain. A trace
+    // saved before the N+1 groups existed has only the flag on its duplicate groups.
+    const banners = s.n_plus_one_groups.length > 0;
+    for (const g of s.n_plus_one_groups) {
+      const chain = callChain(g.template_stack, g.stack);
+      const label = `N+1: ${g.count} × ${g.fingerprint}`;
+      items.push(this.groupButton("n-plus-one", {
+        group: g, label, count: g.count, text: g.fingerprint, site: chainText(chain.slice(0, 1)), totalNs: g.total_ns,
+        color: colorOf.get(g.fp), fp: g.fp, chain, extra: `${g.distinct_params} distinct params`,
+      }));
+    }
+    const inBanners = new Map<string, number>();
+    for (const g of s.n_plus_one_groups) inBanners.set(g.fp, (inBanners.get(g.fp) ?? 0) + g.count);
+    for (const g of s.duplicate_groups) {
+      if ((inBanners.get(g.fp) ?? 0) >= g.count) continue; // every one of its queries is in an N+1 banner
+      const flagged = g.n_plus_one && !banners;
+      const label = `${flagged ? "N+1" : "Duplicate"}: ${g.count} × ${g.fingerprint}`;
+      const sites = g.sites.length > 1 ? `${g.sites.length} call sites: ${g.sites.map((c) => `${c.count}× ${siteText(c.template_stack, c.stack)}`).join(", ")}` : undefined;
+      items.push(this.groupButton(flagged ? "n-plus-one" : "duplicate", {
+        group: g, label, count: g.count, text: g.fingerprint, site: siteText(g.template_stack, g.stack), totalNs: g.total_ns,
+        color: colorOf.get(g.fp), fp: g.fp, chain: flagged ? callChain(g.template_stack, g.stack) : undefined,
+        extra: sites ?? (g.identical ? `${g.identical} with identical params · ${siteText(g.template_stack, g.stack)}` : undefined),
+      }));
+    }
+    for (const g of s.similar_groups) {
+      const label = `Similar: ${g.count} × ${g.pattern}`;
+      items.push(this.groupButton("similar", {
+        group: g, label, count: g.count, text: g.pattern, site: "", totalNs: g.total_ns,
+        extra: `${g.fingerprints} statements`,
+      }));
+    }
     items.sort((a, b) => Number(b.classList.contains("n-plus-one")) - Number(a.classList.contains("n-plus-one")));
     this.groups.replaceChildren(...items);
     toggle(this.groups, items.length > 0);
