@@ -87,16 +87,18 @@ class Collector:
         self.groups: dict[tuple, Group] = {}
 
     def add(self, span: Span, key: Hashable, request: int, params: Any) -> None:
-        attrs = span.attrs
-        site = site_of(attrs)
+        self.add_key(span, key, request, hashable(params), site_of(span.attrs), span.duration_ns or 0)
+
+    def add_key(self, span: Span, key: Hashable, request: int, params: Hashable, site: Site, duration: int) -> None:
+        """``add`` with the parameters already hashable and the site known (the summary caches both)."""
         k = (request, key, site)
         group = self.groups.get(k)
         if group is None:
             group = self.groups[k] = Group(key, request, site, span)
         group.count += 1
-        group.total_ns += span.duration_ns or 0
+        group.total_ns += duration
         group.span_ids.append(span.id)
-        group.params.add(hashable(params))
+        group.params.add(params)
 
     def flagged(self, threshold: int) -> list[Group]:
         found = [g for g in self.groups.values() if g.flagged(threshold)]

@@ -41,17 +41,22 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     snapshot (from the trace start): a span still open counts as running until then."""
     per_kind: dict[str, list[int]] = {}  # kind -> [count, inclusive time, self time]
     # While the spans are read, a group is a list (cheaper than a dict): duplicates by fingerprint
-    # [normalized, count, total_ns, span_ids, distinct params, sites, first span] and similar ones
-    # [count, total_ns, span_ids, distinct fingerprints]. Only groups of two or more become dicts.
+    # [normalized, count, total_ns, span_ids, distinct params, sites, first span, transaction control]
+    # and similar ones [count, total_ns, span_ids, distinct fingerprints]. Only groups of two or more
+    # become dicts.
     by_fp: dict[str, list] = {}
     by_similar: dict[str, list] = {}
     loops = nplusone.Collector()
-    # Per span: [start, end, time covered by its children, end of the children seen so far] (self time).
-    spans_at: dict[int, list[int]] = {}
+    # Self time: each span's duration goes to its kind, and the part of it its children cover is taken
+    # back from its parent's kind. Per parent: [its kind's accumulator, end of the children seen so far].
+    by_id: dict[int, Any] = {}
+    kids: dict[int, list] = {}
     request_of: dict[int, int] = {}  # span id -> id of its request span (the root counts as one)
     exceptions: list[Any] = []
     # The queries of a loop share their stack: format each distinct frame tuple once per trace.
     shown: dict[tuple, list] = {}
+    # Per template_stack list / stack tuple (by identity: they live as long as the spans): call site keys.
+    chains: dict[tuple[int, int], tuple[tuple, tuple]] = {}
     layers: dict[int, Any] = {}
     facts_of = _sql_facts.get
     limit = conf.get("MAX_VALUE_LENGTH")
@@ -59,32 +64,39 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     for span in trace.spans:
         kind = span.kind
         duration = span.duration_ns
-        if duration is None:
-            duration = max(0, now_ns - span.start_ns) if now_ns is not None else 0
-        parent_id = span.parent_id
-        if parent_id is None or kind == "request":
-            request_of[span.id] = span.id
-        else:
-            request_of[span.id] = request_of.get(parent_id, -1)
         start = span.start_ns
-        end = start + duration
-        spans_at[span.id] = [start, end, 0, start]
-        parent = spans_at.get(parent_id) if parent_id is not None else None
+        if duration is None:
+            duration = max(0, now_ns - start) if now_ns is not None else 0
+        parent_id = span.parent_id
+        span_id = span.id
+        by_id[span_id] = span
+        if parent_id is None or kind == "request":
+            request_of[span_id] = span_id
+        else:
+            request_of[span_id] = request_of.get(parent_id, -1)
+        acc = per_kind.get(kind)
+        if acc is None:
+            acc = per_kind[kind] = [0, 0, 0]
+        acc[0] += 1
+        acc[1] += duration
+        acc[2] += duration
+        parent = by_id.get(parent_id) if parent_id is not None else None
         if parent is not None:
             # Children are in start order: the part of this one not yet covered by its earlier siblings,
             # cut to its parent's time (concurrent children are not counted twice).
-            lo = max(start, parent[3], parent[0])
-            hi = min(end, parent[1])
+            seen = kids.get(parent_id)
+            if seen is None:
+                seen = kids[parent_id] = [per_kind[parent.kind], parent.start_ns]
+            end = start + duration
+            lo = start if start > seen[1] else seen[1]
+            parent_end = parent.duration_ns
+            parent_end = parent.start_ns + (parent_end if parent_end is not None else
+                                            max(0, now_ns - parent.start_ns) if now_ns is not None else 0)
+            hi = end if end < parent_end else parent_end
             if hi > lo:
-                parent[2] += hi - lo
-            if end > parent[3]:
-                parent[3] = end
-        acc = per_kind.get(kind)
-        if acc is None:
-            per_kind[kind] = [1, duration, 0]
-        else:
-            acc[0] += 1
-            acc[1] += duration
+                seen[0][2] -= hi - lo
+            if end > seen[1]:
+                seen[1] = end
         if kind == "sql":
             attrs = span.attrs
             sql = attrs.get("sql", "")
@@ -104,21 +116,31 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
                 attrs["stack"] = stack = [*formatted]
             attrs["fp"] = key
             params = attrs.get("params")
+            try:
+                pkey: Any = tuple(params) if params else ()
+                hash(pkey)
+            except TypeError:
+                pkey = nplusone.hashable(params)
             group = by_fp.get(key)
             if group is None:
-                group = by_fp[key] = [norm, 0, 0, [], set(), {}, span]
+                group = by_fp[key] = [norm, 0, 0, [], set(), {}, span,
+                                      norm.upper().startswith(nplusone.TRANSACTION_CONTROL)]
             group[1] += 1
             group[2] += duration
-            group[3].append(span.id)
-            group[4].add(nplusone.hashable(params))
-            site = _chain_key(attrs.get("template_stack"), raw_stack)
-            at = group[5].get(site)
+            group[3].append(span_id)
+            group[4].add(pkey)
+            lines = attrs.get("template_stack")
+            ids = (id(lines), id(raw_stack))
+            keys = chains.get(ids)
+            if keys is None:
+                keys = chains[ids] = (_chain_key(lines, raw_stack), nplusone.site_of(attrs))
+            at = group[5].get(keys[0])
             if at is None:
-                group[5][site] = [1, span]
+                group[5][keys[0]] = [1, span]
             else:
                 at[0] += 1
-            if not norm.upper().startswith(nplusone.TRANSACTION_CONTROL):
-                loops.add(span, key, request_of[span.id], params)
+            if not group[7]:
+                loops.add_key(span, key, request_of[span_id], pkey, keys[1], duration)
             sim = by_similar.get(skey)
             if sim is None:
                 sim = by_similar[skey] = [0, 0, [], set()]
@@ -141,10 +163,6 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
             if isinstance(stack, (tuple, list)) and stack and isinstance(stack[0], tuple):
                 attrs["stack"] = display(stack)
             exceptions.append(span)
-    for span in trace.spans:
-        start, end, covered, _ = spans_at[span.id]
-        per_kind[span.kind][2] += max(0, end - start - covered)
-
     status = trace.response.get("status") if trace.response else None
     error = _error(trace, exceptions, request_of, status)
 
@@ -152,8 +170,8 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     flagged = loops.flagged(threshold)
     flagged_fps = {g.key for g in flagged}
     duplicates = []
-    for key, (norm, count, total, span_ids, params, sites, first) in by_fp.items():
-        if count < 2 or norm.upper().startswith(nplusone.TRANSACTION_CONTROL):
+    for key, (norm, count, total, span_ids, params, sites, first, control) in by_fp.items():
+        if count < 2 or control:
             continue
         duplicates.append({
             "fp": key, "fingerprint": norm, "count": count, "total_ns": total, "span_ids": span_ids,
