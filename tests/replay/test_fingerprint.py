@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -96,11 +95,12 @@ def test_different_statements_differ():
     assert key(BOOK.format("%s", "21").replace(" LIMIT 21", "")) != base
 
 
-def test_linear_time_on_huge_in_lists():
+def test_huge_in_lists_fold_to_the_short_form():
+    # No wall clock here (the suite runs under load and xdist): the folded text is what keeps the work
+    # linear and the result short; bench/ measures the time.
     sql = 'SELECT "t"."id" FROM "t" WHERE "t"."id" IN (' + ", ".join(["%s"] * 200_000) + ")"
-    start = time.perf_counter()
-    fingerprint(sql)
-    assert time.perf_counter() - start < 0.5  # ~2 ms here; the cap keeps it linear and short
+    assert fingerprint(sql) == fingerprint('SELECT "t"."id" FROM "t" WHERE "t"."id" IN (%s, %s)')
+    assert fingerprint(sql)[1] == 'SELECT "t"."id" FROM "t" WHERE "t"."id" IN (...)'
 
 
 def long_in(n: int, tail: str = ' ORDER BY "t"."name"') -> str:
