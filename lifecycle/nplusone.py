@@ -51,13 +51,14 @@ def site_of(attrs: dict[str, Any]) -> Site:
 
 
 def requests_of(spans: Iterable[Span]) -> dict[int, int]:
-    """Span id -> id of the nearest ``request`` span at or above it (parents come before children)."""
+    """Span id -> id of the nearest ``request`` span at or above it, the root counting as one (a block's
+    queries outside its requests share the root); parents come before children."""
     out: dict[int, int] = {}
     for span in spans:
-        if span.kind == "request":
+        if span.kind == "request" or span.parent_id is None:
             out[span.id] = span.id
         else:
-            out[span.id] = out.get(span.parent_id, -1) if span.parent_id is not None else -1
+            out[span.id] = out.get(span.parent_id, -1)
     return out
 
 
