@@ -22,9 +22,10 @@ from types import FrameType
 
 Frame = tuple[str, int, str]
 
-# Per filename: _LIBRARY, _USER, _STOPS (a file holding marked codes; never a user file), or _JINJA (a
-# Jinja2 template's compiled code: a template line, never a user frame).
-_LIBRARY, _USER, _STOPS, _JINJA = 0, 1, 2, 3
+# Per filename: _LIBRARY, _USER, _STOPS (a file of ours holding marked codes; never a user file), _NODES
+# (the file of Django's ``Node.render_annotated``: library code whose frames may be a template node's), or
+# _JINJA (a Jinja2 template's compiled code: a template line, never a user frame).
+_LIBRARY, _USER, _STOPS, _NODES, _JINJA = 0, 1, 2, 3, 4
 _UNSEEN = -1  # not classified yet
 _is_user: dict[str, int] = {}
 # Code objects of ours that a walk treats specially, by filename, each with its role, compared by identity
@@ -41,9 +42,11 @@ _is_user: dict[str, int] = {}
 #   not on through blocks, extends, includes, the view and the handler (37 -> 17 frames a query on the
 #   benchmark's N+1 page; more is saved with deeper nesting).
 #   The template lines above an anchor are remembered with its user frames (``capture``).
-# - _NODE: Django's ``Node.render_annotated``: its ``self`` is a node of a template being rendered.
-_STOP, _ANCHOR, _NODE = 1, 2, 3
+_STOP, _ANCHOR = 1, 2
 _marked: dict[str, tuple[tuple[object, int], ...]] = {}
+# Django's ``Node.render_annotated`` (its frames' ``self`` is the node rendering), by filename: a file of its
+# own kind, so that the many other frames of django/template/base.py cost one identity check more.
+_node_code: dict[str, object] = {}
 
 
 def stop_at(code) -> None:
@@ -58,7 +61,8 @@ def anchor_at(code) -> None:
 
 def node_at(code) -> None:
     """Read the template node (``self``) of frames running ``code``, ``Node.render_annotated`` (idempotent)."""
-    _mark(code, _NODE)
+    _node_code[code.co_filename] = code
+    _is_user.pop(code.co_filename, None)
 
 
 _jinja_files: set[str] = set()
@@ -79,9 +83,13 @@ def _mark(code, role: int) -> None:
     _is_user.pop(name, None)
 
 
-def forget_anchor(memo: dict[int, tuple]) -> None:
-    """Called by an anchor wrapper as it returns: once its frame is gone, the frame's id may be reused."""
+def forget_anchor(memo: dict[int, tuple], nodes: bool = False) -> None:
+    """Called by an anchor wrapper as it returns: once its frame is gone, the frame's id may be reused.
+
+    ``nodes``: a top-level render returns, so the template lines remembered per node go too."""
     memo.pop(id(sys._getframe(1)), None)
+    if nodes:
+        memo.pop(_NODE_LINES, None)
 
 
 _library_dirs: tuple[str, ...] | None = None
@@ -124,6 +132,8 @@ def _classify(filename: str) -> int:
         _library_dirs = _compute_library_dirs()
     if filename in _marked:
         kind = _STOPS
+    elif filename in _node_code:
+        kind = _NODES
     elif filename in _jinja_files:
         kind = _JINJA
     elif filename.startswith("<"):
@@ -155,7 +165,9 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
 
     ``in_template``: the caller knows it runs inside a template render, so the walk goes on past
     ``depth`` user frames (a query made deep in a model property) until it meets a template anchor.
-    ``memo``: the recording's ``anchors``, per anchor frame the user frames and template lines above it.
+    ``memo``: the recording's ``anchors``, per anchor frame (by id) the user frames and template lines above
+    it, and the line of each template node met (under key 0). The entries of a span's ``template_stack`` are
+    shared with the other spans of the trace that ran under the same node: read them, never change them.
     """
     if depth <= 0:
         return (), None
@@ -179,21 +191,21 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
                 out.append((name, f.f_lineno, code.co_name))
                 if len(out) >= depth and pending is None and not in_template:
                     break
+            elif kind == _NODES:
+                if want and code is _node_code[name]:
+                    want = False
+                    entry = _node_line(f.f_locals.get("self"), memo)
+                    if entry is not None:
+                        if where is None:
+                            where = []
+                        where.append(entry)
             elif kind == _STOPS:
                 role = 0
                 for marked, marked_role in _marked[name]:
                     if code is marked:
                         role = marked_role
                         break
-                if role == _NODE:
-                    if want:
-                        want = False
-                        entry = template_line(f.f_locals.get("self"))
-                        if entry is not None:
-                            if where is None:
-                                where = []
-                            where.append(entry)
-                elif role == _ANCHOR:
+                if role == _ANCHOR:
                     want = True
                     if memo is not None:
                         above = memo.get(id(f))
@@ -224,6 +236,23 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
 
 
 _SOURCE_CHARS = 200
+_NODE_LINES = 0  # the memo's key of the lines per node (0 is no object's id)
+
+
+def _node_line(node, memo: dict | None) -> dict | None:
+    """``template_line(node)``, remembered per node while the top-level render runs (the queries of a loop
+    run under the same nodes again); the memo holds the node, so its id is not reused meanwhile."""
+    if memo is None:
+        return template_line(node)
+    known = memo.get(_NODE_LINES)
+    if known is None:
+        known = memo[_NODE_LINES] = {}
+    hit = known.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    entry = template_line(node)
+    known[id(node)] = (node, entry)
+    return entry
 
 
 def _relative(file: str) -> str:

@@ -67,7 +67,7 @@ def _render_wrapper(original_render, name_of, nested: str):
             # Inside the boundary: a failure here must not replace the render's result or exception.
             try:
                 if rec.anchors:
-                    forget_anchor(rec.anchors)
+                    forget_anchor(rec.anchors, via == "render")
                 rec.pop(span, token)
             except Exception as exc:
                 report("template instrument", exc)
