@@ -70,6 +70,21 @@ def two_books(request):
     return render(request, "nplusone/plain.html", {"names": names})
 
 
+def two_sites(request):
+    names = [book.author.name for book in Book.objects.order_by("pk")]
+    return render(request, "nplusone/cards.html", {"books": Book.objects.order_by("pk"), "names": names})
+
+
+GROWN = {"cards": False}  # the next version of `grow` also renders the cards (tests flip it)
+
+
+def grow(request):
+    books = Book.objects.order_by("pk")
+    if GROWN["cards"]:
+        return render(request, "nplusone/cards.html", {"books": books})
+    return render(request, "nplusone/plain.html", {"names": [books[0].author.name]})
+
+
 def one_book(request, pk):
     book = get_object_or_404(Book, pk=pk)
     return render(request, "nplusone/plain.html", {"names": [book.title]})
@@ -84,5 +99,7 @@ urlpatterns = [
     path("np/serializer/", serializer),
     path("np/same/", same_params),
     path("np/two/", two_books),
+    path("np/sites/", two_sites),
+    path("np/grow/", grow),
     path("np/book/<int:pk>/", one_book),
 ]

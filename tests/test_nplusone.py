@@ -157,10 +157,17 @@ def test_a_block_flags_an_n_plus_one_inside_one_of_its_requests(books, tmp_path)
 
 
 def test_one_fingerprint_from_several_call_sites_lists_each_with_its_count(books):
-    client = Client()
-    client.get("/np/cards/")
+    groups = flagged("/np/sites/")
+    n = AUTHORS * BOOKS_EACH
+    # One N+1 group per call site: the view's loop and the card template's line.
+    assert sorted((g["count"], bool(g["template_stack"])) for g in groups if "shop_author" in g["fingerprint"]) == [
+        (n, False), (n, True)]
     [dup] = [g for g in last_trace().summary["duplicate_groups"] if "shop_author" in g["fingerprint"]]
-    assert [s["count"] for s in dup["sites"]] == [AUTHORS * BOOKS_EACH]
+    assert dup["count"] == 2 * n and dup["n_plus_one"] is True
+    chains = sorted((site["count"], nplusone.chain_text(site)) for site in dup["sites"])
+    assert [count for count, _ in chains] == [n, n]
+    assert chains[0][1].startswith("nplusone/_card.html:3 `{{ book.author.name }}` in nplusone/cards.html:3 ")
+    assert chains[1][1].startswith("tests/nplusone_app.py:")
 
 
 # -- the rule on hand-built spans ----------------------------------------------------------------------
@@ -201,3 +208,22 @@ def test_the_chain_reads_template_lines_then_python_frames():
     )
     # A comprehension is named after its function (Python 3.12 inlines it: same line, the function's name).
     assert nplusone.chain_text({"stack": [["v.py", 8, "<listcomp>"], ["v.py", 8, "books"]]}) == "v.py:8 books"
+
+
+def test_the_replay_names_the_new_caller_of_a_grown_query_with_its_template_lines(books, tmp_path, monkeypatch):
+    from lifecycle.replay import TraceMismatch, replay_trace
+
+    path = tmp_path / "grow.json"
+    replay_trace(path, url="/np/grow/", record_mode="once")
+    monkeypatch.setitem(nplusone_app.GROWN, "cards", True)
+    with pytest.raises(TraceMismatch) as failure:
+        replay_trace(path, record_mode="once")
+    message = str(failure.value)
+    n = AUTHORS * BOOKS_EACH
+    view_line = next(i for i, text in enumerate(Path(nplusone_app.__file__).read_text().splitlines(), 1)
+                     if 'render(request, "nplusone/cards.html", {"books": books})' in text)
+    card = ('nplusone/_card.html:3 `{{ book.author.name }}` in nplusone/cards.html:3 '
+            '`{% include "nplusone/_card.html" %}` in nplusone/cards.html:2 `{% for book in books %}` in '
+            f"tests/nplusone_app.py:{view_line} grow")
+    assert f"1 -> {n} times (+{n - 1})\n      new caller: {card}  0 -> {n} times\n" in message
+    assert f"  {n} times, N+1 (threshold 3)" in message
