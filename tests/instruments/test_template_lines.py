@@ -128,3 +128,33 @@ def test_template_stacks_round_trip_and_match_the_schema(books):
     jsonschema.validate(data, schema)
     assert Trace.from_json(trace.to_json()).to_dict() == data
     assert data["spans"][-1]["attrs"]["template_stack"][0] == AUTHOR
+
+
+class Shelf:
+    """A model-like object whose property reaches the database through two user frames."""
+
+    @property
+    def first_author(self):
+        return _first_author()
+
+
+def _first_author():
+    return Book.objects.select_related("author").order_by("pk").first().author.name
+
+
+def test_a_query_deeper_than_stack_depth_still_names_its_template_line(books):
+    from django.template import engines
+
+    from lifecycle.recorder import Recording
+
+    tpl = engines["django"].from_string("<p>\n{{ shelf.first_author }}</p>")
+    with override_settings(LIFECYCLE={"STACK_DEPTH": 1}):
+        rec = Recording("block", "test")
+        rec.activate()
+        try:
+            assert "tl-author-0" in tpl.render({"shelf": Shelf()})
+        finally:
+            rec.deactivate()
+    (query,) = [s for s in rec.trace.spans if s.kind == "sql"]
+    assert [f[2] for f in query.attrs["stack"]] == ["_first_author"]
+    assert [(e["line"], e["source"]) for e in query.attrs["template_stack"]] == [(2, "{{ shelf.first_author }}")]
