@@ -48,10 +48,10 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     by_similar: dict[str, list] = {}
     loops = nplusone.Collector()
     # Self time: each span's duration goes to its kind, and the part of it its children cover is taken
-    # back from its parent's kind. Per parent: [its kind's accumulator, end of the children seen so far].
-    by_id: dict[int, Any] = {}
+    # back from its parent's kind. Per span: (its kind's accumulator, start, end, id of its request span:
+    # the root counts as one); per parent: [end of the children seen so far].
+    info: dict[int, tuple] = {}
     kids: dict[int, list] = {}
-    request_of: dict[int, int] = {}  # span id -> id of its request span (the root counts as one)
     exceptions: list[Any] = []
     # The queries of a loop share their stack: format each distinct frame tuple once per trace.
     shown: dict[tuple, list] = {}
@@ -69,34 +69,30 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
             duration = max(0, now_ns - start) if now_ns is not None else 0
         parent_id = span.parent_id
         span_id = span.id
-        by_id[span_id] = span
-        if parent_id is None or kind == "request":
-            request_of[span_id] = span_id
-        else:
-            request_of[span_id] = request_of.get(parent_id, -1)
         acc = per_kind.get(kind)
         if acc is None:
             acc = per_kind[kind] = [0, 0, 0]
         acc[0] += 1
         acc[1] += duration
         acc[2] += duration
-        parent = by_id.get(parent_id) if parent_id is not None else None
-        if parent is not None:
+        end = start + duration
+        parent = info.get(parent_id) if parent_id is not None else None
+        if parent is None:
+            request = span_id
+        else:
+            request = span_id if kind == "request" else parent[3]
             # Children are in start order: the part of this one not yet covered by its earlier siblings,
             # cut to its parent's time (concurrent children are not counted twice).
             seen = kids.get(parent_id)
             if seen is None:
-                seen = kids[parent_id] = [per_kind[parent.kind], parent.start_ns]
-            end = start + duration
-            lo = start if start > seen[1] else seen[1]
-            parent_end = parent.duration_ns
-            parent_end = parent.start_ns + (parent_end if parent_end is not None else
-                                            max(0, now_ns - parent.start_ns) if now_ns is not None else 0)
-            hi = end if end < parent_end else parent_end
+                seen = kids[parent_id] = [parent[1]]
+            lo = start if start > seen[0] else seen[0]
+            hi = end if end < parent[2] else parent[2]
             if hi > lo:
-                seen[0][2] -= hi - lo
-            if end > seen[1]:
-                seen[1] = end
+                parent[0][2] -= hi - lo
+            if end > seen[0]:
+                seen[0] = end
+        info[span_id] = (acc, start, end, request)
         if kind == "sql":
             attrs = span.attrs
             sql = attrs.get("sql", "")
@@ -140,7 +136,7 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
             else:
                 at[0] += 1
             if not group[7]:
-                loops.add_key(span, key, request_of[span_id], pkey, keys[1], duration)
+                loops.add_key(span, key, request, pkey, keys[1], duration)
             sim = by_similar.get(skey)
             if sim is None:
                 sim = by_similar[skey] = [0, 0, [], set()]
@@ -164,7 +160,7 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
                 attrs["stack"] = display(stack)
             exceptions.append(span)
     status = trace.response.get("status") if trace.response else None
-    error = _error(trace, exceptions, request_of, status)
+    error = _error(trace, exceptions, info, status)
 
     threshold = conf.get("N_PLUS_ONE_THRESHOLD")
     flagged = loops.flagged(threshold)
@@ -230,7 +226,7 @@ def _sites(sites: dict[tuple, list]) -> list[dict[str, Any]]:
              "stack": span.attrs.get("stack") or []} for n, span in ranked]
 
 
-def _error(trace: Trace, exceptions: list[Any], request_of: dict[int, int], status: int | None) -> str | None:
+def _error(trace: Trace, exceptions: list[Any], info: dict[int, tuple], status: int | None) -> str | None:
     """The trace's error: an exception that became a server error (5xx) or left the request unanswered,
     else a 5xx status. An ``Http404`` or ``PermissionDenied`` that Django turned into a 404 or 403 page is
     not an error: its request answered below 500."""
@@ -239,7 +235,7 @@ def _error(trace: Trace, exceptions: list[Any], request_of: dict[int, int], stat
         attrs = span.attrs
         if attrs.get("handled"):
             continue
-        req = by_id.get(request_of.get(span.id, -1))
+        req = by_id.get(info[span.id][3])
         answered = status if req is None or req.parent_id is None else req.attrs.get("status")
         if answered is not None and answered < 500:
             continue
