@@ -6,8 +6,8 @@ One process, the bench site in ``lifecycle`` mode (so every instrument is instal
 SQLite database, DEBUG off (Django's queries log would add its own cost to both sides). Three cases,
 timed in interleaved blocks of ``cursor.execute("SELECT 1")``:
 
-- ``bare``: the connection has no execute wrapper at all (Django's fast path, no wrapper machinery);
-- ``idle``: our wrapper (``lifecycle.instruments.sql``) attached, outside any request (what a management
+- ``bare``: Django's own ``CursorWrapper._execute_with_wrappers``, no instrument;
+- ``idle``: our instrument (``lifecycle.instruments.sql``) installed, outside any request (what a management
   command, a Celery task or an ignored path such as /favicon.ico pays): one ContextVar read, then the query;
 - ``ignored``: the same, inside a real request to an ignored path through the WSGI handler, with the
   query made by the view (``LIFECYCLE["IGNORE_PATHS"]``): per-query difference with and without the
@@ -44,23 +44,23 @@ def main() -> int:
     settings.LIFECYCLE = {"IGNORE_PATHS": ("/ignored/",)}
     django.setup()
     from django.db import connection
+    from django.db.backends.utils import CursorWrapper
     from django.http import HttpResponse
     from django.urls import clear_url_caches, path
 
-    from lifecycle.instruments.sql import is_sql_wrapper
+    from lifecycle.instruments import sql
     from lifecycle.recorder import current
 
-    ours = [w for w in connection.execute_wrappers if is_sql_wrapper(w)]
-    connection.ensure_connection()
-    ours = ours or [w for w in connection.execute_wrappers if is_sql_wrapper(w)]
-    if not ours:
-        print("FAILED: our SQL wrapper is not attached to the connection", file=sys.stderr)
+    ours = CursorWrapper.__dict__["_execute_with_wrappers"]
+    original = sql._originals.get((CursorWrapper, "_execute_with_wrappers"))
+    if original is None or ours is original:
+        print("FAILED: our SQL instrument is not installed", file=sys.stderr)
         return 1
-    wrapper = ours[0]
+    connection.ensure_connection()
     assert current() is None
 
     def with_wrapper(on: bool) -> None:
-        connection.execute_wrappers[:] = [wrapper] if on else []
+        CursorWrapper._execute_with_wrappers = ours if on else original
 
     cursor = connection.cursor()
 
@@ -110,8 +110,6 @@ def main() -> int:
     connection.ensure_connection()
     for r in range(ROUNDS * 4):
         for case in (("bare", "idle") if r % 2 else ("idle", "bare")):
-            # The view's connection: CONN_MAX_AGE 0 closes it after each request, and connection_created
-            # re-attaches our wrapper on reconnect; so set the wrappers on each new connection.
             for _ in range(5):
                 with_wrapper(case == "idle")
                 req[case].append(request())

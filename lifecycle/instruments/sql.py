@@ -1,8 +1,10 @@
-"""SQL: every query on every database alias, through Django's public ``execute_wrapper`` hook.
+"""SQL: every query on every database alias, every thread, sync and async.
 
-The wrapper is attached to each connection object when it is first created and on every reconnection
-(``connection_created``), for every alias and every thread, including the connections that
-``sync_to_async`` worker threads open for async views.
+Django runs every ``cursor.execute`` / ``executemany`` through ``CursorWrapper._execute_with_wrappers``,
+which applies the connection's ``execute_wrappers``. We wrap that method of the class, around the
+site's own wrappers, instead of adding one to each connection's list: ``connection.execute_wrappers``
+stays exactly what the site (or a test of it) put there, and connections opened before us, or by
+``sync_to_async`` worker threads, need nothing attached.
 
 Each query keeps up to ``STACK_DEPTH`` user frames (``stack``) and, when it runs while a Django template
 renders, the template lines that ran it (``template_stack``, innermost first: the node, then the
@@ -12,45 +14,20 @@ renders, the template lines that ran it (``template_stack``, innermost first: th
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
-from django.db import connections
-from django.db.backends.signals import connection_created
+from django.db.backends.utils import CursorWrapper
 
 from lifecycle import conf
 from lifecycle.frames import capture as user_frames
+from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.recorder import _parent, _recording
 from lifecycle.safety import report
 
-_installed = False
+_originals: dict = {}
 _depth = 5
-
-
-def sql_wrapper(alias: str, vendor: str):
-    """The function added to ``connection.execute_wrappers`` of one connection (alias and vendor known).
-
-    A plain closure rather than an object with ``__call__``: it runs for every query of the process,
-    recorded or not, and calling an instance costs about 0.15 µs more than calling a function. With no
-    trace active it costs one ContextVar read on top of Django's own wrapper machinery
-    (``bench/idle_query.py``).
-    """
-    get_recording = _recording.get
-
-    def lifecycle_sql(execute, sql, params, many, context):
-        rec = get_recording()
-        if rec is None:
-            return execute(sql, params, many, context)
-        return _record(rec, alias, vendor, execute, sql, params, many, context)
-
-    lifecycle_sql.alias = alias  # type: ignore[attr-defined]
-    lifecycle_sql.vendor = vendor  # type: ignore[attr-defined]
-    lifecycle_sql.lifecycle_sql = True  # type: ignore[attr-defined]
-    return lifecycle_sql
-
-
-def is_sql_wrapper(wrapper) -> bool:
-    return getattr(wrapper, "lifecycle_sql", False) is True
 
 
 def _record(rec, alias, vendor, execute, sql, params, many, context):
@@ -59,7 +36,7 @@ def _record(rec, alias, vendor, execute, sql, params, many, context):
         attrs: dict[str, Any] = {"sql": text, "raw_params": params, "many": many, "alias": alias,
                                  "vendor": vendor, "rows": None}
         if _depth:
-            # From the caller of lifecycle_sql (Django's _execute_with_wrappers) outwards: one walk gives
+            # From the caller of our _execute_with_wrappers (CursorWrapper.execute) outwards: one walk gives
             # the user frames and the template lines (frames.capture, imported as user_frames: the
             # fault-injection tests patch that name).
             parent = _parent.get()
@@ -97,46 +74,34 @@ def _record(rec, alias, vendor, execute, sql, params, many, context):
     return result
 
 
-def _attach(connection) -> None:
-    for wrapper in connection.execute_wrappers:
-        if is_sql_wrapper(wrapper):
-            return
-    connection.execute_wrappers.append(sql_wrapper(connection.alias, connection.vendor))
-
-
-def _on_connection_created(sender, connection, **kwargs) -> None:
-    try:
-        _attach(connection)
-    except Exception as exc:
-        report("sql instrument attach", exc)
-
-
 def configure() -> None:
     global _depth
     _depth = conf.get("STACK_DEPTH")
 
 
 def install() -> None:
-    global _installed
     configure()
-    if _installed:
+    if _originals:
         return
-    _installed = True
-    connection_created.connect(_on_connection_created, dispatch_uid="lifecycle.sql")
-    # Connections this thread created before we were installed (and the wrapper objects that will
-    # reconnect later) get the wrapper now.
-    for alias in connections:
-        try:
-            _attach(connections[alias])
-        except Exception as exc:
-            report("sql instrument attach", exc)
+    original = CursorWrapper._execute_with_wrappers
+    get_recording = _recording.get
+
+    @functools.wraps(original)
+    def _execute_with_wrappers(self, sql, params, many, executor):
+        # Outside a trace: one ContextVar read, then Django's own method.
+        rec = get_recording()
+        if rec is None:
+            return original(self, sql, params, many, executor)
+        db = self.db
+
+        def execute(sql, params, many, context):
+            # The site's own execute_wrappers run inside our span, as they would without us.
+            return original(self, sql, params, many, executor)
+
+        return _record(rec, db.alias, db.vendor, execute, sql, params, many, {"connection": db, "cursor": self})
+
+    patch(CursorWrapper, "_execute_with_wrappers", _execute_with_wrappers, _originals)
 
 
 def uninstall() -> None:
-    global _installed
-    if not _installed:
-        return
-    _installed = False
-    connection_created.disconnect(dispatch_uid="lifecycle.sql")
-    for conn in connections.all(initialized_only=True):
-        conn.execute_wrappers[:] = [w for w in conn.execute_wrappers if not is_sql_wrapper(w)]
+    unpatch_all(_originals)
