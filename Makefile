@@ -39,8 +39,8 @@ demo: $(VENV)/.installed-demo
 	@echo ""
 	env -u DATABASE_URL -u LIFECYCLE_REDIS_URL $(PY) manage.py runserver $(HOST):$(PORT)
 
-## make test: everything CI runs (frontend checks, Python suite on SQLite, PostgreSQL and Django 6)
-test: lint frontend-test test-python test-postgres test-django6
+## make test: everything CI runs (frontend checks, Python suite on SQLite, PostgreSQL and Django 6, Django's own suite)
+test: lint frontend-test test-python test-postgres test-django6 test-django-suite
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
@@ -54,7 +54,7 @@ frontend: frontend/node_modules/.installed
 	cd frontend && npm run build
 
 lint: $(VENV)/.installed-dev
-	$(PY) -m ruff check lifecycle tests demo_site bench
+	$(PY) -m ruff check lifecycle tests demo_site bench django_suite
 
 test-python: $(VENV)/.installed-dev
 	env -u DATABASE_URL $(PY) -m pytest
