@@ -6,8 +6,8 @@ The middleware hands us three kinds of events (``trace.start``, ``span.start``/`
 They reach the dashboards through the channel layer group :data:`GROUP` as ``lifecycle.events``
 messages, which :class:`lifecycle.consumers.DashboardConsumer` forwards to its websocket.
 
-How an event travels, and why (measured: ``/work/shared/notes/publishing.md``)
---------------------------------------------------------------------------------
+How an event travels, and why (measured with ``bench/stream.py``)
+------------------------------------------------------------------
 1. :meth:`Publisher.publish` never awaits, never calls ``async_to_sync`` and never does I/O. Under one
    ``threading.Lock`` it appends the event to a ``deque``; when the deque holds ``PUBLISH_QUEUE_SIZE``
    events the oldest one is dropped and counted (``dropped``). If no drain is pending on the target loop,
