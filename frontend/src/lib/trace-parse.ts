@@ -143,8 +143,8 @@ function idList(o: Json, key: string, path: string): number[] {
   return a.map((x, i) => checkNum(x, join(join(path, key), i), { int: true, min: 0 }));
 }
 
-function parseDuplicateGroup(v: unknown, path: string): DuplicateGroup {
-  const o = obj(v, path);
+/** The fields a duplicate group and an N+1 group share: the queries of one fingerprint and their caller. */
+function parseQueryGroup(o: Json, path: string): Pick<DuplicateGroup, "fp" | "fingerprint" | "count" | "total_ns" | "span_ids" | "stack" | "template_stack"> {
   const spanIds = idList(o, "span_ids", path);
   return {
     fp: str(o, "fp", path),
@@ -152,10 +152,17 @@ function parseDuplicateGroup(v: unknown, path: string): DuplicateGroup {
     count: num(o, "count", path, { int: true, min: 0, dflt: spanIds.length }),
     total_ns: num(o, "total_ns", path, { min: 0, dflt: 0 }),
     span_ids: spanIds,
-    identical: num(o, "identical", path, { int: true, min: 0, dflt: 0 }),
-    n_plus_one: bool(o, "n_plus_one", path, false),
     stack: parseStack(field(o, "stack"), join(path, "stack")),
     template_stack: parseTemplateStack(field(o, "template_stack"), join(path, "template_stack")),
+  };
+}
+
+function parseDuplicateGroup(v: unknown, path: string): DuplicateGroup {
+  const o = obj(v, path);
+  return {
+    ...parseQueryGroup(o, path),
+    identical: num(o, "identical", path, { int: true, min: 0, dflt: 0 }),
+    n_plus_one: bool(o, "n_plus_one", path, false),
     sites: arrField(o, "sites", path, []).map((c, i) => parseCallSite(c, join(join(path, "sites"), i))),
   };
 }
@@ -171,17 +178,10 @@ function parseCallSite(v: unknown, path: string): CallSite {
 
 function parseNPlusOneGroup(v: unknown, path: string): NPlusOneGroup {
   const o = obj(v, path);
-  const spanIds = idList(o, "span_ids", path);
   return {
-    fp: str(o, "fp", path),
-    fingerprint: str(o, "fingerprint", path, ""),
-    count: num(o, "count", path, { int: true, min: 0, dflt: spanIds.length }),
-    total_ns: num(o, "total_ns", path, { min: 0, dflt: 0 }),
-    span_ids: spanIds,
+    ...parseQueryGroup(o, path),
     distinct_params: num(o, "distinct_params", path, { int: true, min: 0, dflt: 0 }),
     request_span_id: num(o, "request_span_id", path, { int: true, dflt: 0 }),
-    stack: parseStack(field(o, "stack"), join(path, "stack")),
-    template_stack: parseTemplateStack(field(o, "template_stack"), join(path, "template_stack")),
   };
 }
 
