@@ -3,7 +3,6 @@ nested), and their queries name the template lines."""
 
 from __future__ import annotations
 
-import datetime
 import importlib.util
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 
-from demo_site.shop.models import Author, Book
+from demo_site.shop.models import Book
 from tests.conftest import assert_nested, last_trace
 
 pytestmark = pytest.mark.urls("tests.instruments.template_lines_app")
@@ -29,13 +28,6 @@ def jinja_backend():
                                         "APP_DIRS": False, "OPTIONS": {}}]
     with override_settings(TEMPLATES=backends):
         yield
-
-
-@pytest.fixture
-def books(db):
-    for i in range(3):
-        author = Author.objects.create(name=f"tl-author-{i}")
-        Book.objects.create(title=f"tl-book-{i}", author=author, published=datetime.date(2020, 1, 1), price=1)
 
 
 def test_jinja2_templates_are_spans_nested_like_the_templates(jinja_backend, books):

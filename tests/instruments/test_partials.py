@@ -3,14 +3,12 @@ spans, and their queries name the partial's lines."""
 
 from __future__ import annotations
 
-import datetime
-
 import django
 import pytest
 from django.template.loader import render_to_string
 from django.test import Client, override_settings
 
-from demo_site.shop.models import Author, Book
+from demo_site.shop.models import Book
 from lifecycle.recorder import Recording
 from tests.conftest import assert_nested, last_trace
 from tests.instruments.test_template_lines import django_templates
@@ -29,13 +27,6 @@ REL = "tests/testapp/templates/template_lines/partials.html"
 def debug(request):
     with override_settings(TEMPLATES=django_templates(request.param)):
         yield request.param
-
-
-@pytest.fixture
-def books(db):
-    for i in range(3):
-        author = Author.objects.create(name=f"tl-author-{i}")
-        Book.objects.create(title=f"tl-book-{i}", author=author, published=datetime.date(2020, 1, 1), price=1)
 
 
 def entry(line: int, source: str) -> dict:

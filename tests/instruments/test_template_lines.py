@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client, override_settings
 
-from demo_site.shop.models import Author, Book
+from demo_site.shop.models import Book
 from tests.conftest import last_trace
 
 pytestmark = pytest.mark.urls("tests.instruments.template_lines_app")
@@ -31,13 +30,6 @@ def django_templates(debug: bool) -> list[dict]:
 def debug(request):
     with override_settings(TEMPLATES=django_templates(request.param)):
         yield request.param
-
-
-@pytest.fixture
-def books(db):
-    for i in range(3):
-        author = Author.objects.create(name=f"tl-author-{i}")
-        Book.objects.create(title=f"tl-book-{i}", author=author, published=datetime.date(2020, 1, 1), price=1)
 
 
 def line(template: str, number: int, source: str) -> dict:
