@@ -51,10 +51,6 @@ LAYER_TIMEOUT = 3.0
 PROBE = "lifecycle.probe"
 
 
-def origin_allowed(scope: dict[str, Any]) -> bool:
-    return websocket_origin_ok(scope)
-
-
 class RateLimit:
     """A token bucket: ``rate`` commands a second, bursts of ``2 * rate``.
 
@@ -97,10 +93,6 @@ class Outbox:
         self.waiting: deque[tuple[bytes, int] | None] = deque()
         self.waiting_bytes = 0
         self.missed = 0
-
-    @property
-    def open(self) -> bool:
-        return not self.waiting and self.seq - self.acked < self.window
 
     def ack(self, seq: int) -> None:
         if seq > self.acked:
@@ -230,7 +222,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def connect(self) -> None:
-        if not origin_allowed(self.scope):
+        if not websocket_origin_ok(self.scope):
             await self.accept()
             await self.close(code=CLOSE_BAD_ORIGIN, reason="cross-origin connection refused")
             return
