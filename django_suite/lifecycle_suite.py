@@ -87,14 +87,19 @@ def _trace_every_test() -> None:
                 finalize(rec.finish())
             except Exception as exc:
                 safety.report("finishing a test's trace", exc)
-            if safety.failures:
+            if safety.failures and safety.failures != _written:
                 _write_failures(safety.failures)
 
     unittest.TestCase.run = run
 
 
+_written: dict[str, int] = {}  # what _write_failures last wrote in this process
+
+
 def _write_failures(failures: dict[str, int]) -> None:
     """The recorder's failures in this process (a --parallel worker has its own), beside the outcomes."""
+    _written.clear()
+    _written.update(failures)
     path = os.environ.get("LIFECYCLE_SUITE_OUTCOMES")
     if path:
         with open(f"{path}.{os.getpid()}.failures", "w") as out:
