@@ -14,7 +14,7 @@ from __future__ import annotations
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
-from lifecycle import capture, conf, frames, redact, store
+from lifecycle import capture, conf, frames, policy, redact, store
 from lifecycle.publish import get_publisher
 from lifecycle.recorder import Recording, clear_current, current
 from lifecycle.safety import report
@@ -57,9 +57,9 @@ class LifecycleMiddleware:
         return self._ignored
 
     def should_record(self, request) -> bool:
-        if not conf.get("ENABLED") or current() is not None:
+        if current() is not None or request.path.startswith(self.ignored_prefixes()):
             return False
-        return not request.path.startswith(self.ignored_prefixes())
+        return policy.should_record(request)
 
     # -- recording ---------------------------------------------------------------------------------------
 

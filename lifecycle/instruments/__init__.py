@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-INSTRUMENTS = ("handler", "sql", "transactions", "templates", "jinja", "cache")
+INSTRUMENTS = ("handler", "sql", "transactions", "templates", "jinja", "cache", "toolbar")
 
 
 def _modules():
