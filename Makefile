@@ -30,7 +30,9 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## make demo: install, migrate, seed, and serve the demo site with the live dashboard on 127.0.0.1:8000
+## (make demo PORT=8123 for another port; a busy port stops here with a message, not a silent hang)
 demo: $(VENV)/.installed-demo
+	@$(PY) demo_site/check_port.py $(HOST) $(PORT)
 	env -u DATABASE_URL -u LIFECYCLE_REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u LIFECYCLE_REDIS_URL $(PY) manage.py seed_demo
 	@echo ""
