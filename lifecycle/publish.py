@@ -37,7 +37,9 @@ How an event travels, and why (measured with ``bench/stream.py``)
 
    Only a running loop is chosen: a bound loop that has stopped or closed (tests, a restarted server)
    is passed over, and a drain pending on such a loop is started again on the next one.
-4. Cheap when nobody listens: with the in-memory layer and no dashboard connected to this process, events
+4. Channels is optional (the ``[live]`` extra): nothing here imports it until a layer is built, and when
+   it is not installed nothing is published, whatever ``CHANNEL_LAYERS`` says (a warning is logged once).
+5. Cheap when nobody listens: with the in-memory layer and no dashboard connected to this process, events
    are not even built. ``CHANNEL_LAYER`` set to None, or an alias without a layer, means no broadcast.
 
 A batch travels as one JSON array in bytes (``events_json``), serialized once by the drain; the finished
@@ -55,6 +57,7 @@ import logging
 import os
 import threading
 from collections import deque
+from importlib.util import find_spec
 from typing import Any
 
 import orjson
@@ -98,6 +101,7 @@ class Publisher:
         self.source = os.urandom(4).hex()
         self._init_state()
         self._warned_undeliverable = False
+        self._warned_no_channels = False
         conf.on_reset(self.reset_settings)
 
     def _init_state(self) -> None:
@@ -135,12 +139,24 @@ class Publisher:
             backend = (layers.get(alias) or {}).get("BACKEND") if alias is not None else None
             if not backend:
                 kind = _NONE
+            elif find_spec("channels") is None:
+                kind = _NONE  # checked once per settings change, not per event
+                self._warn_no_channels(backend)
             elif backend in _LOCAL_BACKENDS:
                 kind = _LOCAL
             else:
                 kind = _REMOTE
             self._kind = kind
         return kind
+
+    def _warn_no_channels(self, backend: str) -> None:
+        if not self._warned_no_channels:
+            self._warned_no_channels = True
+            logger.warning(
+                "django-request-lifecycle: CHANNEL_LAYERS names %s but Django Channels is not installed, so live "
+                "events are not published (the dashboard page still lists the recent traces). "
+                'pip install "django-request-lifecycle[live]" for the live dashboard.', backend,
+            )
 
     def channel_layer(self) -> Any:
         """The channel layer we publish to, or None (resolved once; the first call may import it)."""
@@ -432,6 +448,7 @@ class Publisher:
             self.published = self.sent = self.batches = 0
             self.dropped = self.undeliverable = self.failed = 0
         self._warned_undeliverable = False
+        self._warned_no_channels = False
         self.reset_settings()
 
 
