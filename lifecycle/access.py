@@ -126,6 +126,41 @@ def allowed(viewer: AccessContext) -> bool:
     return bool(get_callback()(viewer))
 
 
+def refused(viewer: AccessContext, *, short: bool = False) -> str | None:
+    """None when ``viewer`` may see the dashboard, else why not and how to allow it, in one sentence.
+
+    The sentence names the rule, never trace data; ``short`` keeps it under a websocket close reason's
+    123 bytes (the client address aside)."""
+    callback = get_callback()
+    if callback(viewer):
+        return None
+    if callback is not default_access:
+        path = conf.get("ACCESS_CALLBACK")
+        return f"LIFECYCLE['ACCESS_CALLBACK'] ({path}) refused this " + (
+            "connection." if viewer.is_websocket else "request.")
+    if not settings.DEBUG:
+        if short:
+            return "The default access rule needs DEBUG on; set LIFECYCLE['ACCESS_CALLBACK'] to allow it."
+        return ("The lifecycle dashboard's default access rule needs DEBUG on, and DEBUG is off: set "
+                "LIFECYCLE['ACCESS_CALLBACK'] to a callback of yours to allow viewers with DEBUG off.")
+    user = viewer.user
+    if getattr(user, "is_staff", False) and not getattr(user, "is_active", False):
+        who = "your staff account is inactive"
+    elif getattr(user, "is_authenticated", False):
+        who = "your account is not staff"
+    else:
+        who = "you are not signed in"
+    ip = viewer.client_ip
+    if short:
+        where = f"{ip} is not in INTERNAL_IPS" if ip else "no client address"
+        return f"Staff or INTERNAL_IPS only: {where} and {who}."
+    where = (f"your address {ip} is not in INTERNAL_IPS" if ip
+             else "the server gave no client address to match against INTERNAL_IPS")
+    fix = f"add {ip} to INTERNAL_IPS" if ip else "set LIFECYCLE['ACCESS_CALLBACK']"
+    return (f"The lifecycle dashboard is shown to active staff users and to addresses in INTERNAL_IPS; "
+            f"{where} and {who}: {fix} or sign in as a staff user.")
+
+
 def request_allowed(request) -> bool:
     return allowed(AccessContext.from_request(request))
 

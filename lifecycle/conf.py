@@ -14,8 +14,15 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 DEFAULTS: dict[str, Any] = {
-    # Master switch. False: the middleware passes requests through and nothing is recorded.
-    "ENABLED": True,
+    # Master switch. None: follow DEBUG (record, publish and serve the dashboard only with DEBUG on).
+    # True: on with DEBUG off too (a staging server; `manage.py check` warns). False: off. When off, the
+    # middleware passes requests through, the instruments are not installed and the dashboard answers 404.
+    "ENABLED": None,
+    # Dotted path to ``callback(request) -> bool`` deciding per request whether to record it (like
+    # debug-toolbar's SHOW_TOOLBAR_CALLBACK), asked only when ENABLED allows recording. None: every request.
+    "RECORD_CALLBACK": None,
+    # Share of the requests (0.0 to 1.0) recorded among those the callback accepts, drawn at random.
+    "RECORD_SAMPLE_RATE": 1.0,
     # Path prefixes never recorded (the dashboard's own page, API and STATIC_URL are always ignored;
     # "/__debug__/" is django-debug-toolbar's).
     "IGNORE_PATHS": ("/favicon.ico", "/__debug__/"),

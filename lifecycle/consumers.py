@@ -4,7 +4,12 @@ Protocol: ``docs/trace-format.md`` ("Websocket"). Close codes sent after accepti
 sees them (a refusal before accepting reaches it only as an HTTP 403 and close code 1006):
 
 - ``4403``: the access callback (``LIFECYCLE["ACCESS_CALLBACK"]``) refused this client, at connect or
-  at a later check (every ``ACCESS_RECHECK`` seconds and at every ``backlog`` request).
+  at a later check (every ``ACCESS_RECHECK`` seconds and at every ``backlog`` request); the close reason
+  says which rule refused and how to allow it (``lifecycle.access.refused``; daphne does not send
+  reasons, uvicorn does).
+
+Where lifecycle is off (``lifecycle.policy.enabled``) the handshake is refused before accepting, as a
+missing route would be: the browser learns nothing but a failed connection.
 - ``4400``: cross-origin: a browser page whose ``Origin`` is not the dashboard's own origin nor one of
   ``ALLOWED_ORIGINS``. This does not depend on ALLOWED_HOSTS (``["*"]`` would let every site in).
 - ``4429``: the client kept sending commands far over ``LIVE_CLIENT_RATE``.
@@ -33,8 +38,8 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
-from lifecycle import conf, store
-from lifecycle.access import AccessContext, allowed, fresh_scope, websocket_origin_ok
+from lifecycle import conf, policy, store
+from lifecycle.access import AccessContext, fresh_scope, refused, websocket_origin_ok
 from lifecycle.publish import GROUP, get_publisher
 from lifecycle.safety import report
 
@@ -138,6 +143,14 @@ class Outbox:
         return self.seq
 
 
+def close_reason(text: str) -> str:
+    """``text`` cut to the 123 bytes of UTF-8 a websocket close frame has room for."""
+    data = text.encode()
+    if len(data) <= 123:
+        return text
+    return data[:120].decode(errors="ignore") + "..."
+
+
 def merge_event_arrays(arrays: list[bytes]) -> bytes:
     """JSON arrays (orjson's compact output) joined into one array, without parsing them."""
     if len(arrays) == 1:
@@ -222,13 +235,17 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def connect(self) -> None:
+        if not policy.enabled():
+            await self.close(code=CLOSE_FORBIDDEN)  # before accepting: a rejected handshake, nothing more
+            return
         if not websocket_origin_ok(self.scope):
             await self.accept()
             await self.close(code=CLOSE_BAD_ORIGIN, reason="cross-origin connection refused")
             return
-        if not await database_sync_to_async(allowed)(AccessContext.from_scope(self.scope)):
+        reason = await database_sync_to_async(refused)(AccessContext.from_scope(self.scope), short=True)
+        if reason is not None:
             await self.accept()
-            await self.close(code=CLOSE_FORBIDDEN, reason="access refused")
+            await self.close(code=CLOSE_FORBIDDEN, reason=close_reason(reason))
             return
         publisher = get_publisher()
         # Our loop is where the in-memory layer's queues for this consumer live: publish on it.
@@ -269,8 +286,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 await asyncio.sleep(max(0.05, float(conf.get("ACCESS_RECHECK"))))
                 if self.closed:
                     return
-                if not await self.still_allowed():
-                    await self.close(code=CLOSE_FORBIDDEN, reason="access refused")
+                reason = await self.still_refused()
+                if reason is not None:
+                    await self.close(code=CLOSE_FORBIDDEN, reason=close_reason(reason))
                     return
                 if self.channel_layer is not None:
                     await self.join_group(probe=True)
@@ -279,16 +297,19 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         except Exception as exc:
             report("watching a dashboard connection", exc)
 
-    async def still_allowed(self) -> bool:
-        def check() -> bool:
+    async def still_refused(self) -> str | None:
+        """None while the viewer may stay, else the reason to close (lifecycle turned off, access lost)."""
+        def check() -> str | None:
+            if not policy.enabled():
+                return "The lifecycle dashboard is off here."
             self.scope = fresh_scope(self.scope)
-            return allowed(AccessContext.from_scope(self.scope))
+            return refused(AccessContext.from_scope(self.scope), short=True)
 
         try:
             return await database_sync_to_async(check)()
         except Exception as exc:
             report("checking dashboard access", exc)
-            return False
+            return "access refused"
 
     # -- the channel layer ---------------------------------------------------------------------------
 
@@ -439,8 +460,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         try:
             while self.backlog_wanted and not self.closed:
                 self.backlog_wanted = False
-                if not await self.still_allowed():
-                    await self.close(code=CLOSE_FORBIDDEN, reason="access refused")
+                reason = await self.still_refused()
+                if reason is not None:
+                    await self.close(code=CLOSE_FORBIDDEN, reason=close_reason(reason))
                     return
                 if not self.closed:
                     await self.queue(Outbox.BACKLOG)

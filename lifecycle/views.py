@@ -1,10 +1,13 @@
 """The dashboard page and the JSON endpoints for scripts (``docs/trace-format.md``, "HTTP endpoints").
 
-Every view asks the access callback first (``lifecycle.access``), exactly like the websocket does, and
-answers a refusal with a bare 403 that says nothing about the traces. A request from another site's page
-(``lifecycle.access.cross_site``) is refused the same way, so that no CORS setting of the site can make
-the JSON readable elsewhere. Responses are never cached, never framed by another page, and JSON is
-served with ``nosniff`` and ``Cross-Origin-Resource-Policy: same-origin`` (never readable as a script).
+Where lifecycle is off (``lifecycle.policy.enabled``: DEBUG off without ``ENABLED: True``) every view
+answers Django's plain 404, as if the URLs were not included. Otherwise every view asks the access
+callback first (``lifecycle.access``), exactly like the websocket does, and answers a refusal with a 403
+whose one sentence says which rule refused and how to allow it, and nothing about the traces. A request
+from another site's page (``lifecycle.access.cross_site``) is refused the same way, so that no CORS
+setting of the site can make the JSON readable elsewhere. Responses are never cached, never framed by
+another page, and JSON is served with ``nosniff`` and ``Cross-Origin-Resource-Policy: same-origin``
+(never readable as a script).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 
-from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -22,8 +25,8 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from lifecycle import conf, store
-from lifecycle.access import cross_site, request_allowed
+from lifecycle import conf, policy, store
+from lifecycle.access import AccessContext, cross_site, refused
 from lifecycle.publish import get_publisher
 from lifecycle.routing import WS_PATH
 
@@ -50,22 +53,25 @@ def dashboard_config() -> dict[str, object]:
             "maxDepth": conf.get("DASHBOARD_MAX_DEPTH")}
 
 
-def _forbidden_json(error: str = "access refused") -> JsonResponse:
-    return JsonResponse({"error": error}, status=403)
+def _forbidden(page: bool, reason: str) -> HttpResponse:
+    if page:
+        return HttpResponseForbidden(f"<h1>403 Forbidden</h1>\n<p>{escape(reason)}</p>\n",
+                                     content_type="text/html")
+    return JsonResponse({"error": reason}, status=403)
 
 
 def guarded(*, page: bool = False):
-    """Refuse other sites' pages and viewers the access callback refuses; harden what is sent."""
+    """404 where lifecycle is off; refuse other sites' pages and viewers the access callback refuses;
+    harden what is sent."""
 
     def decorate(view):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             if cross_site(request):
-                response = (HttpResponseForbidden("<h1>403 Forbidden</h1>", content_type="text/html") if page
-                            else _forbidden_json("cross-origin request refused"))
-            elif not request_allowed(request):
-                response = (HttpResponseForbidden("<h1>403 Forbidden</h1>", content_type="text/html") if page
-                            else _forbidden_json())
+                response = _forbidden(page, "Cross-origin request refused: the lifecycle dashboard answers "
+                                            "only its own pages.")
+            elif (reason := refused(AccessContext.from_request(request))) is not None:
+                response = _forbidden(page, reason)
             else:
                 response = view(request, *args, **kwargs)
             response["X-Content-Type-Options"] = "nosniff"
@@ -75,7 +81,15 @@ def guarded(*, page: bool = False):
             response["Referrer-Policy"] = "same-origin"
             return response
 
-        return never_cache(require_safe(wrapper))
+        hardened = never_cache(require_safe(wrapper))
+
+        @functools.wraps(view)
+        def switched(request, *args, **kwargs):
+            if not policy.enabled():
+                raise Http404
+            return hardened(request, *args, **kwargs)
+
+        return switched
 
     return decorate
 

@@ -7,6 +7,10 @@ from demo_site.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar", "tests.testapp"]
 ROOT_URLCONF = "tests.urls"
+# A developer's machine: lifecycle records only with DEBUG on (ENABLED None), and pytest-django keeps this
+# value (django_debug_mode = "keep" in pyproject.toml) instead of turning DEBUG off as Django's runner does.
+# Tests of the DEBUG-off behaviour use override_settings(DEBUG=False).
+DEBUG = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # A second database alias, to show that every alias is recorded.

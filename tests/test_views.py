@@ -74,19 +74,82 @@ def test_outsiders_refused_without_seeing_data(who):
         assert "/t/queries" not in body and store.recent()[0]["id"] not in body
 
 
-def test_debug_off_refuses_even_internal_staff(settings):
+def test_debug_off_the_dashboard_is_not_there(settings):
+    """ENABLED None follows DEBUG: with DEBUG off every endpoint is the site's own 404, even for internal
+    staff, and says nothing of lifecycle (nor does a POST learn more: 404, not 405)."""
     urls = endpoints()
     settings.DEBUG = False
     client = staff_client(INTERNAL)
     for url in urls:
-        assert client.get(url).status_code == 403, url
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "lifecycle" not in response.content.decode().lower(), url
+        assert client.post(url).status_code == 404, url
+
+
+def test_enabled_false_the_dashboard_is_not_there():
+    urls = endpoints()
+    with override_settings(LIFECYCLE={"ENABLED": False}):
+        for url in urls:
+            assert Client(REMOTE_ADDR=INTERNAL).get(url).status_code == 404, url
+
+
+def test_enabled_true_with_debug_off_refuses_with_the_reason(settings):
+    urls = endpoints()
+    settings.DEBUG = False
+    settings.LIFECYCLE = {"ENABLED": True}
+    client = staff_client(INTERNAL)
+    page, api = client.get(urls[0]), client.get(urls[1])
+    assert (page.status_code, api.status_code) == (403, 403)
+    error = api.json()["error"]
+    assert "needs DEBUG on" in error and "LIFECYCLE['ACCESS_CALLBACK']" in error
+    assert "needs DEBUG on" in page.content.decode()
 
 
 def test_refusals_are_json_on_the_api_and_html_on_the_page():
     client = Client(REMOTE_ADDR=OUTSIDE)
     urls = endpoints()
-    assert client.get(urls[1]).json() == {"error": "access refused"}
-    assert client.get(urls[0])["Content-Type"].startswith("text/html")
+    assert client.get(urls[1]).json() == {"error": (
+        "The lifecycle dashboard is shown to active staff users and to addresses in INTERNAL_IPS; your address "
+        "203.0.113.9 is not in INTERNAL_IPS and you are not signed in: add 203.0.113.9 to INTERNAL_IPS or "
+        "sign in as a staff user.")}
+    page = client.get(urls[0])
+    assert page["Content-Type"].startswith("text/html")
+    assert "your address 203.0.113.9 is not in INTERNAL_IPS and you are not signed in" in page.content.decode()
+
+
+ALLOW_INACTIVE = "django.contrib.auth.backends.AllowAllUsersModelBackend"
+
+
+@override_settings(AUTHENTICATION_BACKENDS=[ALLOW_INACTIVE])
+@pytest.mark.parametrize(("who", "says"), [
+    ("anonymous", "you are not signed in: add 203.0.113.9 to INTERNAL_IPS or sign in as a staff user."),
+    ("non-staff", "your account is not staff: add 203.0.113.9 to INTERNAL_IPS or sign in as a staff user."),
+    ("inactive staff", "your staff account is inactive"),
+])
+def test_each_refusal_of_the_default_rule_says_why(who, says):
+    if who == "anonymous":
+        client = Client(REMOTE_ADDR=OUTSIDE)
+    else:
+        client = staff_client(is_staff=who != "non-staff")
+        if who == "inactive staff":  # a backend that loads inactive users, so the view sees one
+            get_user_model().objects.update(is_active=False)
+            client.force_login(get_user_model().objects.get(), backend=ALLOW_INACTIVE)
+    for url in endpoints():
+        response = client.get(url)
+        assert response.status_code == 403, url
+        body = response.json()["error"] if "/api/" in url else response.content.decode()
+        assert says in body, (url, body)
+        assert "/t/queries" not in body and store.recent()[0]["id"] not in body
+
+
+@override_settings(LIFECYCLE={"ACCESS_CALLBACK": "tests.test_views.only_header"})
+def test_a_refusal_of_a_custom_callback_names_it():
+    urls = endpoints()
+    response = Client(REMOTE_ADDR=INTERNAL).get(urls[1])
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "LIFECYCLE['ACCESS_CALLBACK'] (tests.test_views.only_header) refused this request."}
 
 
 @override_settings(LIFECYCLE={"ACCESS_CALLBACK": "tests.test_views.only_header"})

@@ -148,6 +148,59 @@ async def test_a_client_without_origin_is_judged_by_the_access_callback_alone():
     assert await outcome(ws(origin=None, client=REMOTE)) == CLOSE_FORBIDDEN
 
 
+async def refusal(comm: WebsocketCommunicator) -> tuple[bool, dict]:
+    """Whether the handshake was accepted, and the close message that followed."""
+    ok, code = await comm.connect()
+    if not ok:
+        return False, {"type": "websocket.close", "code": code}
+    return True, await comm.receive_output()
+
+
+async def test_a_refused_viewer_is_told_why_in_the_close_reason():
+    accepted, message = await refusal(ws(client=REMOTE))
+    assert accepted and message == {
+        "type": "websocket.close", "code": CLOSE_FORBIDDEN,
+        "reason": "Staff or INTERNAL_IPS only: 203.0.113.9 is not in INTERNAL_IPS and you are not signed in."}
+
+
+@override_settings(LIFECYCLE={"ACCESS_CALLBACK": "tests.test_websocket_security.nobody"})
+async def test_a_custom_callback_refusal_names_the_callback():
+    accepted, message = await refusal(ws())
+    assert accepted and message["code"] == CLOSE_FORBIDDEN
+    assert message["reason"] == "LIFECYCLE['ACCESS_CALLBACK'] (tests.test_websocket_security.nobody) refused this " \
+                                "connection."
+
+
+@override_settings(LIFECYCLE={"ACCESS_CALLBACK": "tests.test_websocket_security." + "very_" * 20 + "long"})
+async def test_a_close_reason_fits_a_close_frame():
+    accepted, message = await refusal(ws())
+    assert accepted and message["code"] == CLOSE_FORBIDDEN
+    assert len(message["reason"].encode()) <= 123 and message["reason"].endswith("...")
+
+
+def nobody(viewer) -> bool:
+    return False
+
+
+globals()["very_" * 20 + "long"] = nobody
+
+
+@pytest.mark.parametrize("off", [{"DEBUG": False}, {"LIFECYCLE": {"ENABLED": False}}])
+async def test_where_lifecycle_is_off_the_handshake_is_refused(off):
+    """DEBUG off (ENABLED None) or ENABLED False: not accepted, no reason, for a viewer the access rule
+    would let in."""
+    with override_settings(**off):
+        accepted, message = await refusal(ws(client=LOCAL, app=application))
+    assert not accepted and "reason" not in message
+
+
+async def test_an_open_dashboard_is_closed_when_lifecycle_is_turned_off():
+    with override_settings(LIFECYCLE={"ACCESS_RECHECK": 0.05}):
+        comm, _ = await live_staff_dashboard()
+        with override_settings(DEBUG=False):
+            assert await closed_with(comm) == CLOSE_FORBIDDEN
+
+
 # -- access, again and again -----------------------------------------------------------------------
 
 
@@ -215,7 +268,9 @@ async def test_every_backlog_request_is_checked():
     await sync_to_async(demote)(user)
     await comm.send_json_to({"type": "backlog"})
     message = await comm.receive_output(timeout=5)
-    assert message == {"type": "websocket.close", "code": CLOSE_FORBIDDEN, "reason": "access refused"}
+    assert message == {"type": "websocket.close", "code": CLOSE_FORBIDDEN,
+                       "reason": "Staff or INTERNAL_IPS only: 203.0.113.9 is not in INTERNAL_IPS and your account "
+                                 "is not staff."}
 
 
 @override_settings(LIFECYCLE={"ACCESS_RECHECK": 0.05})

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.test import AsyncClient, Client
+from django.test import AsyncClient, Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 
@@ -109,6 +109,7 @@ def _content(response) -> bytes:
     return response.content
 
 
+@override_settings(DEBUG=False, LIFECYCLE={"ENABLED": True})  # DEBUG's 500 page differs at each request
 def get(path: str, *, is_async: bool) -> tuple[int, bytes]:
     if is_async:
         response = async_to_sync(AsyncClient(raise_request_exception=False).get)(path)
