@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.functional import empty
 
 from lifecycle import conf, redact
 
 
-def request_info(request, path: str | None = None) -> dict[str, Any]:
-    """``path``: ``request.path`` already redacted (``lifecycle.redact.paths.request_path``), if known."""
+def request_info(request, path: str | None = None, *, body: bool = True) -> dict[str, Any]:
+    """``path``: ``request.path`` already redacted (``lifecycle.redact.paths.request_path``), if known.
+
+    ``body=False`` when the request has not run yet: its body is added by :func:`add_body` once the site
+    has read it (or not)."""
     meta = request.META
     content_type = meta.get("CONTENT_TYPE", "") or ""
     if path is None:
@@ -26,9 +30,27 @@ def request_info(request, path: str | None = None) -> dict[str, Any]:
         "scheme": request.scheme,
         "user": None,
     }
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        info["body"], info["body_omitted"] = _body(request, content_type)
+    if body:
+        add_body(info, request)
     return info
+
+
+def add_body(info: dict[str, Any], request) -> None:
+    """Set ``info``'s body (and the form of a multipart request) from what the site itself read.
+
+    Never reads: reading the body before the view (or instead of it) changes what the site does. A
+    view that calls ``request.read()`` and then ``request.body`` must get its ``RawPostDataException``,
+    a broken client stream its ``UnreadablePostError``, and a client that announces more bytes than it
+    sends must not hang a view that answers without reading. So the body is taken from Django's own
+    copy (``request._body``, set once ``request.body`` or a urlencoded ``request.POST`` was read), the
+    form from the parsed ``request.POST``; otherwise ``body_omitted`` says why there is none. Fields the
+    view marks ``@sensitive_post_parameters`` are redacted (the mark is set when the view runs)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    extra = redact.marks.post_parameters(request)
+    info["body"], info["body_omitted"] = _body(request, request.META.get("CONTENT_TYPE", "") or "", extra)
+    if info["body_omitted"] == "multipart":
+        info["form"] = multipart_form(request, extra)
 
 
 def _body(request, content_type: str, extra: Any = None) -> tuple[str | None, str | None]:
@@ -37,20 +59,33 @@ def _body(request, content_type: str, extra: Any = None) -> tuple[str | None, st
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length == 0:
-        return None, None
     if length > limit:
         return None, f"too large ({length} bytes > MAX_BODY {limit})"
-    if content_type.startswith("multipart/"):
+    state = request.__dict__  # what the site has done with its request, read without triggering anything
+    raw = state.get("_body")
+    if raw is not None:
+        return redact.body(raw, content_type, extra)
+    if length == 0:
+        return None, None
+    if content_type.startswith("multipart/") and state.get("_post") is not None:
         return None, "multipart"
-    # Reading a small body now is safe: Django keeps it in request._body, and request.POST and
-    # request.read() are served from that copy afterwards.
-    return redact.body(request.body, content_type, extra)
+    if not state.get("_read_started"):
+        most = getattr(settings, "DATA_UPLOAD_MAX_MEMORY_SIZE", None)
+        if isinstance(most, int) and length > most:
+            return None, f"not read: Content-Length {length} > DATA_UPLOAD_MAX_MEMORY_SIZE {most}"
+        return None, NOT_READ
+    if getattr(state.get("_stream"), "closed", False):
+        return None, "the site's read failed"  # request.body closes the stream, also when its read raises
+    return None, "read as a stream by the site"
+
+
+NOT_READ = "not read by the site"
 
 
 def sensitive_post_parameters(trace_request: dict[str, Any], request) -> list[str]:
-    """Redact again the body and form of a request whose view is marked ``@sensitive_post_parameters``;
-    returns the marked values the site parsed (to be replaced wherever else they appear)."""
+    """Redact again the body and form of a request whose view is marked ``@sensitive_post_parameters``,
+    if they were captured already; returns the marked values the site parsed (to be replaced wherever
+    else they appear)."""
     marked = redact.marks.post_parameters(request)
     if marked is None:
         return []
@@ -63,17 +98,29 @@ def sensitive_post_parameters(trace_request: dict[str, Any], request) -> list[st
 
 
 def multipart_form(request, extra: Any = None) -> dict[str, list[str]] | None:
-    """The fields of a multipart form the site parsed (files by name only), secrets redacted."""
+    """The fields of a multipart form the site parsed (files by name only), secrets redacted.
+
+    The site may have put values of its own there (Django's ``UserAdmin`` sets
+    ``request.POST["_continue"] = 1``): numbers are shown as text, other objects by their type."""
     post = request.__dict__.get("_post")
     if post is None:
         return None
     if extra is None:
         extra = redact.marks.post_parameters(request)
-    form = {k: [redact.form_value(k, v, extra) for v in post.getlist(k)] for k in post}
+    form = {k: [redact.form_value(k, _field_text(v), extra) for v in post.getlist(k)] for k in post}
     files = request.__dict__.get("_files")
     if files:
-        form.update({k: [f"<file {f.name}>" for f in files.getlist(k)] for k in files})
+        form.update({k: [f"<file {_field_text(getattr(f, 'name', f))}>" for f in files.getlist(k)]
+                     for k in files})
     return form
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, (int, float)):
+        return str(value)
+    return f"<{type(value).__name__}>"
 
 
 def user_info(request) -> dict[str, Any] | None:

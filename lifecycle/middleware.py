@@ -3,7 +3,13 @@
 It opens a :class:`~lifecycle.recorder.Recording` in a ContextVar, lets the instruments add spans while
 the rest of the chain runs, then finishes the trace, keeps it in the recent-trace store and hands it to
 the publisher. A streaming response's trace ends when the server closes the response, and its content
-is produced with the recording active, so queries made while streaming are part of it.
+is produced with the recording active, so queries made while streaming are part of it. A response whose
+content is the server's business is left as it is: a ``FileResponse`` hands its file to the WSGI
+server's ``wsgi.file_wrapper`` (sendfile) only while its content is its own, so its ``stream`` span
+runs from the view's return to the response's close, when the server has sent the last byte.
+
+The request is the site's: the middleware reads nothing of it before the view, and captures its body at
+the end from what the site itself read (``lifecycle.capture.add_body``).
 
 Nothing here may break a request: a failure of ours is logged once (``lifecycle.safety``) and the
 request goes on as if the recorder were not installed.
@@ -11,8 +17,11 @@ request goes on as if the recorder were not installed.
 
 from __future__ import annotations
 
+from functools import partial
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.http import FileResponse, StreamingHttpResponse
 
 from lifecycle import capture, conf, frames, policy, redact, store
 from lifecycle.publish import get_publisher
@@ -77,7 +86,7 @@ class LifecycleMiddleware:
                 listener=publisher.span_event if conf.get("LIVE_SPANS") else None,
             )
             rec.secrets.extend(secrets)
-            rec.trace.request = capture.request_info(request, path)
+            rec.trace.request = capture.request_info(request, path, body=False)
             publisher.trace_started(rec)
         except Exception as exc:
             report("starting a trace", exc)
@@ -89,11 +98,20 @@ class LifecycleMiddleware:
         try:
             rec.end(rec.request_span)
             trace = rec.finish()
-            trace.request["user"] = capture.user_info(request)
-            if trace.request.get("body_omitted") == "multipart":
-                trace.request["form"] = capture.multipart_form(request)
+            # Each part on its own: a request that failed in an odd way still has a trace of what is known.
+            try:
+                trace.request["user"] = capture.user_info(request)
+            except Exception as exc:
+                report("capturing the user", exc)
+            try:
+                capture.add_body(trace.request, request)
+            except Exception as exc:
+                report("capturing the request body", exc)
             if response is not None:
-                trace.response = capture.response_info(response)
+                try:
+                    trace.response = capture.response_info(response)
+                except Exception as exc:
+                    report("capturing the response", exc)
             finalize(trace, rec.secrets)
             data = trace.to_json()
             row = store.add(trace, data)
@@ -104,7 +122,11 @@ class LifecycleMiddleware:
     def handle_response(self, rec: Recording, request, response):
         try:
             if getattr(response, "streaming", False):
-                _stream_within(rec, response, lambda: self.end(rec, request, response))
+                on_close = partial(self.end, rec, request, response)
+                if _content_is_the_servers(response):
+                    _stream_until_closed(rec, response, on_close)
+                else:
+                    _stream_within(rec, response, on_close)
                 return response
         except Exception as exc:
             report("streaming response", exc)
@@ -173,6 +195,34 @@ def _deactivate(rec: Recording) -> None:
         # Never leave the trace current: this thread's next request would not be recorded, and its
         # queries would land in this trace.
         clear_current()
+
+
+# Setters of ``streaming_content`` known to do nothing but store the new iterator (FileResponse's, once
+# its file has gone: a FileResponse built on an iterator).
+_PLAIN_SETTERS = (StreamingHttpResponse._set_streaming_content, FileResponse._set_streaming_content)
+
+
+def _content_is_the_servers(response) -> bool:
+    """Whether replacing the streaming content would change what the server does with ``response``: a
+    FileResponse's file goes to the WSGI server's ``wsgi.file_wrapper`` (sendfile) only while it is
+    ``response.file_to_stream``, which setting ``streaming_content`` clears; a class with a setter of its
+    own may do anything when it is called."""
+    if getattr(response, "file_to_stream", None) is not None:
+        return True
+    return getattr(type(response), "_set_streaming_content", None) not in _PLAIN_SETTERS
+
+
+def _stream_until_closed(rec: Recording, response, on_close) -> None:
+    """A ``stream`` span from now to the response's close, and the trace's end then; the content is left
+    untouched. Under a ``wsgi.file_wrapper`` Django makes the file's ``close`` the response's, so the
+    server's close (after the last byte) runs ``_resource_closers``; other servers close the response."""
+    span = rec.begin("stream", "streaming response", {})
+
+    def closed() -> None:
+        _end_stream(rec, span)
+        on_close()
+
+    response._resource_closers.append(closed)
 
 
 def _stream_within(rec: Recording, response, on_close) -> None:
