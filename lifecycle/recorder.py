@@ -61,7 +61,7 @@ class Recording:
     """The mutable state of one trace while it is recorded."""
 
     __slots__ = ("trace", "t0", "_next_id", "max_spans", "dropped", "listener", "_lock", "_finished",
-                 "request_span", "_tokens", "anchors", "secrets")
+                 "request_span", "_tokens", "anchors", "secrets", "exceptions")
 
     def __init__(self, kind: str = "request", name: str = "", attrs: dict[str, Any] | None = None, *,
                  max_spans: int = 5000, listener: Listener | None = None) -> None:
@@ -78,6 +78,9 @@ class Recording:
         # Secret values met while recording (URL arguments with secret names, values marked by the view's
         # sensitive_* decorators): replaced wherever else they appear when the trace is finalized.
         self.secrets: list[str] = []
+        # Exceptions already recorded, by id (the exception kept so that its id cannot be reused): one
+        # leaving several layers gets one span, and the user's exception object is never marked.
+        self.exceptions: dict[int, BaseException] = {}
         self.request_span = Span(next(self._next_id), None, kind, name, 0, None, attrs or {})
         self.trace.spans.append(self.request_span)
 

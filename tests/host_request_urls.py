@@ -53,6 +53,16 @@ def continue_editing(request):
     raise ValueError("the form was saved, then the view broke")
 
 
+raised: list[BaseException] = []
+
+
+def raises(request):
+    """Raises a new exception, kept here for the test to look at."""
+    exc = LookupError("no such book")
+    raised.append(exc)
+    raise exc
+
+
 def file_download(request):
     return FileResponse(open(request.GET["path"], "rb"))  # the response closes it
 
@@ -65,6 +75,7 @@ urlpatterns = [
     path("h/read-then-body/", read_then_body),
     path("h/forbidden/", forbidden),
     path("h/continue-editing/", continue_editing),
+    path("h/raises/", raises),
     path("h/file/", file_download),
     path("", include("tests.urls")),
 ]

@@ -103,12 +103,10 @@ def record_exception(rec, exc: BaseException, *, handled: bool = False, request=
     (``@sensitive_variables`` locals of the raising frames, ``@sensitive_post_parameters`` fields, secret
     URL arguments) are replaced wherever it quotes them."""
     try:
-        if getattr(exc, "_lifecycle_recorded", None) == rec.trace.id:
+        # Known by the recording, never marked on the exception: the site's objects stay as they were.
+        if rec.exceptions.get(id(exc)) is exc:
             return
-        try:
-            exc._lifecycle_recorded = rec.trace.id  # type: ignore[attr-defined]
-        except Exception:
-            pass
+        rec.exceptions[id(exc)] = exc
         depth = conf.get("STACK_DEPTH") or 5
         message = redact.text(str(exc)[:2000])
         known = [*rec.secrets, *redact.marks.variable_values(exc.__traceback__)]
