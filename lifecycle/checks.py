@@ -102,7 +102,7 @@ def check_settings(app_configs=None, **kwargs):
                 hint=f"The default is {conf.DEFAULTS[key]!r}.",
                 id="lifecycle.E003",
             ))
-    if "ENABLED" in value and value["ENABLED"] not in (None, True, False):
+    if "ENABLED" in value and not any(value["ENABLED"] is v for v in (None, True, False)):
         problems.append(Error(
             f"LIFECYCLE['ENABLED'] must be None, True or False, got {value['ENABLED']!r}.",
             hint="Leave it unset (None) to record only with DEBUG on; True records with DEBUG off too.",

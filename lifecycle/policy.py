@@ -65,7 +65,8 @@ def record_callback() -> Callable[[Any], Any] | None:
         ) from exc
     if not callable(callback):
         raise ImproperlyConfigured(
-            f'LIFECYCLE["RECORD_CALLBACK"] = {path!r} is a {type(callback).__name__}, expected a callable.'
+            f'LIFECYCLE["RECORD_CALLBACK"] = {path!r} is an object of type {type(callback).__name__}, '
+            f"expected a callable."
         )
     return callback
 
