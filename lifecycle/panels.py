@@ -2,8 +2,9 @@
 
 Add ``"lifecycle.panels.LifecyclePanel"`` to ``DEBUG_TOOLBAR_PANELS``. Our middleware must stay first in
 MIDDLEWARE (before ``DebugToolbarMiddleware``), so the trace is open while the toolbar collects its
-panels: the panel takes a snapshot of it then (everything the site did; the toolbar's own rendering
-comes later), summarized the same way as a finished trace, and links to it in the live dashboard.
+panels: the panel takes a snapshot of it then (everything the site did; the toolbar's own work is left
+out of the trace, see ``lifecycle.instruments.toolbar``, which suspends the recording meanwhile),
+summarized the same way as a finished trace, and links to it in the live dashboard.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from lifecycle import nplusone
+from lifecycle.instruments.toolbar import suspended_recording
 from lifecycle.recorder import current
 from lifecycle.summary import finalize
 from lifecycle.trace import Span, Trace
@@ -56,7 +58,7 @@ class LifecyclePanel(Panel):
         return text
 
     def generate_stats(self, request, response) -> None:
-        rec = current()
+        rec = current() or suspended_recording()
         if rec is None:
             self.record_stats({"trace_id": None})
             return
