@@ -3,6 +3,8 @@ a request (``tests/test_host_request_body.py``, ``test_failing_requests.py``, ``
 
 from __future__ import annotations
 
+import io
+
 from django.http import FileResponse, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
@@ -63,6 +65,24 @@ def raises(request):
     raise exc
 
 
+# The number of finished traces at each moment a server read the end of a NotingFile.
+finished_at_eof: list[int] = []
+
+
+class NotingFile(io.BytesIO):
+    def read(self, size=-1):
+        chunk = super().read(size)
+        if not chunk:
+            from lifecycle import store
+
+            finished_at_eof.append(store.size())
+        return chunk
+
+
+def noted_file(request):
+    return FileResponse(NotingFile(b"0123456789" * 2000), filename="noted.bin")
+
+
 def file_download(request):
     return FileResponse(open(request.GET["path"], "rb"))  # the response closes it
 
@@ -77,5 +97,6 @@ urlpatterns = [
     path("h/continue-editing/", continue_editing),
     path("h/raises/", raises),
     path("h/file/", file_download),
+    path("h/noted-file/", noted_file),
     path("", include("tests.urls")),
 ]
