@@ -241,3 +241,53 @@ def test_the_toolbar_stays_out_of_the_dashboard(seeded):
     assert 'id="djDebug"' not in dashboard.content.decode()
     assert after == before, "the toolbar's history does not list the dashboard's requests"
     assert 'id="djDebug"' in page.content.decode(), "other pages still have the toolbar"
+
+
+def test_the_toolbars_methods_keep_their_kind_signature_and_names():
+    import inspect
+
+    from debug_toolbar import middleware, toolbar, utils
+
+    from lifecycle.instruments import toolbar as instrument
+
+    def shapes():
+        Toolbar, Middleware = toolbar.DebugToolbar, middleware.DebugToolbarMiddleware
+        return [
+            (type(Toolbar.__dict__["is_toolbar_request"]), inspect.signature(Toolbar.is_toolbar_request),
+             inspect.signature(Toolbar.__init__), inspect.signature(Middleware.__call__),
+             inspect.iscoroutinefunction(Middleware.__acall__), inspect.signature(utils._is_excluded_frame)),
+            [(f.__name__, f.__qualname__, f.__module__) for f in (
+                Toolbar.is_toolbar_request.__func__, Toolbar.__init__, Middleware.__call__, Middleware.__acall__,
+                utils._is_excluded_frame)],
+        ]
+
+    assert instrument._originals, "installed"
+    patched = shapes()
+    instrument.uninstall()
+    try:
+        assert _no_wrapper_left(toolbar, middleware, utils)
+        assert shapes() == patched
+    finally:
+        instrument.install()
+
+
+def _no_wrapper_left(toolbar, middleware, utils) -> bool:
+    """No wrapper of ours left on the toolbar."""
+    functions = [toolbar.DebugToolbar.is_toolbar_request.__func__, toolbar.DebugToolbar.__init__,
+                 middleware.DebugToolbarMiddleware.__call__, middleware.DebugToolbarMiddleware.__acall__,
+                 utils._is_excluded_frame]
+    return not any(hasattr(f, "__wrapped__") for f in functions)
+
+
+def test_without_the_toolbar_app_nothing_of_the_toolbar_is_imported():
+    import subprocess
+    import sys
+
+    code = ("import sys, django; django.setup(); "
+            "from lifecycle.instruments import install_all, toolbar; install_all(); "
+            "print(sorted(m for m in sys.modules if m.startswith('debug_toolbar')), toolbar._originals)")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_site.settings"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(os.path.dirname(lifecycle.__file__)))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[] {}"
