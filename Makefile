@@ -3,14 +3,18 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Django 6 needs Python 3.12+: a second virtualenv runs the suite on it.
+# The test matrix (the classifiers in pyproject.toml say the same): Django 5.2 on Python 3.11 in $(VENV)
+# (everything), the newest Django, 6.1, on 3.12 in $(VENV6), and Django 6.0 on 3.13 in $(VENV313) (the
+# suite without the browser tests). Django 6 needs Python 3.12+.
 PY312 ?= env PYENV_VERSION=3.12.1 python3.12
 VENV6 ?= .venv-django6
+PY313 ?= env PYENV_VERSION=3.13.0 python3.13
+VENV313 ?= .venv-py313
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL := $(filter postgres://% postgresql://%,$(DATABASE_URL))
 
-.PHONY: demo test lint test-python test-postgres test-django6 test-django-suite frontend frontend-test install install-dev bench clean
+.PHONY: demo test lint test-python test-postgres test-django6 test-django60-py313 test-django-suite frontend frontend-test install install-dev bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,8 +45,9 @@ demo: $(VENV)/.installed-demo
 	@echo ""
 	env -u DATABASE_URL -u LIFECYCLE_REDIS_URL $(PY) manage.py runserver $(HOST):$(PORT)
 
-## make test: everything CI runs (frontend checks, Python suite on SQLite, PostgreSQL and Django 6, Django's own suite)
-test: lint frontend-test test-python test-postgres test-django6 test-django-suite
+## make test: everything CI runs (frontend checks, the Python suite on SQLite and PostgreSQL, on Django 6.1 and on
+## Django 6.0 with Python 3.13, Django's own suite)
+test: lint frontend-test test-python test-postgres test-django6 test-django60-py313 test-django-suite
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
@@ -71,7 +76,13 @@ endif
 $(VENV6)/.installed: pyproject.toml
 	test -x $(VENV6)/bin/python || $(PY312) -m venv $(VENV6)
 	$(VENV6)/bin/python -m pip install -q --upgrade pip
-	$(VENV6)/bin/python -m pip install -q -e '.[dev]' 'Django>=6.0,<7'
+	$(VENV6)/bin/python -m pip install -q -e '.[dev]' 'Django>=6.1,<6.2'
+	touch $@
+
+$(VENV313)/.installed: pyproject.toml
+	test -x $(VENV313)/bin/python || $(PY313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install -q --upgrade pip
+	$(VENV313)/bin/python -m pip install -q -e '.[dev]' 'Django>=6.0,<6.1'
 	touch $@
 
 ## make test-django-suite: Django's own tests of what lifecycle patches (django_suite/run.py lists the
@@ -83,6 +94,9 @@ test-django-suite: $(VENV)/.installed-dev $(VENV6)/.installed
 test-django6: $(VENV6)/.installed
 	env -u DATABASE_URL $(VENV6)/bin/python -m pytest -m "not browser"
 
+test-django60-py313: $(VENV313)/.installed
+	env -u DATABASE_URL $(VENV313)/bin/python -m pytest -m "not browser" -p xdist -n 2
+
 ## make bench: overhead vs bare and the peers, idle query cost, memory over 10,000 requests, live stream
 ## (by hand, on a quiet machine, about 25 minutes; not part of make test; see bench/README.md)
 bench:
@@ -93,4 +107,4 @@ bench:
 	.venv-bench/bin/python bench/stream.py
 
 clean:
-	rm -rf $(VENV) $(VENV6) frontend/node_modules build *.egg-info
+	rm -rf $(VENV) $(VENV6) $(VENV313) frontend/node_modules build *.egg-info
