@@ -93,3 +93,16 @@ def test_a_short_body_does_not_hang_a_view_that_answers_without_reading(db):
     trace = last_trace()
     assert trace.response["status"] == 403
     assert trace.request["body_omitted"] == "not read by the site"
+
+
+def test_under_asgi_the_body_is_the_one_the_site_read(db):
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    async def post(path):
+        return await AsyncClient().post(path, {"user": "x", "token": "t-1"}, content_type="application/json")
+
+    assert async_to_sync(post)("/h/body/").status_code == 200
+    assert last_trace().request["body"] == '{"user":"x","token":"********"}'
+    assert async_to_sync(post)("/h/ignores-body/").status_code == 200
+    assert last_trace().request["body_omitted"] == "not read by the site"
