@@ -4,8 +4,10 @@ has a ``stream`` span that ends when the server has sent the last byte, under WS
 from __future__ import annotations
 
 import asyncio
+import io
 import warnings
 import wsgiref.util
+from wsgiref import simple_server
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -63,6 +65,38 @@ def test_file_response_goes_through_wsgi_file_wrapper(db, quiet_connections, a_f
     trace = last_trace()  # the wrapper closed the file: Django made that the response's close
     assert trace.response["status"] == 200 and trace.response["streaming"] is True
     assert len([s for s in trace.spans if s.kind == "stream"]) == 1
+    assert_nested(trace)
+
+
+class SendfileHandler(simple_server.ServerHandler):
+    """A server that sends files with sendfile (Django's ``builtin_server`` tests' FileWrapperHandler)."""
+
+    used_sendfile = False
+
+    def sendfile(self):
+        self.used_sendfile = True
+        return True
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+def test_a_file_response_sent_with_sendfile_is_closed_and_traced(db, quiet_connections, a_file):
+    """Django's ``builtin_server`` ``test_file_response_closing`` shape, with and without lifecycle."""
+    def run():
+        handler = SendfileHandler(io.BytesIO(), io.BytesIO(), io.BytesIO(),
+                                  RequestFactory().get("/h/file/", {"path": str(a_file)}).environ)
+        handler.request_handler = handler
+        handler.run(WSGIHandler())
+        return handler.used_sendfile, handler.stderr.getvalue()
+
+    with without_lifecycle():
+        plain = run()
+    assert plain == (True, b"")
+    assert run() == plain
+    trace = last_trace()  # the server closed the file wrapper: the response closed, the trace ended
+    (stream,) = [s for s in trace.spans if s.kind == "stream"]
+    assert stream.duration_ns is not None
     assert_nested(trace)
 
 
