@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from django.http import FileResponse, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import FileResponse, HttpResponse, HttpResponseForbidden, JsonResponse, StreamingHttpResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -83,6 +83,18 @@ def noted_file(request):
     return FileResponse(NotingFile(b"0123456789" * 2000), filename="noted.bin")
 
 
+class CountingResponse(StreamingHttpResponse):
+    """A streaming response whose class does its own work when its content is set."""
+
+    def _set_streaming_content(self, value):
+        self.times_set = getattr(self, "times_set", 0) + 1
+        super()._set_streaming_content(value)
+
+
+def counted_stream(request):
+    return CountingResponse(iter([b"a", b"b"]))
+
+
 def file_download(request):
     return FileResponse(open(request.GET["path"], "rb"))  # the response closes it
 
@@ -98,5 +110,6 @@ urlpatterns = [
     path("h/raises/", raises),
     path("h/file/", file_download),
     path("h/noted-file/", noted_file),
+    path("h/counted-stream/", counted_stream),
     path("", include("tests.urls")),
 ]

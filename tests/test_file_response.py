@@ -178,3 +178,20 @@ def test_file_response_under_asgi_is_served_as_without_lifecycle_and_traced(db):
     (stream,) = [s for s in trace.spans if s.kind == "stream"]
     assert stream.duration_ns is not None
     assert_nested(trace)
+
+
+def test_a_response_class_with_its_own_content_setter_keeps_its_content(db):
+    from django.test import Client
+
+    def get():
+        response = Client().get("/h/counted-stream/")
+        content = b"".join(response.streaming_content)
+        response.close()
+        return content, response.times_set
+
+    with without_lifecycle():
+        plain = get()
+    assert plain[0] == b"ab"
+    assert get() == plain, "lifecycle never set its content"
+    (stream,) = [s for s in last_trace().spans if s.kind == "stream"]
+    assert stream.duration_ns is not None
