@@ -9,6 +9,8 @@ from django.utils.functional import empty
 
 from lifecycle import conf, redact
 
+NOT_READ = "not read by the site"  # body_omitted of a body the site never read (nor did we)
+
 
 def request_info(request, path: str | None = None, *, body: bool = True) -> dict[str, Any]:
     """``path``: ``request.path`` already redacted (``lifecycle.redact.paths.request_path``), if known.
@@ -77,9 +79,6 @@ def _body(request, content_type: str, extra: Any = None) -> tuple[str | None, st
     if getattr(state.get("_stream"), "closed", False):
         return None, "the site's read failed"  # request.body closes the stream, also when its read raises
     return None, "read as a stream by the site"
-
-
-NOT_READ = "not read by the site"
 
 
 def sensitive_post_parameters(trace_request: dict[str, Any], request) -> list[str]:
