@@ -61,6 +61,21 @@ def test_debug_turned_off_and_on_at_runtime_is_followed(settings):
     assert len(store.recent()) == 1
 
 
+def test_debug_set_directly_as_djangos_test_runner_does_is_followed():
+    """Django's runner sets settings.DEBUG = False after the apps are ready, without a signal."""
+    from django.conf import settings
+
+    client = Client()
+    client.get("/t/queries/1/")
+    settings.DEBUG = False
+    try:
+        client.get("/t/queries/2/")
+    finally:
+        settings.DEBUG = True
+    client.get("/t/queries/3/")
+    assert [row["path"] for row in store.recent()] == ["/t/queries/3/", "/t/queries/1/"]
+
+
 # -- nothing patched where lifecycle cannot record ---------------------------------------------------------
 
 PROBE = """
