@@ -141,6 +141,27 @@ def test_a_page_traced_with_the_toolbar_has_exactly_the_sites_templates_and_quer
     assert [s.parent_id for s in with_toolbar.spans if s.name == SITE_MIDDLEWARE[0]] == [toolbar_span.id]
 
 
+def staff_only(request) -> bool:
+    return request.user.is_staff
+
+
+def test_the_sites_show_toolbar_callback_is_the_sites_code_and_recorded(developer):
+    """A SHOW_TOOLBAR_CALLBACK that loads request.user (the toolbar below AuthenticationMiddleware) makes
+    the session and user queries the site's view would otherwise make itself: they are in the trace."""
+    config = toolbar_settings()
+    auth = SITE_MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+    config["MIDDLEWARE"] = [MIDDLEWARE_PATH, *SITE_MIDDLEWARE[:auth], TOOLBAR_MIDDLEWARE, *SITE_MIDDLEWARE[auth:]]
+    config["DEBUG_TOOLBAR_CONFIG"] = {**config["DEBUG_TOOLBAR_CONFIG"],
+                                      "SHOW_TOOLBAR_CALLBACK": "tests.test_toolbar_neighbour.staff_only"}
+    with override_settings(**config):
+        assert 'id="djDebug"' in developer().get("/books/").content.decode()
+        trace = last_trace()
+    toolbar_span = next(s for s in trace.spans if s.name == TOOLBAR_MIDDLEWARE)
+    tables = [re.search(r'FROM "(\w+)"', s.attrs["sql"]).group(1) for s in trace.spans_of("sql")]
+    assert tables[:2] == ["django_session", "auth_user"] and len(tables) == 2 + 21
+    assert {s.parent_id for s in trace.spans_of("sql")[:2]} == {toolbar_span.id}
+
+
 def test_under_asgi_too_the_trace_has_only_the_sites_work_and_the_panel_its_snapshot(seeded):
     with override_settings(**WITHOUT_TOOLBAR):
         Client().get("/books/")
