@@ -41,7 +41,7 @@ def main() -> int:
     from django.conf import settings
 
     settings.DEBUG = False
-    settings.LIFECYCLE = {"IGNORE_PATHS": ("/ignored/",)}
+    settings.LIFECYCLE = {"ENABLED": True, "IGNORE_PATHS": ("/ignored/",)}  # on with DEBUG off
     django.setup()
     from django.db import connection
     from django.db.backends.utils import CursorWrapper
