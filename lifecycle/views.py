@@ -68,8 +68,7 @@ def guarded(*, page: bool = False):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             if cross_site(request):
-                response = _forbidden(page, "Cross-origin request refused: the lifecycle dashboard answers "
-                                            "only its own pages.")
+                response = _forbidden(page, "cross-origin request refused")
             elif (reason := refused(AccessContext.from_request(request))) is not None:
                 response = _forbidden(page, reason)
             else:
