@@ -27,6 +27,7 @@ import functools
 from contextvars import ContextVar, Token
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.urls import Resolver404, resolve
 
 from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.recorder import Recording, _parent, _recording
@@ -127,8 +128,6 @@ def _pause(tokens) -> None:
 
 def _is_dashboard_request(request) -> bool:
     """Whether ``request`` is for one of lifecycle's own views (``lifecycle.urls``, under any prefix)."""
-    from django.urls import Resolver404, resolve
-
     try:
         match = request.resolver_match or resolve(request.path_info, getattr(request, "urlconf", None))
     except Resolver404:
