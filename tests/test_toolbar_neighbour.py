@@ -318,3 +318,14 @@ def test_without_the_toolbar_app_nothing_of_the_toolbar_is_imported():
                          cwd=os.path.dirname(os.path.dirname(lifecycle.__file__)))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[] {}"
+
+
+def test_below_the_toolbar_the_panel_says_the_request_was_not_recorded_and_why(seeded):
+    config = toolbar_settings(panels=["lifecycle.panels.LifecyclePanel"])
+    config["MIDDLEWARE"] = [TOOLBAR_MIDDLEWARE, MIDDLEWARE_PATH, *SITE_MIDDLEWARE]
+    with override_settings(**config):
+        client = Client()
+        html = client.get("/books/").content.decode()
+        panel = client.get("/__debug__/render_panel/", {"request_id": _request_id(html), "panel_id": "LifecyclePanel"})
+    assert "not recorded" in html
+    assert "is not above <code>debug_toolbar.middleware.DebugToolbarMiddleware</code>" in panel.json()["content"]
