@@ -64,7 +64,7 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check lifecycle tests demo_site bench django_suite
 
 test-python: $(VENV)/.installed-dev
-	env -u DATABASE_URL $(PY) -m pytest
+	env -u DATABASE_URL $(PY) -m pytest -p xdist -n 2
 
 test-postgres: $(VENV)/.installed-dev
 ifeq ($(PG_URL),)
@@ -92,7 +92,7 @@ test-django-suite: $(VENV)/.installed-dev $(VENV6)/.installed
 	$(VENV6)/bin/python django_suite/run.py
 
 test-django6: $(VENV6)/.installed
-	env -u DATABASE_URL $(VENV6)/bin/python -m pytest -m "not browser"
+	env -u DATABASE_URL $(VENV6)/bin/python -m pytest -m "not browser" -p xdist -n 2
 
 test-django60-py313: $(VENV313)/.installed
 	env -u DATABASE_URL $(VENV313)/bin/python -m pytest -m "not browser" -p xdist -n 2
