@@ -105,8 +105,9 @@ async def test_a_redis_outage_is_shown_and_the_stream_resumes_after_it(redis):
         comm = WebsocketCommunicator(URLRouter(routing.websocket_urlpatterns), "/__lifecycle__/ws/",
                                      headers=[(b"host", b"testserver"), (b"origin", b"http://testserver")])
         comm.scope["client"] = ("127.0.0.1", 5000)
-        assert (await comm.connect())[0]
-        hello = await comm.receive_json_from()
+        # Connecting imports channels_redis and joins the group: more than the default 1 s on a busy machine.
+        assert (await comm.connect(timeout=10))[0]
+        hello = await comm.receive_json_from(timeout=10)
         assert hello["layer"] == "up"
         await next_frame(comm, lambda f: f["type"] == "backlog")
 
