@@ -210,6 +210,8 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
                     if memo is not None:
                         above = memo.get(id(f))
                         if above is not None:
+                            if pending is None:
+                                return _above(above, out, where, depth)
                             out.extend(above[0])
                             if above[1]:
                                 if where is None:
@@ -231,8 +233,36 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
     if pending is not None:
         lines = tuple(where) if where is not None else ()
         for key, at, lines_at in pending:
-            memo[key] = (tuple(out[at:at + depth]), lines[lines_at:])  # type: ignore[index]
+            memo[key] = (tuple(out[at:at + depth]), lines[lines_at:], {})  # type: ignore[index]
     return tuple(out[:depth]), where
+
+
+_MAX_JOINED = 256  # call chains remembered per anchor frame
+
+
+def _above(above: tuple, out: list, where: list | None, depth: int) -> tuple[tuple[Frame, ...], list[dict] | None]:
+    """The walk met a remembered anchor: what it found below it, then what the anchor remembers above.
+
+    The queries of one loop find the same below it (no user frame, the same node's line): the joined
+    result is remembered in the anchor's entry (forgotten with it) and the same objects are returned to
+    each, so the trace holds one call chain per loop site, not one per query (``finalize`` groups spans
+    by these objects' identity)."""
+    joined = above[2]
+    inner = where[0] if where is not None and len(where) == 1 else None
+    key = (id(inner), *out) if where is None or inner is not None else None
+    if key is not None:
+        hit = joined.get(key)
+        if hit is not None and hit[0] is inner:  # the entry is held by the hit: its id is not reused
+            return hit[1], hit[2]
+    stack = tuple([*out, *above[0]][:depth]) if out else above[0]
+    lines = above[1]
+    if lines:
+        lines = [*where, *lines] if where is not None else list(lines)
+    else:
+        lines = where
+    if key is not None and len(joined) < _MAX_JOINED:
+        joined[key] = (inner, stack, lines)
+    return stack, lines
 
 
 _SOURCE_CHARS = 200
