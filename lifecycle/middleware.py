@@ -83,7 +83,10 @@ class LifecycleMiddleware:
                 "request", f"{request.method} {path}",
                 {"method": request.method, "path": path},
                 max_spans=conf.get("MAX_SPANS"),
-                listener=publisher.span_event if conf.get("LIVE_SPANS") else None,
+                # Span events only when one could reach a dashboard now (none open, a WSGI process with
+                # an in-memory layer: about 50 events a page built for nobody); the finished trace is
+                # published either way.
+                listener=publisher.span_event if conf.get("LIVE_SPANS") and publisher.wanted() else None,
             )
             rec.secrets.extend(secrets)
             rec.trace.request = capture.request_info(request, path, body=False)
