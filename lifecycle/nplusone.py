@@ -90,12 +90,19 @@ class Collector:
     def add(self, span: Span, key: Hashable, request: int, params: Any) -> None:
         self.add_key(span, key, request, hashable(params), site_of(span.attrs), span.duration_ns or 0)
 
-    def add_key(self, span: Span, key: Hashable, request: int, params: Hashable, site: Site, duration: int) -> None:
-        """``add`` with the parameters already hashable and the site known (the summary caches both)."""
+    def group(self, span: Span, key: Hashable, request: int, site: Site) -> Group:
+        """The group of a query of ``request`` with comparison ``key`` run from ``site`` (``span`` is the
+        first one of a new group). The summary keeps it for the queries of one loop and counts them into
+        it as ``add_key`` does."""
         k = (request, key, site)
         group = self.groups.get(k)
         if group is None:
             group = self.groups[k] = Group(key, request, site, span)
+        return group
+
+    def add_key(self, span: Span, key: Hashable, request: int, params: Hashable, site: Site, duration: int) -> None:
+        """``add`` with the parameters already hashable and the site known."""
+        group = self.group(span, key, request, site)
         group.count += 1
         group.total_ns += duration
         group.span_ids.append(span.id)

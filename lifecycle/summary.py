@@ -55,10 +55,10 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     exceptions: list[Any] = []
     # The queries of a loop share their stack: format each distinct frame tuple once per trace.
     shown: dict[tuple, list] = {}
-    # Per template_stack list / stack tuple (by identity: they live as long as the spans): call site keys.
-    chains: dict[tuple[int, int], tuple[tuple, tuple]] = {}
+    # Per (SQL text, template_stack list, stack tuple, request): what its queries share (see _slot). The
+    # lists and tuples are compared by identity: ``shown`` and the slots hold them, so no id is reused.
+    slots: dict[tuple, list] = {}
     layers: dict[int, Any] = {}
-    facts_of = _sql_facts.get
     limit = conf.get("MAX_VALUE_LENGTH")
     sql_params = redact.sql_params
     for span in trace.spans:
@@ -96,53 +96,47 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
         if kind == "sql":
             attrs = span.attrs
             sql = attrs.get("sql", "")
-            facts = facts_of(sql)
-            if facts is None:
-                facts = _facts(sql)
-            key, norm, skey, secret = facts
+            lines = attrs.get("template_stack")
+            raw_stack = attrs.get("stack")
+            # The queries of one loop share their text, their call chain objects (lifecycle.frames) and
+            # their request: what they share is worked out once, in their slot.
+            slot_key = (sql, id(lines), id(raw_stack), request)
+            slot = slots.get(slot_key)
+            if slot is None:
+                slot = slots[slot_key] = _slot(span, sql, lines, raw_stack, request, shown, by_fp, by_similar,
+                                               loops)
+            key = slot[0]
             if "raw_params" in attrs:
                 raw = attrs.pop("raw_params")
-                attrs["params"] = sql_params(sql, raw, attrs.get("many", False), secret=secret, limit=limit)
-            stack = attrs.get("stack")
-            raw_stack = stack
-            if type(stack) is tuple:
-                formatted = shown.get(stack)
-                if formatted is None:
-                    formatted = shown[stack] = display(stack)
-                attrs["stack"] = stack = [*formatted]
+                attrs["params"] = params = sql_params(sql, raw, attrs.get("many", False), secret=slot[1],
+                                                      limit=limit)
+            else:
+                params = attrs.get("params")
+            formatted = slot[2]
+            if formatted is not None:
+                attrs["stack"] = [*formatted]
             attrs["fp"] = key
-            params = attrs.get("params")
             try:
                 pkey: Any = tuple(params) if params else ()
                 hash(pkey)
             except TypeError:
                 pkey = nplusone.hashable(params)
-            group = by_fp.get(key)
-            if group is None:
-                group = by_fp[key] = [norm, 0, 0, [], set(), {}, span,
-                                      norm.upper().startswith(nplusone.TRANSACTION_CONTROL)]
+            group = slot[3]
             group[1] += 1
             group[2] += duration
             group[3].append(span_id)
             group[4].add(pkey)
-            lines = attrs.get("template_stack")
-            ids = (id(lines), id(raw_stack))
-            keys = chains.get(ids)
-            if keys is None:
-                keys = chains[ids] = (_chain_key(lines, raw_stack), nplusone.site_of(attrs))
-            at = group[5].get(keys[0])
-            if at is None:
-                group[5][keys[0]] = [1, span]
-            else:
-                at[0] += 1
-            if not group[7]:
-                loops.add_key(span, key, request, pkey, keys[1], duration)
-            sim = by_similar.get(skey)
-            if sim is None:
-                sim = by_similar[skey] = [0, 0, [], set()]
+            slot[4][0] += 1
+            loop = slot[5]
+            if loop is not None:
+                loop.count += 1
+                loop.total_ns += duration
+                loop.span_ids.append(span_id)
+                loop.params.add(pkey)
+            sim = slot[6]
             sim[0] += 1
             sim[1] += duration
-            sim[2].append(span.id)
+            sim[2].append(span_id)
             sim[3].add(key)
         elif kind == "middleware":
             # Each layer's own time before and after the next layer (``before_ns``/``after_ns``): a
@@ -204,6 +198,38 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     if secrets:
         redact.scrub_trace(trace, secrets)
     return trace
+
+
+def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict, by_fp: dict, by_similar: dict,
+          loops: nplusone.Collector) -> list:
+    """What the queries of one SQL text, call chain and request share, for ``finalize``: [fingerprint key,
+    secret, formatted stack (None: leave the stack as it is), duplicate group, call-site entry of the
+    group, N+1 group (None for transaction control), similar group, the stack tuple (held)]."""
+    facts = _sql_facts.get(sql)
+    if facts is None:
+        facts = _facts(sql)
+    key, norm, skey, secret = facts
+    formatted = None
+    if type(raw_stack) is tuple:
+        formatted = shown.get(raw_stack)
+        if formatted is None:
+            formatted = shown[raw_stack] = display(raw_stack)
+    group = by_fp.get(key)
+    if group is None:
+        group = by_fp[key] = [norm, 0, 0, [], set(), {}, span,
+                              norm.upper().startswith(nplusone.TRANSACTION_CONTROL)]
+    chain = _chain_key(lines, raw_stack)
+    site = group[5].get(chain)
+    if site is None:
+        site = group[5][chain] = [0, span]
+    loop = None
+    if not group[7]:
+        shown_stack = formatted if formatted is not None else raw_stack
+        loop = loops.group(span, key, request, nplusone.site_of({"template_stack": lines, "stack": shown_stack}))
+    sim = by_similar.get(skey)
+    if sim is None:
+        sim = by_similar[skey] = [0, 0, [], set()]
+    return [key, secret, formatted, group, site, loop, sim, raw_stack]
 
 
 _MAX_SITES = 10
