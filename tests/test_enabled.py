@@ -141,7 +141,8 @@ def probe(tmp_path: Path, settings: str, mode: str = "-", *args: str) -> dict:
         DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}}}
         {settings}
     """))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "probe_settings",
+    # CI unset: under CI=true, lifecycle.record would refuse to write the new trace file the probe records.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "probe_settings", "CI": "",
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     done = subprocess.run([sys.executable, "-c", PROBE, mode, *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
