@@ -48,15 +48,15 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     by_similar: dict[str, list] = {}
     loops = nplusone.Collector()
     # Self time: each span's duration goes to its kind, and the part of it its children cover is taken
-    # back from its parent's kind. Per span: (its kind's accumulator, start, end, id of its request span:
-    # the root counts as one); per parent: [end of the children seen so far].
-    info: dict[int, tuple] = {}
-    kids: dict[int, list] = {}
+    # back from its parent's kind. Per span: [its kind's accumulator, start, end, id of its request span
+    # (the root counts as one), end of its children seen so far].
+    info: dict[int, list] = {}
     exceptions: list[Any] = []
     # The queries of a loop share their stack: format each distinct frame tuple once per trace.
     shown: dict[tuple, list] = {}
-    # Per (SQL text, template_stack list, stack tuple, request): what its queries share (see _slot). The
-    # lists and tuples are compared by identity: ``shown`` and the slots hold them, so no id is reused.
+    # Per (SQL text, template_stack list, stack tuple, request): what its queries share, and their count,
+    # time, span ids and parameters, added to the groups once the spans are read (see _slot). The lists and
+    # tuples are compared by identity: ``shown`` and the slots hold them, so no id is reused meanwhile.
     slots: dict[tuple, list] = {}
     layers: dict[int, Any] = {}
     limit = conf.get("MAX_VALUE_LENGTH")
@@ -83,61 +83,42 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
             request = span_id if kind == "request" else parent[3]
             # Children are in start order: the part of this one not yet covered by its earlier siblings,
             # cut to its parent's time (concurrent children are not counted twice).
-            seen = kids.get(parent_id)
-            if seen is None:
-                seen = kids[parent_id] = [parent[1]]
-            lo = start if start > seen[0] else seen[0]
+            seen = parent[4]
+            lo = start if start > seen else seen
             hi = end if end < parent[2] else parent[2]
             if hi > lo:
                 parent[0][2] -= hi - lo
-            if end > seen[0]:
-                seen[0] = end
-        info[span_id] = (acc, start, end, request)
+            if end > seen:
+                parent[4] = end
+        info[span_id] = [acc, start, end, request, start]
         if kind == "sql":
             attrs = span.attrs
             sql = attrs.get("sql", "")
-            lines = attrs.get("template_stack")
             raw_stack = attrs.get("stack")
-            # The queries of one loop share their text, their call chain objects (lifecycle.frames) and
-            # their request: what they share is worked out once, in their slot.
-            slot_key = (sql, id(lines), id(raw_stack), request)
+            slot_key = (sql, id(attrs.get("template_stack")), id(raw_stack), request)
             slot = slots.get(slot_key)
             if slot is None:
-                slot = slots[slot_key] = _slot(span, sql, lines, raw_stack, request, shown, by_fp, by_similar,
-                                               loops)
-            key = slot[0]
+                slot = slots[slot_key] = _slot(span, sql, attrs.get("template_stack"), raw_stack, request, shown,
+                                               by_fp, by_similar, loops)
             if "raw_params" in attrs:
-                raw = attrs.pop("raw_params")
-                attrs["params"] = params = sql_params(sql, raw, attrs.get("many", False), secret=slot[1],
-                                                      limit=limit)
+                params = sql_params(sql, attrs.pop("raw_params"), attrs.get("many", False), secret=slot[1],
+                                    limit=limit)
+                attrs["params"] = params
+                pkey: Any = tuple(params)  # strings
             else:
                 params = attrs.get("params")
-            formatted = slot[2]
-            if formatted is not None:
-                attrs["stack"] = [*formatted]
-            attrs["fp"] = key
-            try:
-                pkey: Any = tuple(params) if params else ()
-                hash(pkey)
-            except TypeError:
-                pkey = nplusone.hashable(params)
-            group = slot[3]
-            group[1] += 1
-            group[2] += duration
-            group[3].append(span_id)
-            group[4].add(pkey)
-            slot[4][0] += 1
-            loop = slot[5]
-            if loop is not None:
-                loop.count += 1
-                loop.total_ns += duration
-                loop.span_ids.append(span_id)
-                loop.params.add(pkey)
-            sim = slot[6]
-            sim[0] += 1
-            sim[1] += duration
-            sim[2].append(span_id)
-            sim[3].add(key)
+                try:
+                    pkey = tuple(params) if params else ()
+                    hash(pkey)
+                except TypeError:
+                    pkey = nplusone.hashable(params)
+            if slot[2] is not None:
+                attrs["stack"] = [*slot[2]]
+            attrs["fp"] = slot[0]
+            slot[8] += 1
+            slot[9] += duration
+            slot[10].append(span_id)
+            slot[11].add(pkey)
         elif kind == "middleware":
             # Each layer's own time before and after the next layer (``before_ns``/``after_ns``): a
             # layer's first middleware child is the next layer; parents come before children.
@@ -153,6 +134,21 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
             if isinstance(stack, (tuple, list)) and stack and isinstance(stack[0], tuple):
                 attrs["stack"] = display(stack)
             exceptions.append(span)
+    for key, _secret, _formatted, group, site, loop, sim, _stack, count, total, span_ids, pkeys in slots.values():
+        group[1] += count
+        group[2] += total
+        group[3].extend(span_ids)
+        group[4].update(pkeys)
+        site[0] += count
+        if loop is not None:
+            loop.count += count
+            loop.total_ns += total
+            loop.span_ids.extend(span_ids)
+            loop.params.update(pkeys)
+        sim[0] += count
+        sim[1] += total
+        sim[2].extend(span_ids)
+        sim[3].add(key)
     status = trace.response.get("status") if trace.response else None
     error = _error(trace, exceptions, info, status)
 
@@ -164,7 +160,7 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
         if count < 2 or control:
             continue
         duplicates.append({
-            "fp": key, "fingerprint": norm, "count": count, "total_ns": total, "span_ids": span_ids,
+            "fp": key, "fingerprint": norm, "count": count, "total_ns": total, "span_ids": sorted(span_ids),
             "stack": first.attrs.get("stack") or [], "template_stack": first.attrs.get("template_stack") or [],
             "identical": count - len(params), "n_plus_one": key in flagged_fps,
             "sites": _sites(sites),
@@ -172,14 +168,14 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     duplicates.sort(key=lambda g: (-g["count"], -g["total_ns"]))
     n_plus_one = [{
         "fp": g.key, "fingerprint": by_fp[g.key][0], "count": g.count, "total_ns": g.total_ns,
-        "span_ids": g.span_ids, "distinct_params": len(g.params), "request_span_id": g.request,
+        "span_ids": sorted(g.span_ids), "distinct_params": len(g.params), "request_span_id": g.request,
         "stack": g.first.attrs.get("stack") or [], "template_stack": g.first.attrs.get("template_stack") or [],
     } for g in flagged]
     similar = []
     for skey, (count, total, span_ids, fps) in by_similar.items():
         if count >= 2 and len(fps) >= 2:
-            similar.append({"key": skey, "pattern": skey, "count": count, "total_ns": total, "span_ids": span_ids,
-                            "fingerprints": len(fps)})
+            similar.append({"key": skey, "pattern": skey, "count": count, "total_ns": total,
+                            "span_ids": sorted(span_ids), "fingerprints": len(fps)})
     similar.sort(key=lambda g: (-g["count"], -g["total_ns"]))
 
     counts = {kind: acc[0] for kind, acc in per_kind.items()}
@@ -204,7 +200,8 @@ def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict,
           loops: nplusone.Collector) -> list:
     """What the queries of one SQL text, call chain and request share, for ``finalize``: [fingerprint key,
     secret, formatted stack (None: leave the stack as it is), duplicate group, call-site entry of the
-    group, N+1 group (None for transaction control), similar group, the stack tuple (held)]."""
+    group, N+1 group (None for transaction control), similar group, the stack tuple (held), then the
+    count, total time, span ids and distinct parameters of its queries, added to the groups at the end]."""
     facts = _sql_facts.get(sql)
     if facts is None:
         facts = _facts(sql)
@@ -229,7 +226,7 @@ def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict,
     sim = by_similar.get(skey)
     if sim is None:
         sim = by_similar[skey] = [0, 0, [], set()]
-    return [key, secret, formatted, group, site, loop, sim, raw_stack]
+    return [key, secret, formatted, group, site, loop, sim, raw_stack, 0, 0, [], set()]
 
 
 _MAX_SITES = 10
