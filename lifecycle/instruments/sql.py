@@ -30,11 +30,12 @@ _originals: dict = {}
 _depth = 5
 
 
-def _record(rec, alias, vendor, execute, sql, params, many, context):
+def _begin(rec, db, sql, params, many):
+    """The span of a query about to run (None when the recorder fails: the query runs all the same)."""
     try:
         text = sql if isinstance(sql, str) else str(sql)
-        attrs: dict[str, Any] = {"sql": text, "raw_params": params, "many": many, "alias": alias,
-                                 "vendor": vendor, "rows": None}
+        attrs: dict[str, Any] = {"sql": text, "raw_params": params, "many": many, "alias": db.alias,
+                                 "vendor": db.vendor, "rows": None}
         if _depth:
             # From the caller of our _execute_with_wrappers (CursorWrapper.execute) outwards: one walk gives
             # the user frames and the template lines (frames.capture, imported as user_frames: the
@@ -45,33 +46,34 @@ def _record(rec, alias, vendor, execute, sql, params, many, context):
             attrs["stack"] = stack
             if lines is not None:
                 attrs["template_stack"] = lines
-        span = rec.begin("sql", text[:120], attrs)
+        return rec.begin("sql", text[:120], attrs)
     except Exception as exc:  # never let the recorder break a query
         report("sql instrument", exc)
-        return execute(sql, params, many, context)
+        return None
+
+
+def _failed(rec, span, exc) -> None:
     try:
-        result = execute(sql, params, many, context)
-    except Exception as exc:
-        try:
-            attrs["error"] = f"{type(exc).__name__}: {exc}"
+        if span is not None:
+            span.attrs["error"] = f"{type(exc).__name__}: {exc}"
             rec.end(span)
-        except Exception as err:
-            report("sql instrument", err)
-        raise
-    # The query ran: from here on a failure of ours loses the span's end, never the result.
+    except Exception as err:
+        report("sql instrument", err)
+
+
+def _ran(rec, span, cursor) -> None:
+    """The query ran: from here on a failure of ours loses the span's end, never the result."""
     try:
         try:
             # The DB-API cursor itself: Django's CursorWrapper forwards attributes through __getattr__.
-            cursor = context["cursor"]
             rowcount = getattr(cursor, "cursor", cursor).rowcount
             if isinstance(rowcount, int) and rowcount >= 0:
-                attrs["rows"] = rowcount
+                span.attrs["rows"] = rowcount
         except Exception:
             pass  # a driver without a usable rowcount: no row count
         rec.end(span)
     except Exception as exc:
         report("sql instrument", exc)
-    return result
 
 
 def configure() -> None:
@@ -92,13 +94,18 @@ def install() -> None:
         rec = get_recording()
         if rec is None:
             return original(self, sql, params, many, executor)
-        db = self.db
-
-        def execute(sql, params, many, context):
-            # The site's own execute_wrappers run inside our span, as they would without us.
+        span = _begin(rec, self.db, sql, params, many)
+        if span is None:
             return original(self, sql, params, many, executor)
-
-        return _record(rec, db.alias, db.vendor, execute, sql, params, many, {"connection": db, "cursor": self})
+        # The site's own execute_wrappers run inside our span, as they would without us; Django's call runs
+        # once, outside our boundary, so its result and its exceptions are its own.
+        try:
+            result = original(self, sql, params, many, executor)
+        except Exception as exc:
+            _failed(rec, span, exc)
+            raise
+        _ran(rec, span, self)
+        return result
 
     patch(CursorWrapper, "_execute_with_wrappers", _execute_with_wrappers, _originals)
 
