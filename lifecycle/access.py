@@ -31,7 +31,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 
 from lifecycle import conf
 
@@ -100,25 +99,8 @@ def get_callback() -> Callable[[AccessContext], Any]:
     """The configured callback; ImproperlyConfigured if the dotted path does not name a callable."""
     global _callback
     if _callback is None:
-        path = conf.get("ACCESS_CALLBACK")
-        if not isinstance(path, str) or not path:
-            raise ImproperlyConfigured(
-                f'LIFECYCLE["ACCESS_CALLBACK"] must be a dotted path to a callable, got {path!r}.'
-            )
-        try:
-            callback = import_string(path)
-        except ImportError as exc:
-            raise ImproperlyConfigured(
-                f'LIFECYCLE["ACCESS_CALLBACK"] = {path!r} cannot be imported ({exc}). Expected the '
-                f"dotted path of a callable taking a lifecycle.access.AccessContext, "
-                f'e.g. "lifecycle.access.default_access".'
-            ) from exc
-        if not callable(callback):
-            raise ImproperlyConfigured(
-                f'LIFECYCLE["ACCESS_CALLBACK"] = {path!r} is a {type(callback).__name__}, '
-                f"expected a callable."
-            )
-        _callback = callback
+        _callback = conf.callable_setting("ACCESS_CALLBACK", "a lifecycle.access.AccessContext",
+                                          "lifecycle.access.default_access")
     return _callback
 
 

@@ -126,6 +126,31 @@ def get(name: str) -> Any:
     return _merged()[name]
 
 
+def callable_setting(name: str, takes: str, example: str, *, optional: bool = False):
+    """The callable that ``LIFECYCLE[name]`` names by dotted path; ImproperlyConfigured, saying what was
+    expected, when it names none. ``takes``: what the callable is called with; ``example``: a path;
+    ``optional``: the setting may also be None (the caller handles that), which the message says."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.utils.module_loading import import_string
+
+    path = get(name)
+    if not isinstance(path, str) or not path:
+        expected = "None or a dotted path to a callable" if optional else "a dotted path to a callable"
+        raise ImproperlyConfigured(f'LIFECYCLE["{name}"] must be {expected}, got {path!r}.')
+    try:
+        callback = import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f'LIFECYCLE["{name}"] = {path!r} cannot be imported ({exc}). Expected the dotted path of a '
+            f'callable taking {takes}, e.g. "{example}".'
+        ) from exc
+    if not callable(callback):
+        raise ImproperlyConfigured(
+            f'LIFECYCLE["{name}"] = {path!r} is an object of type {type(callback).__name__}, expected a callable.'
+        )
+    return callback
+
+
 def unknown_keys() -> list[str]:
     user = getattr(settings, "LIFECYCLE", None) or {}
     return sorted(k for k in user if k not in DEFAULTS) if isinstance(user, dict) else []

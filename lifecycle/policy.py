@@ -24,7 +24,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils.module_loading import import_string
 
 from lifecycle import conf, instruments
 from lifecycle.safety import report
@@ -55,23 +54,8 @@ def record_callback() -> Callable[[Any], Any] | None:
         return None
     if callable(path):
         return path
-    if not isinstance(path, str) or not path:
-        raise ImproperlyConfigured(
-            f'LIFECYCLE["RECORD_CALLBACK"] must be None or the dotted path of a callable, got {path!r}.'
-        )
-    try:
-        callback = import_string(path)
-    except ImportError as exc:
-        raise ImproperlyConfigured(
-            f'LIFECYCLE["RECORD_CALLBACK"] = {path!r} cannot be imported ({exc}). Expected the dotted path '
-            f'of a callable taking the request and returning a bool, e.g. "mysite.lifecycle.record_staff".'
-        ) from exc
-    if not callable(callback):
-        raise ImproperlyConfigured(
-            f'LIFECYCLE["RECORD_CALLBACK"] = {path!r} is an object of type {type(callback).__name__}, '
-            f"expected a callable."
-        )
-    return callback
+    return conf.callable_setting("RECORD_CALLBACK", "the request and returning a bool",
+                                 "mysite.lifecycle.record_staff", optional=True)
 
 
 def sample_rate() -> float:
