@@ -71,19 +71,31 @@ def _restore(tokens: tuple[Token, Token], rec, parent) -> None:
         _parent.set(parent)
 
 
-def _enter(rec: Recording) -> tuple[_Scope, Token]:
-    scope = _Scope(rec, _parent.get())
-    return scope, _scope.set(scope)
-
-
-def _leave(scope: _Scope, token: Token) -> None:
+def _enter(rec: Recording) -> tuple[_Scope, Token] | None:
+    """Open a toolbar scope for ``rec``; None (reported) when that fails: the toolbar then runs unscoped."""
     try:
-        _scope.reset(token)
-    except ValueError:
-        _scope.set(None)
-    if scope.tokens is not None:
-        tokens, scope.tokens = scope.tokens, None
-        _restore(tokens, scope.rec, scope.parent)
+        scope = _Scope(rec, _parent.get())
+        return scope, _scope.set(scope)
+    except Exception as exc:
+        report("toolbar instrument", exc)
+        return None
+
+
+def _leave(entered: tuple[_Scope, Token] | None) -> None:
+    """Close the scope ``_enter`` opened and resume its recording if the toolbar suspended it."""
+    if entered is None:
+        return
+    scope, token = entered
+    try:
+        try:
+            _scope.reset(token)
+        except ValueError:
+            _scope.set(None)
+        if scope.tokens is not None:
+            tokens, scope.tokens = scope.tokens, None
+            _restore(tokens, scope.rec, scope.parent)
+    except Exception as exc:
+        report("toolbar instrument", exc)
 
 
 def _suspend(scope: _Scope, get_response):
@@ -158,18 +170,13 @@ def install() -> None:
         rec = _recording.get()
         if rec is None or getattr(self, "async_mode", False):  # async: __acall__ does it
             return original_call(self, request)
-        try:
-            scope, token = _enter(rec)
-        except Exception as exc:
-            report("toolbar instrument", exc)
+        entered = _enter(rec)
+        if entered is None:
             return original_call(self, request)
         try:
             return original_call(self, request)
         finally:
-            try:
-                _leave(scope, token)
-            except Exception as exc:
-                report("toolbar instrument", exc)
+            _leave(entered)
 
     patch(Middleware, "__call__", __call__, _originals)
 
@@ -179,18 +186,13 @@ def install() -> None:
             rec = _recording.get()
             if rec is None:
                 return await original_acall(self, request)
-            try:
-                scope, token = _enter(rec)
-            except Exception as exc:
-                report("toolbar instrument", exc)
+            entered = _enter(rec)
+            if entered is None:
                 return await original_acall(self, request)
             try:
                 return await original_acall(self, request)
             finally:
-                try:
-                    _leave(scope, token)
-                except Exception as exc:
-                    report("toolbar instrument", exc)
+                _leave(entered)
 
         patch(Middleware, "__acall__", __acall__, _originals)
 
