@@ -262,19 +262,26 @@ def compare(
             )
         )
     # Repeated within one request: a block running a query once in each of its requests repeats nothing.
+    # A group that repeated already is reported again when it has become an N+1 (the dashboard's rule).
     repeated = [
         k
         for k, g in new.queries.items()
         if g.most_in_one_request >= 2 and (k not in old.queries or old.queries[k].most_in_one_request < 2)
     ]
-    if checks.get("duplicates") and repeated:
+    became = [k for k, g in new.queries.items() if g.n_plus_one and k not in repeated
+              and k in old.queries and not old.queries[k].n_plus_one]
+    if checks.get("duplicates") and (repeated or became):
+        headline = (f"{_n(len(repeated), 'new group')} of repeated queries" if repeated else "")
+        if became:
+            headline += (", and " if headline else "") + f"{_n(len(became), 'repeated group')} now an N+1"
         failures.append(
             Failure(
                 "duplicates",
-                f"{_n(len(repeated), 'new group')} of repeated queries "
-                "(same fingerprint run again: an N+1 suspect)",
-                [_repeated(new.queries[k], n_plus_one_threshold) for k in repeated],
-                repeated,
+                headline + " (same fingerprint run again: an N+1 suspect)",
+                [_repeated(new.queries[k], n_plus_one_threshold) for k in repeated]
+                + [f"{_repeated(new.queries[k], n_plus_one_threshold)}; recorded "
+                   f"{_times(old.queries[k].count)}, not an N+1" for k in became],
+                repeated + became,
             )
         )
     if checks.get("query_count") and old.total_queries != new.total_queries:

@@ -63,7 +63,7 @@ from typing import Any
 import orjson
 from asgiref.sync import SyncToAsync
 
-from lifecycle import conf
+from lifecycle import conf, nplusone
 from lifecycle.safety import report
 
 logger = logging.getLogger("lifecycle")
@@ -80,7 +80,7 @@ _NONE, _LOCAL, _REMOTE = 0, 1, 2
 # Span attributes sent while a request runs. Raw SQL parameters and frame tuples are only redacted and
 # formatted when the trace finishes (lifecycle.summary.finalize), so they wait for ``trace.end``.
 _LIVE_ATTRS: dict[str, tuple[str, ...]] = {
-    "sql": ("sql", "alias", "vendor", "rows", "many"),
+    "sql": ("sql", "alias", "vendor", "rows", "many", "transaction"),
     "exception": ("type", "message", "handled"),
 }
 _PLAIN = frozenset({int, float, bool, type(None)})
@@ -468,6 +468,11 @@ def live_span(span) -> dict[str, Any]:
                 continue  # absent, or not JSON-safe yet (raw parameters, frame tuples...)
             value = str.__str__(value)[:_MAX_LIVE_STRING]  # SafeString and other str subclasses
         safe[key] = value
+    if span.kind == "sql" and "transaction" not in safe and span.duration_ns is not None:
+        # A savepoint's span is marked after it ends (lifecycle.instruments.transactions); its text says so.
+        sql = safe.get("sql")
+        if type(sql) is str and nplusone.is_transaction_control(sql):
+            safe["transaction"] = True
     name = span.name
     return {
         "id": span.id, "parent_id": span.parent_id, "kind": span.kind,

@@ -312,6 +312,16 @@ def test_live_spans_carry_only_safe_attributes():
     assert live_span(cache)["attrs"] == {"op": "get", "key": "k", "hit": True}
 
 
+def test_live_sql_spans_say_which_are_transaction_control():
+    """BEGIN/COMMIT spans are marked when they open, savepoints after they end: both reach the dashboard."""
+    begin = Span(5, 1, "sql", "BEGIN", 10, None, {"sql": "BEGIN", "alias": "default", "transaction": True})
+    assert live_span(begin)["attrs"]["transaction"] is True
+    savepoint = Span(6, 1, "sql", "SAVEPOINT", 10, 5, {"sql": 'SAVEPOINT "s1_x1"', "alias": "default"})
+    assert live_span(savepoint)["attrs"]["transaction"] is True
+    select = Span(7, 1, "sql", "SELECT", 10, 5, {"sql": "SELECT 1", "alias": "default"})
+    assert "transaction" not in live_span(select)["attrs"]
+
+
 async def test_sync_thread_with_no_bound_loop_uses_asgirefs_main_loop():
     """A sync_to_async worker thread finds the loop waiting for it (asgiref's threadlocal)."""
     with override_settings(CHANNEL_LAYERS=RECORDING, LIFECYCLE={"PUBLISH_LINGER": 0}):

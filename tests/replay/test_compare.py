@@ -81,7 +81,9 @@ def test_identical_traces_pass_every_check():
 def test_fewer_queries_pass_more_fail():
     old = make(SQLITE_BOOKS, AUTHOR, AUTHOR)
     assert failed(old, make(SQLITE_BOOKS)) == []  # a removed query is an improvement
-    assert failed(old, make(SQLITE_BOOKS, AUTHOR, AUTHOR, AUTHOR)) == ["more_queries"]
+    assert failed(old, make(SQLITE_BOOKS, AUTHOR, AUTHOR)) == []
+    # Twice is repeated, three times from one line with distinct parameters is an N+1 (threshold 3).
+    assert failed(old, make(SQLITE_BOOKS, AUTHOR, AUTHOR, AUTHOR)) == ["more_queries", "duplicates"]
     assert failed(make(SQLITE_BOOKS, AUTHOR), make(SQLITE_BOOKS, AUTHOR, AUTHOR)) == [
         "more_queries",
         "duplicates",
@@ -274,9 +276,18 @@ def test_the_grown_query_message_names_the_new_caller_with_its_template_lines():
     assert f"  {author}  2 -> 5 times (+3)\n      new caller: {card}  0 -> 3 times\n" in message
     assert (f"      issued from {card} (3x), demo_site/shop/views.py:30 author_of in "
             "demo_site/shop/views.py:20 home (2x)") in message
-    # Three from one template line, with distinct parameters: the replay calls it an N+1 by the same rule.
-    assert f"  {author}  5 times, N+1 (threshold 3)" not in message  # 2 -> 5 is not a *new* repeated group
+    # Three from one template line, with distinct parameters: an N+1 by the dashboard's rule, which the
+    # recording's two calls from the helper were not. The group repeated already; it is now an N+1.
     assert comparison.actual.queries[author].n_plus_one
+    assert ("duplicates: 1 repeated group now an N+1 (same fingerprint run again: an N+1 suspect)\n"
+            f"  {author}  5 times, N+1 (threshold 3); recorded 2 times, not an N+1\n") in message
+
+
+def test_a_repeated_group_that_was_an_n_plus_one_already_is_not_reported_again():
+    loop = [["demo_site/shop/views.py", 45, "book_list"]]
+    comparison = compare(with_sites((3, CARD, loop)), with_sites((4, CARD, loop)), checks=DEFAULTS)
+    assert comparison.recorded.queries[fingerprint(AUTHOR)[0]].n_plus_one
+    assert [f.check for f in comparison.failures] == ["more_queries"]
 
 
 def test_the_same_parameters_repeated_are_not_called_an_n_plus_one():

@@ -80,6 +80,50 @@ export interface TemplateLine {
   source: string;
 }
 
+/** `attrs` of a `sql` span (docs/trace-format.md, "Spans"). */
+export interface SqlAttrs {
+  /** Full SQL text. */
+  sql: string;
+  /** Parameters as strings, redacted. */
+  params: string[];
+  alias: string;
+  vendor?: string;
+  rows?: number | null;
+  many?: boolean;
+  /** Fingerprint key, 12 hex. */
+  fp: string;
+  stack?: Frame[];
+  template_stack?: TemplateLine[];
+  /** BEGIN, COMMIT, ROLLBACK and savepoint statements; absent on other queries. */
+  transaction?: boolean;
+  /** Only when the query raised. */
+  error?: string;
+}
+
+/** How a template was rendered: by the view, `{% include %}`, `{% extends %}` or a Django 6 `{% partial %}`. */
+export type TemplateVia = "render" | "include" | "extends" | "partial";
+
+/** `attrs` of a `template` span. */
+export interface TemplateAttrs {
+  template: string;
+  origin?: string;
+  via: TemplateVia;
+  /** "jinja2" for Jinja2 templates; absent for Django templates. */
+  engine?: "django" | "jinja2";
+}
+
+/** `attrs` of a `cache` span. */
+export interface CacheAttrs {
+  op: string;
+  /** Redacted key (or keys). */
+  key?: string;
+  /** true / false for reads (get, get_many, has_key, get_or_set and their async forms), null otherwise. */
+  hit?: boolean | null;
+  alias?: string;
+  stack?: Frame[];
+  template_stack?: TemplateLine[];
+}
+
 /** One call chain of a fingerprint: its template lines, then its user frames, with its count. */
 export interface CallSite {
   count: number;

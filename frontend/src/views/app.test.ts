@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "./app";
 import bookList from "../lib/__fixtures__/book-list-n-plus-one.json";
 import orderError from "../lib/__fixtures__/order-error-500.json";
-import { FakeSocket, row, serverGroupsFixture, span } from "../lib/test-helpers";
+import { FakeSocket, fixture, row, serverGroupsFixture, span } from "../lib/test-helpers";
 import { DEFAULT_LIMITS } from "../lib/trace-format";
 
 
@@ -544,5 +544,28 @@ describe("App, hostile files and traces", () => {
     expect(detail?.querySelector("[data-testid=template-stack]")?.textContent).toContain("shop/book_list.html:21 {{ book.author.name }}");
     expect(detail?.querySelector("[data-testid=detail-n-plus-one]")?.textContent).toContain("N+1: run 20 times");
     expect(detail?.querySelector("[data-testid=stack]")?.textContent).toContain("shop/models.py:31");
+  });
+
+  it("names a Jinja2 template, a partial and a transaction statement in the span detail", async () => {
+    const t = fixture("book-list");
+    const spans = t["spans"] as { id: number; kind: string; name: string; attrs: Record<string, unknown> }[];
+    const byId = (id: number) => spans.find((s) => s.id === id) as (typeof spans)[number];
+    byId(8).attrs = { template: "shop/book_list.jinja", origin: "shop/templates/shop/book_list.jinja", via: "render", engine: "jinja2" };
+    byId(29).name = "shop/book_list.html#card";
+    byId(29).attrs = { template: "shop/book_list.html#card", origin: "shop/templates/shop/book_list.html", via: "partial" };
+    byId(7).attrs = { ...byId(7).attrs, sql: "COMMIT", params: [], transaction: true };
+    await app.openFile(new File([JSON.stringify(t)], "books.json"));
+    const detail = () => q("[data-testid=span-detail]");
+    q(`[data-testid=waterfall-row][data-span-id="8"]`)?.click();
+    expect(detail()?.textContent).toContain("Jinja2");
+    expect(detail()?.textContent).toContain("shop/templates/shop/book_list.jinja");
+    q(`[data-testid=waterfall-row][data-span-id="29"]`)?.click();
+    expect(detail()?.textContent).toContain("partial");
+    expect(detail()?.textContent).toContain("Django");
+    expect(detail()?.querySelector("[data-testid=detail-transaction]")).toBeNull();
+    q(`[data-testid=waterfall-row][data-span-id="7"]`)?.click();
+    expect(detail()?.querySelector("[data-testid=detail-transaction]")?.textContent).toContain("Transaction control");
+    // Shown in their sections, not repeated in "Other attributes".
+    expect(detail()?.querySelector("[data-testid=span-attrs]")?.textContent ?? "").not.toContain("transaction");
   });
 });

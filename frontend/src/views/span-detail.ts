@@ -5,7 +5,7 @@ import { jsonPreview } from "../lib/json-preview";
 import { kindClass, kindStyle } from "../lib/kinds";
 import { callChain, templateStackOf } from "../lib/call-chain";
 import { stackOf } from "../lib/summary";
-import type { Frame, Span, Trace } from "../lib/trace-format";
+import type { Frame, Span, TemplateAttrs, Trace } from "../lib/trace-format";
 import { h, kvTable } from "./dom";
 import { renderSql } from "./sql-view";
 
@@ -15,8 +15,8 @@ const SHOWN: Record<string, string[]> = {
   middleware: ["class"],
   resolve: ["route", "url_name", "namespace", "view", "args", "kwargs", "error"],
   view: ["view", "is_async"],
-  sql: ["sql", "params", "alias", "vendor", "rows", "many", "stack", "template_stack", "fp", "error"],
-  template: ["template", "origin", "via"],
+  sql: ["sql", "params", "alias", "vendor", "rows", "many", "stack", "template_stack", "fp", "error", "transaction"],
+  template: ["template", "origin", "via", "engine"],
   cache: ["op", "key", "hit", "alias", "stack", "template_stack"],
   exception: ["type", "message", "stack", "handled"],
 };
@@ -60,6 +60,7 @@ function sqlSection(span: Span, trace: Trace | null): HTMLElement[] {
   const sql = typeof a["sql"] === "string" ? a["sql"] : span.name;
   out.push(section("SQL", renderSql(sql)));
   if (typeof a["error"] === "string") out.push(h("p", { class: "detail-error", text: a["error"] }));
+  if (a["transaction"] === true) out.push(h("p", { class: "muted", testid: "detail-transaction", text: "Transaction control (BEGIN, COMMIT, ROLLBACK or a savepoint): never counted as an N+1" }));
   const loop = trace?.summary.n_plus_one_groups.find((g) => g.span_ids.includes(span.id));
   if (loop) {
     const label = `N+1: run ${loop.count} times from this call site in one request (${loop.distinct_params} distinct params), ${formatDuration(loop.total_ns)} in all`;
@@ -94,8 +95,11 @@ function kindSections(span: Span, trace: Trace | null): HTMLElement[] {
   switch (span.kind) {
     case "sql":
       return sqlSection(span, trace);
-    case "template":
-      return [section("Template", kvTable([["template", str(a["template"] ?? span.name)], ["origin", str(a["origin"])], ["via", str(a["via"])]]))];
+    case "template": {
+      const t = a as Partial<TemplateAttrs>;
+      const engine = t.engine === "jinja2" ? "Jinja2" : "Django";
+      return [section("Template", kvTable([["template", str(t.template ?? span.name)], ["origin", str(t.origin)], ["via", str(t.via)], ["engine", engine]]))];
+    }
     case "cache":
       return [
         section(
