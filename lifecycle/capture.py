@@ -81,18 +81,12 @@ def _body(request, content_type: str, extra: Any = None) -> tuple[str | None, st
     return None, "read as a stream by the site"
 
 
-def sensitive_post_parameters(trace_request: dict[str, Any], request) -> list[str]:
-    """Redact again the body and form of a request whose view is marked ``@sensitive_post_parameters``,
-    if they were captured already; returns the marked values the site parsed (to be replaced wherever
-    else they appear)."""
+def marked_post_values(request) -> list[str]:
+    """The values of the fields a view marks ``@sensitive_post_parameters`` that the site parsed (to be
+    replaced wherever else they appear in the trace)."""
     marked = redact.marks.post_parameters(request)
     if marked is None:
         return []
-    if trace_request.get("body") is not None:
-        trace_request["body"], trace_request["body_omitted"] = _body(
-            request, request.META.get("CONTENT_TYPE", "") or "", marked)
-    if trace_request.get("form") is not None:
-        trace_request["form"] = multipart_form(request, marked)
     return redact.marks.post_values(request, marked)
 
 

@@ -229,7 +229,7 @@ def request_record(response: Any, spec: RequestSpec, user: dict[str, Any] | None
     if request is not None:
         try:
             info = capture.request_info(request)
-        except Exception:  # the view consumed the body stream: describe what was sent instead
+        except Exception:  # a request the recorder cannot describe: describe what was sent instead
             pass
     if info is None:
         body, omitted = redact.body(spec.body, spec.content_type) if spec.body else (None, None)

@@ -262,11 +262,12 @@ def _resolved(rec, span, request, match) -> None:
 
 
 def _after_view(rec, span, token, request) -> None:
-    """The view has run: fields it marks ``@sensitive_post_parameters`` are redacted now (the mark is
-    set when the view is called, after the body was captured), then the span ends."""
+    """The view has run: the values of the fields it marks ``@sensitive_post_parameters`` (the mark is
+    set when the view is called) join the trace's secrets, replaced wherever else they appear (the body
+    itself is captured at the end, with the mark: ``capture.add_body``), then the span ends."""
     try:
         if getattr(request, "sensitive_post_parameters", None):
-            for value in capture.sensitive_post_parameters(rec.trace.request, request):
+            for value in capture.marked_post_values(request):
                 if value not in rec.secrets:
                     rec.secrets.append(value)
     except Exception as exc:
