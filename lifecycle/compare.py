@@ -35,6 +35,8 @@ CHECKS: dict[str, bool] = {
     "new_queries": True,  # no SQL fingerprint that the recording never ran
     "more_queries": True,  # no fingerprint runs more often than recorded (a new N+1 fails here)
     "duplicates": True,  # no new group of repeated queries (same fingerprint twice or more in one request)
+    # Fewer queries than recorded: an improvement to re-record (reported first), or missing test data.
+    "fewer_queries": True,
     "query_count": False,  # exactly as many queries in total as recorded
     "timing": False,  # the duration stays within the recorded one plus a tolerance, or a budget
 }
@@ -51,6 +53,7 @@ class QueryGroup:
     sites: Counter[str] = field(default_factory=Counter)
     most_in_one_request: int = 0
     n_plus_one: bool = False  # some request ran it as an N+1 (lifecycle.nplusone)
+    most_from_one_site: int = 0  # the most queries one call site ran in one request
 
     def where(self, limit: int = 3) -> str:
         known = [(chain, n) for chain, n in self.sites.most_common() if chain]
@@ -73,6 +76,10 @@ class Profile:
     dropped: int
     error: str | None
     n_plus_one_threshold: int = 3
+    # (op, key) -> [hits, misses] of the cache reads that say hit or miss
+    cache_reads: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    location: str | None = None  # the Location header of a one-request trace's redirect
+    user: str | None = None  # the username the request ran as, when the site loaded the user
 
 
 @dataclass
@@ -90,6 +97,12 @@ class Comparison:
     actual: Profile
     portable: bool
     notes: list[str]
+    # What the replay suspects when the difference looks like missing test data rather than code: an empty
+    # database, a missing login, a cold or warm cache (shown first in the message).
+    suspects: list[str] = field(default_factory=list)
+    # The failures that are an improvement only (fewer queries, nothing worse): ``improvements="warn"``
+    # passes them with a notice.
+    improved: bool = False
 
     @property
     def ok(self) -> bool:
@@ -126,9 +139,16 @@ def profile(
     request_of = nplusone.requests_of(trace.spans)
     loops = nplusone.Collector()
     per_request: Counter[tuple[int, str]] = Counter()
+    per_site: Counter[tuple[int, str, Any]] = Counter()
+    cache_reads: dict[tuple[str, str], list[int]] = {}
     for span in trace.spans:
         attrs = span.attrs
-        if span.kind == "resolve":
+        if span.kind == "cache":
+            hit = attrs.get("hit")
+            if hit is True or hit is False:
+                counts = cache_reads.setdefault((str(attrs.get("op")), str(attrs.get("key"))), [0, 0])
+                counts[0 if hit else 1] += 1
+        elif span.kind == "resolve":
             if attrs.get("error"):
                 resolutions.append((None, f"<{attrs['error']}>"))
             else:
@@ -151,11 +171,14 @@ def profile(
             group.sites[nplusone.chain_text(attrs)] += 1
             request = request_of.get(span.id, -1)
             per_request[request, key] += 1
+            per_site[request, key, nplusone.site_of(attrs)] += 1
             if not nplusone.is_transaction_control(text):
                 loops.add(span, key, request, attrs.get("params"))
             total += 1
     for (_, key), n in per_request.items():
         queries[key].most_in_one_request = max(queries[key].most_in_one_request, n)
+    for (_, key, _site), n in per_site.items():
+        queries[key].most_from_one_site = max(queries[key].most_from_one_site, n)
     for flagged in loops.flagged(n_plus_one_threshold):
         queries[str(flagged.key)].n_plus_one = True
     if not resolutions and trace.resolver:
@@ -171,7 +194,27 @@ def profile(
         dropped=int((trace.dropped or {}).get("spans") or 0),
         error=(trace.summary or {}).get("error"),
         n_plus_one_threshold=n_plus_one_threshold,
+        cache_reads=cache_reads,
+        location=_location(trace) if not nested else None,
+        user=_username(trace),
     )
+
+
+def _location(trace: Trace) -> str | None:
+    headers = (trace.response or {}).get("headers") or {}
+    if not isinstance(headers, dict):
+        return None
+    for name, value in headers.items():
+        if str(name).lower() == "location" and isinstance(value, str):
+            return value
+    return None
+
+
+def _username(trace: Trace) -> str | None:
+    user = (trace.request or {}).get("user")
+    if isinstance(user, dict) and user.get("username"):
+        return str(user["username"])
+    return None
 
 
 def _url_name(attrs: dict[str, Any]) -> str | None:
@@ -284,6 +327,14 @@ def compare(
                 repeated + became,
             )
         )
+    suspects = _suspects(old, new, new_keys)
+    fewer = new.total_queries < old.total_queries
+    clean = fewer and not suspects and not grown and not repeated and not became
+    if clean:
+        # The new fingerprints replaced the old ones (a JOIN, a prefetch): part of the improvement.
+        failures = [f for f in failures if f.check != "new_queries"]
+    if checks.get("fewer_queries") and fewer:
+        failures.insert(0, _fewer(old, new, new_keys, clean))
     if checks.get("query_count") and old.total_queries != new.total_queries:
         failures.append(
             Failure(
@@ -296,7 +347,108 @@ def compare(
         failure = _timing(old.duration_ns, new.duration_ns, time_tolerance, time_slack_ms, time_budget_ms)
         if failure is not None:
             failures.append(failure)
-    return Comparison(failures, old, new, portable, notes)
+    improved = clean and bool(failures) and all(f.check == "fewer_queries" for f in failures)
+    return Comparison(failures, old, new, portable, notes, suspects if failures else [], improved)
+
+
+def _fewer(old: Profile, new: Profile, new_keys: list[str], clean: bool) -> Failure:
+    """Fewer queries than recorded: what is gone (with its old call sites), what replaced it."""
+    if clean:
+        headline = (f"improved: {old.total_queries} -> {new.total_queries} queries; re-record with "
+                    "--lifecycle-record=all to keep the gain (until then a return to the old count passes)")
+    else:
+        headline = (f"{old.total_queries} -> {new.total_queries} queries, but this looks like missing test "
+                    "data, not an improvement (see Suspected above)")
+    lines = []
+    for key, group in old.queries.items():
+        now = new.queries.get(key)
+        if now is None or now.count < group.count:
+            state = "gone" if now is None else f"{group.count} -> {now.count} times"
+            lines.append(f"{state}: {_label(group)}  {'' if now else _times(group.count) + '  '}"
+                         f"{_clip(group.text, 120)}")
+            lines.append(f"    in the recording: {group.where()}")
+    for key in new_keys:
+        lines.append(f"new: {_label(new.queries[key])}  {_times(new.queries[key].count)}")
+    return Failure("fewer_queries", headline, lines, list(new_keys))
+
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def _suspects(old: Profile, new: Profile, new_keys: list[str]) -> list[str]:
+    """Why the replay may differ without a code change: missing data, a missing login, a cache's state."""
+    out: list[str] = []
+    for (_, path, was), (_, _, now) in zip(old.requests, new.requests, strict=False):
+        if was == now or not isinstance(was, int) or not isinstance(now, int) or not 200 <= was < 300:
+            continue
+        shown = redact.url(path) if isinstance(path, str) else "the page"
+        if now in _REDIRECTS and _is_login(new.location):
+            who = f"as {old.user!r}" if old.user else "by a logged-in user"
+            out.append(f"a missing login: {shown} redirected to the login page ({new.location}); it was "
+                       f"recorded {who}. Log the test's client in, or pass user=")
+        elif now in (401, 403):
+            who = f" as {old.user!r}" if old.user else ""
+            out.append(f"a missing login or permission: {shown} answered {now} where the recording "
+                       f"(made{who}) got {was}. Give the test's user the permission, or pass user=")
+        elif now == 404:
+            out.append(f"missing data: {shown} answered 404 where the recording got {was}: an object the URL "
+                       "names is probably not in the test database. Create it in the test or load a fixture")
+        elif now in _REDIRECTS:
+            out.append(f"{shown} redirected to {new.location or 'another page'} where the recording got {was}")
+    if new.total_queries < old.total_queries and not new_keys:
+        for key, group in old.queries.items():
+            now = new.queries.get(key)
+            most = now.most_from_one_site if now else 0
+            if group.most_from_one_site >= 2 and most < group.most_from_one_site:
+                out.append(
+                    f"missing data: {_label(group)} ran {group.most_from_one_site} times from one call site "
+                    f"in the recording (once per row), {_times(most) if most else 'not at all'} now, and no "
+                    "new query replaced it: the test database holds fewer rows than the recording's. Create "
+                    "them in the test or load a fixture"
+                )
+                break
+        else:
+            if not any(s.startswith("missing data") for s in out) and not _warm(old, new):
+                out.append(
+                    f"missing data: {old.total_queries - new.total_queries} fewer queries and no new one: the "
+                    "test database may hold less than the recording's (or the code stopped a lookup)"
+                )
+    warm, cold = _warm(old, new), _warm(new, old)
+    if warm:
+        out.append(f"a warm cache: {_n(len(warm), 'cache read')} hit now that missed in the recording "
+                   f"({_keys(warm)}): the work behind them did not run. Clear the cache at the start of the test")
+    if cold:
+        out.append(f"a cold cache: {_n(len(cold), 'cache read')} missed now that hit in the recording "
+                   f"({_keys(cold)}): the work behind them ran again. Warm the cache in the test first")
+    return out
+
+
+def _warm(old: Profile, new: Profile) -> list[tuple[str, str]]:
+    """Cache reads that missed in ``old`` and hit more often in ``new``."""
+    out = []
+    for key, (hits, misses) in new.cache_reads.items():
+        before = old.cache_reads.get(key)
+        if before is not None and before[1] > misses and hits > before[0]:
+            out.append(key)
+    return out
+
+
+def _keys(reads: list[tuple[str, str]], limit: int = 3) -> str:
+    shown = ", ".join(f"{op} {key}" for op, key in reads[:limit])
+    return shown + (f" and {len(reads) - limit} more" if len(reads) > limit else "")
+
+
+def _is_login(location: str | None) -> bool:
+    if not location:
+        return False
+    try:
+        from django.conf import settings
+        from django.shortcuts import resolve_url
+
+        login = str(resolve_url(settings.LOGIN_URL))
+    except Exception:
+        login = "/accounts/login/"
+    return location.split("?", 1)[0].rstrip("/").endswith(login.split("?", 1)[0].rstrip("/")) or "next=" in location
 
 
 def _timing(
@@ -326,13 +478,20 @@ def format_failure(
 ) -> str:
     failures = comparison.failures
     new = comparison.actual
+    if comparison.improved:
+        head = (f"Replay of {source} ({what}) improved on the recording: {comparison.recorded.total_queries} -> "
+                f"{new.total_queries} queries, nothing worse (fewer_queries)")
+    else:
+        head = (f"Replay of {source} ({what}) does not match the recording: "
+                f"{len(failures)} check{'s' if len(failures) != 1 else ''} failed "
+                f"({', '.join(f.check for f in failures)})")
     lines = [
-        f"Replay of {source} ({what}) does not match the recording: "
-        f"{len(failures)} check{'s' if len(failures) != 1 else ''} failed "
-        f"({', '.join(f.check for f in failures)})",
+        head,
         f"  recorded: {_overview(comparison.recorded)}",
         f"  replay:   {_overview(new)}",
         "",
+        *(["Suspected (the difference may come from the test's data, not from the code):",
+           *(f"  - {line}" for line in comparison.suspects), ""] if comparison.suspects else []),
     ]
     shown: list[str] = []
     for failure in failures:

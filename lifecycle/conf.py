@@ -97,8 +97,13 @@ DEFAULTS: dict[str, Any] = {
     # when the environment variable CI is "true".
     "REPLAY_RECORD_MODE": None,
     # Checks switched on or off over their defaults, e.g. {"timing": True, "templates": False}. Checks:
-    # view, status, templates, new_queries, more_queries, duplicates (on), query_count, timing (off).
+    # view, status, templates, new_queries, more_queries, duplicates, fewer_queries (on), query_count,
+    # timing (off).
     "REPLAY_CHECKS": {},
+    # A replay that only ran fewer queries than recorded (an N+1 fixed, nothing worse): "fail" (the default:
+    # re-record to keep the gain, or a later return to the old count passes) or "warn" (pass, with a
+    # lifecycle.replay.ReplayImproved warning and a note).
+    "REPLAY_IMPROVEMENTS": "fail",
     # Folder for the trace of a failed replay; None: next to the recorded file, as NAME.actual.json.
     "REPLAY_ACTUAL_DIR": None,
     # Timing check: a replay may take the recorded duration times (1 + tolerance), plus the slack.

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,7 @@ __all__ = [
     "MODES",
     "MalformedTrace",
     "ReplayError",
+    "ReplayImproved",
     "ReplayResult",
     "ReplayTestMixin",
     "TraceMismatch",
@@ -93,6 +95,11 @@ class TraceMismatch(ReplayError):
     @property
     def comparison(self) -> Comparison | None:
         return self.result.comparison
+
+
+class ReplayImproved(UserWarning):
+    """A replay ran fewer queries than recorded and nothing worse, passed with ``improvements="warn"``:
+    re-record to keep the gain (``--lifecycle-record=all``)."""
 
 
 class MalformedTrace(ReplayError, TraceFormatError):
@@ -250,6 +257,10 @@ def _conclude(result: ReplayResult, config: Config, *, what: str) -> ReplayResul
         actual_path=display(actual),
         notes=result.notes[len(comparison.notes) :],
     )
+    if comparison.improved and config.improvements == "warn":
+        result.notes.append(message.splitlines()[0] + ": re-record with --lifecycle-record=all to keep the gain")
+        warnings.warn(ReplayImproved(message), stacklevel=3)
+        return result
     raise TraceMismatch(message, result)
 
 

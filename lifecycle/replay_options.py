@@ -36,7 +36,9 @@ COMMON_OPTIONS = (
     "time_slack_ms",
     "time_budget_ms",
     "actual_dir",
+    "improvements",
 )
+IMPROVEMENTS = ("fail", "warn")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Config:
     time_slack_ms: float
     time_budget_ms: float | None
     actual_dir: str | None
+    improvements: str = "fail"
 
 
 def record_mode(explicit: str | None = None) -> str:
@@ -102,6 +105,7 @@ def config_from(options: dict[str, Any]) -> Config:
         time_slack_ms=_number("time_slack_ms", conf.get("REPLAY_TIME_SLACK_MS") if slack is None else slack),
         time_budget_ms=None if budget is None else _number("time_budget_ms", budget),
         actual_dir=options.pop("actual_dir", None) or conf.get("REPLAY_ACTUAL_DIR"),
+        improvements=_improvements(options.pop("improvements", None)),
     )
     if options:
         known = (*REQUEST_OPTIONS, *COMMON_OPTIONS, *CHECKS)
@@ -109,6 +113,14 @@ def config_from(options: dict[str, Any]) -> Config:
             f"unexpected option {', '.join(map(repr, sorted(options)))}; the options are {', '.join(known)}"
         )
     return config
+
+
+def _improvements(explicit: Any) -> str:
+    origin, value = ("improvements", explicit) if explicit is not None else (
+        "LIFECYCLE['REPLAY_IMPROVEMENTS']", conf.get("REPLAY_IMPROVEMENTS"))
+    if value not in IMPROVEMENTS:
+        raise ReplayError(f"{origin}: expected one of {', '.join(map(repr, IMPROVEMENTS))}, got {value!r}")
+    return str(value)
 
 
 def _patterns(origin: str, value: Any) -> tuple[re.Pattern[str], ...]:

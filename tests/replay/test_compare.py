@@ -80,7 +80,9 @@ def test_identical_traces_pass_every_check():
 
 def test_fewer_queries_pass_more_fail():
     old = make(SQLITE_BOOKS, AUTHOR, AUTHOR)
-    assert failed(old, make(SQLITE_BOOKS)) == []  # a removed query is an improvement
+    # A removed query with nothing new in its place: suspected missing data, never a quiet pass.
+    assert failed(old, make(SQLITE_BOOKS)) == ["fewer_queries"]
+    assert failed(old, make(SQLITE_BOOKS), fewer_queries=False) == []
     assert failed(old, make(SQLITE_BOOKS, AUTHOR, AUTHOR)) == []
     # Twice is repeated, three times from one line with distinct parameters is an N+1 (threshold 3).
     assert failed(old, make(SQLITE_BOOKS, AUTHOR, AUTHOR, AUTHOR)) == ["more_queries", "duplicates"]
@@ -111,8 +113,8 @@ def test_view_status_and_templates():
 
 def test_query_count_and_timing_are_optional():
     old, new = make(AUTHOR, SQLITE_BOOKS, duration_ns=1_000_000), make(AUTHOR, duration_ns=50_000_000)
-    assert failed(old, new) == []
-    assert failed(old, new, query_count=True, timing=True) == ["query_count", "timing"]
+    assert failed(old, new, fewer_queries=False) == []
+    assert failed(old, new, query_count=True, timing=True, fewer_queries=False) == ["query_count", "timing"]
     result = compare(old, new, checks={"timing": True}, time_tolerance=0.5, time_slack_ms=100)
     assert result.ok  # 50 ms <= 1 ms x 1.5 + 100 ms
     result = compare(old, new, checks={"timing": True}, time_budget_ms=20)
