@@ -47,12 +47,16 @@ _NOISY_ATTRS = {"path", "args", "kwargs", "message", "key", "error"}
 _DATE_HEADERS = {"date", "expires", "last-modified"}
 
 
-def write_recording(trace: Trace, file: Path, previous: Trace | None) -> bool:
+def write_recording(trace: Trace, file: Path, previous: Trace | None, *, keep_timings: bool = True) -> bool:
     """Write ``trace`` to ``file`` for review in git (see the module docstring); ``previous`` is the
     recording the file held, or None. Returns True when the file's bytes changed; the file is not
-    touched (its mtime stays) when they did not."""
+    touched (its mtime stays) when they did not.
+
+    ``keep_timings=False`` writes this run's timings and duration even where the spans match (the
+    actual file of a failed timing check: the numbers are the point), keeping the rest of the noise out.
+    """
     file = Path(file)
-    data = recording_bytes(trace, previous, name=file.name)
+    data = recording_bytes(trace, previous, name=file.name, keep_timings=keep_timings)
     try:
         if file.read_bytes() == data:
             return False
@@ -65,17 +69,17 @@ def write_recording(trace: Trace, file: Path, previous: Trace | None) -> bool:
     return True
 
 
-def recording_bytes(trace: Trace, previous: Trace | None, *, name: str) -> bytes:
+def recording_bytes(trace: Trace, previous: Trace | None, *, name: str, keep_timings: bool = True) -> bytes:
     """The normalized file content of ``trace``; ``name`` (the file name) derives a new file's id."""
     new = orjson.loads(trace.to_json())  # plain JSON values, as Trace.to_json makes them
     old = orjson.loads(previous.to_json()) if previous is not None else None
-    return _layout(_normalize(new, old, name))
+    return _layout(_normalize(new, old, name, keep_timings))
 
 
 # -- noise ---------------------------------------------------------------------------------------------
 
 
-def _normalize(new: dict[str, Any], old: dict[str, Any] | None, name: str) -> dict[str, Any]:
+def _normalize(new: dict[str, Any], old: dict[str, Any] | None, name: str, keep_timings: bool) -> dict[str, Any]:
     if old is None:
         new["id"] = hashlib.sha256(f"lifecycle-recording:{name}".encode()).hexdigest()[:16]
         new["started_at"] = FIXED_STARTED_AT
@@ -91,8 +95,8 @@ def _normalize(new: dict[str, Any], old: dict[str, Any] | None, name: str) -> di
     if same_route and new.get("resolver") and old.get("resolver"):
         for key in ("args", "kwargs"):
             new["resolver"][key] = _keep(old["resolver"].get(key), new["resolver"].get(key), _NUMBER)
-    unchanged = _merge_spans(new, old, same_route)
-    if unchanged:
+    unchanged = _merge_spans(new, old, same_route, keep_timings)
+    if unchanged and keep_timings:
         new["duration_ns"] = old["duration_ns"]
     else:
         _renumber_savepoints([s for s in new["spans"] if "_kept" not in s])
@@ -209,7 +213,7 @@ def _signatures(spans: list[dict[str, Any]]) -> list[tuple]:
     return out
 
 
-def _merge_spans(new: dict[str, Any], old: dict[str, Any], same_route: bool) -> bool:
+def _merge_spans(new: dict[str, Any], old: dict[str, Any], same_route: bool, keep_timings: bool) -> bool:
     """Give each new span that matches an old one the old id, timings and noise; True when every span
     matched and nothing but noise differs."""
     spans, old_spans = new["spans"], old["spans"]
@@ -242,9 +246,15 @@ def _merge_spans(new: dict[str, Any], old: dict[str, Any], same_route: bool) -> 
         else:
             prev = old_spans[j]
             ids[span["id"]] = prev["id"]
+            timings = (span["start_ns"], span["duration_ns"], *(span["attrs"].get(k) for k in _TIMING_ATTRS))
             _keep_span(span, prev, same_route)
             span["_kept"] = True
             unchanged = unchanged and _without_ids(span) == _without_ids(prev)
+            if not keep_timings:
+                span["start_ns"], span["duration_ns"] = timings[:2]
+                for key, value in zip(_TIMING_ATTRS, timings[2:], strict=True):
+                    if value is not None:
+                        span["attrs"][key] = value
     for span in spans:
         span["id"] = ids[span["id"]]
         if span["parent_id"] is not None:
@@ -254,7 +264,7 @@ def _merge_spans(new: dict[str, Any], old: dict[str, Any], same_route: bool) -> 
             group["span_ids"] = sorted(ids.get(i, i) for i in group.get("span_ids") or ())
             if group.get("request_span_id") is not None:
                 group["request_span_id"] = ids.get(group["request_span_id"], group["request_span_id"])
-    if not unchanged:
+    if not unchanged and keep_timings:
         # The request span carries the trace's duration, which the timing check compares.
         root = next((s for s in spans if s["parent_id"] is None), None)
         if root is not None and root.get("_kept"):

@@ -157,8 +157,10 @@ def test_another_path_number_is_a_change(seeded, client, tmp_path):
     # /t/queries/3/ -> /t/queries/4/: the number is not a key the page looked up, so it is written.
     file = tmp_path / "queries.json"
     write_recording(_record(client, tmp_path, "/t/queries/3/"), file, None)
+    first_id = Trace.load(file).id
     write_recording(_record(client, tmp_path, "/t/queries/4/"), file, Trace.load(file))
     trace = Trace.load(file)
+    assert trace.id == first_id
     assert trace.request["path"] == "/t/queries/4/" and trace.spans[0].name == "GET /t/queries/4/"
     assert trace.resolver["kwargs"] == {"n": "4"}
 
@@ -228,3 +230,17 @@ def test_a_changed_page_gets_the_new_duration(seeded, client, tmp_path):
     written = Trace.load(file)
     assert written.duration_ns == new.duration_ns == written.spans[0].duration_ns
     assert written.id == old.id and written.started_at == old.started_at
+
+
+def test_an_actual_file_can_carry_the_new_timings(seeded, client, tmp_path):
+    # For the actual file of a failed timing check: this run's numbers, the recording's ids and noise.
+    file, actual = tmp_path / "books.json", tmp_path / "books.actual.json"
+    write_recording(_record(client, tmp_path, "/books/"), file, None)
+    recorded = Trace.load(file)
+    new = _record(client, tmp_path, "/books/")
+    write_recording(new, actual, recorded, keep_timings=False)
+    written = Trace.load(actual)
+    assert written.duration_ns == new.duration_ns != recorded.duration_ns
+    assert [s.duration_ns for s in written.spans] == [s.duration_ns for s in new.spans]
+    assert written.id == recorded.id and [s.id for s in written.spans] == [s.id for s in recorded.spans]
+    assert write_recording(new, file, recorded) is False  # kept timings: the recording is unchanged
