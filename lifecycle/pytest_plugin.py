@@ -4,18 +4,26 @@
   ``client`` and with database access (``db``). Relative paths start at the rootdir.
 - ``--lifecycle-record=MODE``: ``once`` (write missing trace files), ``none`` (fail on them; ``CI=true``
   implies it) or ``all`` (rewrite every trace file after an intended change).
-- The terminal summary lists the trace files this run wrote.
+- ``--lifecycle-n-plus-one=fail|warn|off`` (or ``LIFECYCLE["N_PLUS_ONE_GUARD"]``; the option wins): the
+  suite-wide N+1 guard (``lifecycle.guard``); ``@pytest.mark.lifecycle_allow_n_plus_one("why")`` exempts
+  a test.
+- The terminal summary lists the trace files this run wrote and, with ``warn``, the N+1 groups found;
+  under pytest-xdist the workers ship them to the controller.
 
-Nothing here imports Django at load time: the plugin is loaded in every pytest run of an environment
-where the package is installed, Django project or not.
+Nothing here imports Django or another lifecycle module until a lifecycle option, fixture or marker is
+used: the plugin is loaded in every pytest run of an environment where the package is installed, Django
+project or not (``tests/replay/test_guard.py``: test_plugin_loads_nothing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+from lifecycle import _pytest_state as state
 
 # Before anything imports them, so that their assertions get pytest's rewriting.
 pytest.register_assert_rewrite(
@@ -23,6 +31,13 @@ pytest.register_assert_rewrite(
 )
 
 MODES = ("once", "none", "all", "overwrite")
+GUARD_MODES = ("fail", "warn", "off")
+MARKER = "lifecycle_allow_n_plus_one"
+_WARNING = "lifecycle_n_plus_one"  # the user property a warn report carries to the controller
+_WRITTEN = "lifecycle_written"  # the workeroutput key of a worker's written trace files
+_guard_key = pytest.StashKey[Any]()
+_groups_key = pytest.StashKey[list]()
+_mode_key = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,25 +52,157 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="record mode for trace replays: once (write missing trace files; the default), none (fail "
         "when one is missing; CI=true implies it), all (rewrite every trace file).",
     )
+    group.addoption(
+        "--lifecycle-n-plus-one",
+        action="store",
+        dest="lifecycle_n_plus_one",
+        default=None,
+        choices=GUARD_MODES,
+        metavar="MODE",
+        help="suite-wide N+1 guard: fail (a test whose requests run an N+1 fails), warn (listed in the "
+        "terminal summary), off (the default; or LIFECYCLE['N_PLUS_ONE_GUARD']).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from lifecycle import replay_options
+    config.addinivalue_line(
+        "markers", f"{MARKER}(reason=None): the lifecycle N+1 guard does not judge this test's requests"
+    )
+    state.cli_mode = config.getoption("lifecycle_record", None)
+    state.base_dir = config.rootpath
+    state.written_by_workers.clear()
+    state.guard_warnings.clear()
+    _sync_replay_options(clear=True)
 
-    replay_options.cli_mode = config.getoption("lifecycle_record", None)
-    replay_options.base_dir = config.rootpath
-    replay_options.written.clear()
+
+def _sync_replay_options(*, clear: bool = False) -> None:
+    """``lifecycle.replay_options`` reads the state when it is imported; when it was imported before
+    pytest_configure (by a conftest), it is told here."""
+    options = sys.modules.get("lifecycle.replay_options")
+    if options is not None:
+        options.cli_mode = state.cli_mode
+        options.base_dir = state.base_dir
+        if clear:
+            options.written.clear()
+
+
+# -- the N+1 guard -------------------------------------------------------------------------------------
+
+
+def _guard_mode(config: pytest.Config) -> str:
+    """The option, else ``LIFECYCLE["N_PLUS_ONE_GUARD"]`` (read once, at the first test, and only when
+    Django's settings are configured already: a run that never loads Django has no setting)."""
+    mode = config.stash.get(_mode_key, None)
+    if mode is not None:
+        return mode
+    mode = config.getoption("lifecycle_n_plus_one", None)
+    if mode is None:
+        mode = "off"
+        if "django.conf" in sys.modules:
+            from django.conf import settings
+
+            value = (getattr(settings, "LIFECYCLE", None) or {}) if settings.configured else {}
+            value = value.get("N_PLUS_ONE_GUARD") if isinstance(value, dict) else None
+            if value not in (None, False, *GUARD_MODES):
+                pytest.exit(
+                    f"LIFECYCLE['N_PLUS_ONE_GUARD']: expected one of {', '.join(GUARD_MODES)} or None, got {value!r}",
+                    returncode=pytest.ExitCode.USAGE_ERROR,
+                )
+            mode = value or "off"
+    if mode != "off":
+        from django.apps import apps
+
+        if not apps.ready:
+            return "off"  # Django not set up yet (or not at all): ask again at the next test
+    config.stash[_mode_key] = mode
+    return mode
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _sync_replay_options()  # replay_options imported since pytest_configure (by a test module)
+    if _guard_mode(item.config) != "off" and item.get_closest_marker(MARKER) is None:
+        from lifecycle.guard import Guard
+
+        # Opened before the fixtures are set up: the requests they make (logging in) are the test's too.
+        item.stash[_guard_key] = Guard(item.nodeid)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    try:
+        return (yield)
+    finally:
+        guard = item.stash.get(_guard_key, None)
+        if guard is not None:
+            del item.stash[_guard_key]
+            item.stash[_groups_key] = guard.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report = yield
+    if call.when != "call" or not report.passed:
+        return report  # a test that fails (or skips) on its own keeps its outcome
+    groups = item.stash.get(_groups_key, None)
+    if not groups:
+        return report
+    from lifecycle.guard import message
+
+    mode = _guard_mode(item.config)
+    text = message(item.nodeid, groups, mode)
+    if mode == "fail":
+        try:
+            pytest.fail(text, pytrace=False)
+        except pytest.fail.Exception:
+            report.longrepr = item.repr_failure(pytest.ExceptionInfo.from_current())
+        report.outcome = "failed"
+    else:
+        report.user_properties.append((_WARNING, text))
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    guard = item.stash.get(_guard_key, None)  # setup failed: the call never ran
+    if guard is not None:
+        del item.stash[_guard_key]
+        guard.close()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Here (the controller, under xdist) whichever process ran the test.
+    for name, value in report.user_properties:
+        if name == _WARNING:
+            state.guard_warnings.append((report.nodeid, value))
+
+
+# -- the terminal summary, and pytest-xdist ------------------------------------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)  # an xdist worker
+    options = sys.modules.get("lifecycle.replay_options")
+    if workeroutput is not None and options is not None:
+        workeroutput[_WRITTEN] = list(options.written)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    state.written_by_workers.extend(getattr(node, "workeroutput", {}).get(_WRITTEN, ()))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    import sys
-
     options = sys.modules.get("lifecycle.replay_options")
-    if options is None or not options.written:
-        return
-    terminalreporter.section("lifecycle trace files written")
-    for line in sorted(options.written):  # by file: the same whatever order the tests ran in
-        terminalreporter.write_line(line)
+    written = [*(options.written if options is not None else ()), *state.written_by_workers]
+    if written:
+        terminalreporter.section("lifecycle trace files written")
+        for line in sorted(written):  # by file: the same whatever order the tests ran in
+            terminalreporter.write_line(line)
+    if state.guard_warnings:
+        terminalreporter.section("lifecycle N+1 guard")
+        for _nodeid, text in sorted(state.guard_warnings):
+            terminalreporter.write_line(text)
 
 
 @pytest.fixture
