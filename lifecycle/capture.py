@@ -117,10 +117,20 @@ def _field_text(value: Any) -> str:
 
 
 def user_info(request) -> dict[str, Any] | None:
-    """The logged-in user, only if the site already loaded it (we never run a query of our own)."""
+    """The user the request was made by, only if the site already loaded it (we never run a query of our
+    own). A request that logged in or out (Django's ``login`` and ``logout`` give the session a new key)
+    was not made by the user it ends with: None, so that a replay of a login request is anonymous."""
     lazy = request.__dict__.get("user")
     if lazy is None:
         return None
+    session = request.__dict__.get("session")
+    if session is not None:
+        try:
+            incoming = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+            if session.session_key != incoming:
+                return None
+        except Exception:
+            return None
     wrapped = getattr(lazy, "_wrapped", lazy)
     if wrapped is empty or not getattr(wrapped, "is_authenticated", False):
         return None

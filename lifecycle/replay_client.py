@@ -111,19 +111,31 @@ def spec_from_request(request: dict[str, Any], source: str) -> RequestSpec:
             raise ReplayError(f"{source}: field 'request.{key}': unexpected value {request.get(key)!r}")
     spec = RequestSpec(method=str(request["method"]).upper(), path=str(request["path"]))
     if REDACTED in spec.path:
-        spec.notes.append(f"the recorded path has redacted URL arguments, replayed as {REDACTED!r}")
+        spec.notes.append(f"the recorded path has redacted URL arguments, replayed as {REDACTED!r}: pass "
+                          "url='/the/real/path/' to send the values the view needs")
     spec.query = str(request.get("query") or "")
     if REDACTED in spec.query:
-        spec.notes.append(f"the recorded query string has redacted values, replayed as {REDACTED!r}")
+        names = _redacted_fields(spec.query)
+        spec.notes.append(f"the recorded query string has redacted values ({', '.join(names)}), replayed as "
+                          f"{REDACTED!r}: pass url='{spec.path}?...' with the values the view needs")
     body = request.get("body")
     spec.content_type = str(request.get("content_type") or "")
     if isinstance(body, str) and body:
         spec.body = body.encode()
         if REDACTED in body:
-            spec.notes.append(f"the recorded body has redacted fields, replayed as {REDACTED!r}")
+            names = _redacted_fields(body, spec.content_type)
+            example = ", ".join(f"{n!r}: ..." for n in names[:4]) or "..."
+            spec.notes.append(
+                f"the recorded body has redacted fields ({', '.join(names) or 'values'}), replayed as "
+                f"{REDACTED!r}: pass data={{{example}}} (a dict is sent form-encoded; or bytes, with "
+                "content_type=) with the values the view needs"
+            )
     elif request.get("body_omitted"):
+        form = request.get("form")
+        fields = f" (fields: {', '.join(map(str, form))})" if isinstance(form, dict) and form else ""
         spec.notes.append(
-            f"the recorded body was not kept ({request['body_omitted']}): the replay sends none"
+            f"the recorded body was not kept ({request['body_omitted']}){fields}: the replay sends none; "
+            "pass data= with the body the view needs"
         )
     skipped = []
     for name, value in (request.get("headers") or {}).items():
@@ -140,6 +152,35 @@ def spec_from_request(request: dict[str, Any], source: str) -> RequestSpec:
     spec.secure = request.get("scheme") == "https"
     spec.user = request.get("user") or None
     return spec
+
+
+def _redacted_fields(text: str, content_type: str = "application/x-www-form-urlencoded") -> list[str]:
+    """The names of the fields recorded as ``********`` in a query string, a form or a JSON body."""
+    names: list[str] = []
+    if content_type.split(";")[0].strip().lower().endswith("json"):
+        import json
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if item == REDACTED and str(key) not in names:
+                        names.append(str(key))
+                    walk(item)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+
+        try:
+            walk(json.loads(text))
+        except ValueError:
+            pass
+        return names
+    from urllib.parse import parse_qsl
+
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        if REDACTED in value and name not in names:
+            names.append(name)
+    return names
 
 
 def apply_overrides(
@@ -159,7 +200,9 @@ def apply_overrides(
     if url is not None:
         parts = urlsplit(url)
         spec.path, spec.query = parts.path or "/", parts.query
+        spec.notes = [n for n in spec.notes if not n.startswith(("the recorded path", "the recorded query"))]
     if data is not None:
+        spec.notes = [n for n in spec.notes if not n.startswith("the recorded body")]
         if isinstance(data, dict):
             encoded = urlencode(data, doseq=True)
             if spec.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
@@ -196,12 +239,14 @@ def log_in(client: Any, spec: RequestSpec, source: str) -> dict[str, Any] | None
         user = ref
     else:
         username, pk = (ref, None) if isinstance(ref, str) else (ref.get("username"), ref.get("id"))
+        if username and REDACTED in str(username) and not isinstance(ref, str):
+            username = None  # redacted when recorded: only the id is known
         try:
             if username:
                 user = model._default_manager.get_by_natural_key(username)
             else:
                 user = model._default_manager.get(pk=pk)
-        except model.DoesNotExist:
+        except (model.DoesNotExist, ValueError, TypeError):
             who = f"{username!r}" + (f" (id {pk})" if pk is not None else "") if username else f"id {pk}"
             raise ReplayError(
                 f"{source}: field 'request.user': the request was made by user {who}, who does not exist in "

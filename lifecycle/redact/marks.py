@@ -28,11 +28,24 @@ def post_parameters(request: Any) -> Any:
 
 
 def post_values(request: Any, marked: Any) -> list[str]:
-    """The values of the marked fields of a form the site already parsed (never parsed by us)."""
+    """The values of the marked fields of a form the site already parsed (never parsed by us), to be
+    replaced wherever else the trace quotes them.
+
+    A field named in ``@sensitive_post_parameters("card")`` is a secret by the site's word. The blanket
+    mark (no names: Django's ``LoginView`` and the admin's password views) hides the whole form from error
+    reports, and the trace's body and form are redacted whole for it; but its other fields (``next=/admin/``,
+    the username) are not secrets to hunt through the trace: replaced in the path, a header or the user,
+    they would garble what the request was. Of those, only fields whose name is secret by lifecycle's own
+    rules (``password``, ``token``...) count."""
     post = request.__dict__.get("_post")
     if not marked or post is None:
         return []
-    names = list(post) if marked == ALL else [n for n in marked if n in post]
+    if marked == ALL:
+        from lifecycle.redact.words import sensitive_name
+
+        names = [n for n in post if sensitive_name(n)]
+    else:
+        names = [n for n in marked if n in post]
     return [v for n in names for v in post.getlist(n) if isinstance(v, str)]
 
 
