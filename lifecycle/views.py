@@ -129,7 +129,9 @@ def api_trace(request, trace_id: str):
     data = store.get_json(trace_id)
     if data is None:
         return JsonResponse(
-            {"error": f"no trace {trace_id!r} in the recent-trace store (it keeps the last RECENT_TRACES)"},
+            {"error": f"no trace {trace_id!r} in this process's recent-trace store (it keeps the last "
+                      "RECENT_TRACES traces that this server process recorded; with several processes, a trace "
+                      "recorded by another one is not here)"},
             status=404,
         )
     response = HttpResponse(data, content_type="application/json")
