@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client, override_settings
 
 import lifecycle
-from lifecycle import replay, replay_options, store
+from lifecycle import recorder, replay, replay_options, store
 from lifecycle.replay import MalformedTrace, ReplayError, TraceMismatch, record_mode, replay_trace
 from lifecycle.trace import Trace, TraceFormatError
 
@@ -189,11 +190,18 @@ def test_checks_can_be_switched_per_call_and_in_settings(lifecycle_replay, db, t
         lifecycle_replay(path, checks={"query_count": True, "more_queries": False, "duplicates": False})
 
 
-def test_timing_check_with_tolerance_and_budget(lifecycle_replay, db, tmp_path):
+def test_timing_check_with_tolerance_and_budget(lifecycle_replay, db, tmp_path, monkeypatch):
     path = tmp_path / "t.json"
     lifecycle_replay(path, url="/t/queries/1/")
-    edit(path, lambda d: d.update(duration_ns=60 * 10**9))  # recorded as taking a minute
-    lifecycle_replay(path, timing=True)  # within 60 s x 2 + 10 ms slack, however busy the machine
+    # The recorder's clock advances 1 ms at each reading: a replay's duration counts readings, so the
+    # outcomes below do not depend on how fast or busy the machine is.
+    readings = itertools.count(1)
+    monkeypatch.setattr(recorder, "perf_counter_ns", lambda: next(readings) * 10**6)
+    took = lifecycle_replay(path).trace.duration_ns  # timing is off by default
+    assert took >= 10**6
+    edit(path, lambda d: d.update(duration_ns=took))  # recorded as taking what a replay takes
+    lifecycle_replay(path, timing=True)  # within the recorded time x 2 + 10 ms slack
+    lifecycle_replay(path, timing=True, time_budget_ms=2 * took / 1e6)
     edit(path, lambda d: d.update(duration_ns=1000))  # recorded as taking 1 µs
     lifecycle_replay(path)  # timing is off by default
     with pytest.raises(
