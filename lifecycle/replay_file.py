@@ -334,8 +334,9 @@ def _retime(trace: dict[str, Any]) -> None:
         for group in groups:
             if "total_ns" in group:
                 group["total_ns"] = sum(durations.get(i, 0) for i in group.get("span_ids") or ())
-        if key != "n_plus_one_groups":
-            groups.sort(key=lambda g: (-g.get("count", 0), -g.get("total_ns", 0)))
+        # Most first, then the slowest, as lifecycle.summary and lifecycle.nplusone order them: with the
+        # kept times, groups of one count keep their order (the new run's times would shuffle them).
+        groups.sort(key=lambda g: (-g.get("count", 0), -g.get("total_ns", 0)))
 
 
 # -- layout --------------------------------------------------------------------------------------------
