@@ -8,23 +8,66 @@ newest open block) but never *active* in the test's context: the test's own quer
 rows in a loop) are not recorded, cost nothing and are never judged, and a ``lifecycle.record()`` block or
 a ``lifecycle_replay`` call inside the test records its requests itself, as without the guard (the
 newest open block wins; a replay's recording is active in its context, so its request joins no block).
+
+A request that the middleware records by its own policy (DEBUG on, ``ENABLED`` True) is still recorded
+by it, as without the guard (the dashboard's store sees it): the guard judges that trace when the
+middleware hands it to ``lifecycle.store.add``. See :func:`_yield_to_the_middleware`.
 """
 
 from __future__ import annotations
 
 import contextvars
+import threading
 from typing import Any
 
 from lifecycle import conf, nplusone
 from lifecycle.compare import _clip
 from lifecycle.instruments import install_all
-from lifecycle.recorder import Recording
+from lifecycle.recorder import Recording, current
 from lifecycle.replay_client import activate_block, deactivate_block
 from lifecycle.summary import finalize
 
 MODES = ("fail", "warn", "off")
 MARKER = "lifecycle_allow_n_plus_one"
 _SQL = 200
+_open: list[Guard] = []  # the guards open in this process (one: pytest runs one test at a time)
+_lock = threading.Lock()
+_hooked = False
+
+
+def _yield_to_the_middleware() -> None:
+    """Let the middleware record the requests its policy records, and hand their traces to the guard.
+
+    A request joins the guard's block in ``BaseHandler.get_response``, before the middleware runs; the
+    middleware then sees a recording and starts none of its own (as inside ``lifecycle.record()``). For the
+    guard's block only, its ``should_record`` asks the policy as if no block were open, and ``store.add``
+    also gives each trace to the open guard. Installed once, on the first guarded test.
+    """
+    global _hooked
+    if _hooked:
+        return
+    from lifecycle import middleware, policy, store
+
+    should_record = middleware.LifecycleMiddleware.should_record
+    add = store.add
+
+    def guarded_should_record(self, request):  # type: ignore[no-untyped-def]
+        rec = current()
+        if rec is not None and rec.request_span.attrs.get("guard"):
+            return not request.path.startswith(self.ignored_prefixes()) and policy.should_record(request)
+        return should_record(self, request)
+
+    def guarded_add(trace, data=None):  # type: ignore[no-untyped-def]
+        row = add(trace, data)
+        with _lock:
+            guard = _open[-1] if _open else None
+        if guard is not None:
+            guard.traces.append(trace)
+        return row
+
+    middleware.LifecycleMiddleware.should_record = guarded_should_record  # type: ignore[method-assign]
+    store.add = guarded_add
+    _hooked = True
 
 
 class Guard:
@@ -32,25 +75,35 @@ class Guard:
 
     def __init__(self, label: str) -> None:
         install_all()  # idempotent
+        _yield_to_the_middleware()
+        self.traces: list[Any] = []  # recorded by the middleware during the test
         self.rec = Recording("block", label, {"label": label, "guard": True}, max_spans=conf.get("MAX_SPANS"))
         # activate_block also makes the block this context's (a ContextVar): done in a throwaway copy of
         # the context, so that only the process-wide list of open blocks holds it (see the module doc).
         self._token = contextvars.copy_context().run(activate_block, self.rec)
+        with _lock:
+            _open.append(self)
 
     def close(self) -> list[dict[str, Any]]:
         token, self._token = self._token, None
         if token is None:
             return []
         contextvars.copy_context().run(deactivate_block, token)
+        with _lock:
+            if self in _open:
+                _open.remove(self)
+        groups = []
+        for trace in self.traces:  # a request trace: its root is the request
+            name = trace.spans[0].name if trace.spans else "?"
+            groups.extend({**g, "request": name} for g in trace.summary.get("n_plus_one_groups") or ())
         rec = self.rec
         rec.end(rec.request_span)
         trace = rec.finish()
         if len(trace.spans) == 1:
-            return []  # no request: nothing to finalize
+            return groups  # no request of its own: nothing to finalize
         finalize(trace, rec.secrets)
         names = {s.id: s.name for s in trace.spans if s.kind == "request"}
         root = rec.request_span.id
-        groups = []
         for group in trace.summary["n_plus_one_groups"]:
             if group["request_span_id"] == root or group["request_span_id"] not in names:
                 continue  # only queries of a request are judged (none other is recorded)

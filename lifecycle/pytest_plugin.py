@@ -136,7 +136,12 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         guard = item.stash.get(_guard_key, None)
         if guard is not None:
             del item.stash[_guard_key]
-            item.stash[_groups_key] = guard.close()
+            try:
+                item.stash[_groups_key] = guard.close()
+            except Exception as exc:  # the guard never fails a test by a failure of its own
+                from lifecycle.safety import report
+
+                report("judging a test's requests (N+1 guard)", exc)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -145,6 +150,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when != "call" or not report.passed:
         return report  # a test that fails (or skips) on its own keeps its outcome
     groups = item.stash.get(_groups_key, None)
+    if groups is not None:
+        del item.stash[_groups_key]
     if not groups:
         return report
     from lifecycle.guard import message
@@ -167,7 +174,12 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     guard = item.stash.get(_guard_key, None)  # setup failed: the call never ran
     if guard is not None:
         del item.stash[_guard_key]
-        guard.close()
+        try:
+            guard.close()
+        except Exception as exc:
+            from lifecycle.safety import report
+
+            report("closing the N+1 guard", exc)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
