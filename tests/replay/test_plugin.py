@@ -191,5 +191,8 @@ def test_maketest_writes_a_test_that_runs(project, recorded_traces, tmp_path):
     )
     text = out.read_text()
     assert 'TRACE = Path(__file__).parent / ".." / "traces" / "books.json"' in text
-    assert "def test_replay_books(lifecycle_replay):" in text
+    assert "def test_replay_books(lifecycle_replay, page_data):" in text
+    # The conftest creates the books; the user then deletes page_data's pytest.fail line.
+    start = text.index("    pytest.fail(")
+    out.write_text(text[:start] + "    pass\n" + text[text.index("    )\n", start) + len("    )\n"):])
     project.run("tests/test_replay_books.py").assert_outcomes(passed=1)

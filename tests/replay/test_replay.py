@@ -378,7 +378,7 @@ def test_maketest_refuses_to_overwrite_and_reports_bad_traces(tmp_path, db):
     call_command("lifecycle_maketest", str(trace), "-o", str(out), verbosity=0)
     first = out.read_text()
     assert "Recorded: status 200, 21 queries (1 N+1 group), 3 templates." in first
-    assert "def test_replay_book_list(lifecycle_replay):" in first
+    assert "def test_replay_book_list(lifecycle_replay, page_data):" in first
     compile(first, str(out), "exec")
     with pytest.raises(CommandError, match=f"{out} exists; pass --force to overwrite it"):
         call_command("lifecycle_maketest", str(trace), "-o", str(out))
@@ -400,7 +400,7 @@ def test_maketest_for_a_logged_in_trace_creates_the_user(tmp_path, db):
     out = tmp_path / "test_admin.py"
     call_command("lifecycle_maketest", str(trace), "-o", str(out), verbosity=0)
     text = out.read_text()
-    assert "def test_replay_admin(lifecycle_replay, django_user_model):" in text
+    assert "def test_replay_admin(lifecycle_replay, django_user_model, page_data):" in text
     assert "django_user_model.objects.create_user(username='dora')" in text
     assert "Replay of GET /admin/?q=1 (url name 'index')" in text
 

@@ -1,5 +1,9 @@
-"""``manage.py lifecycle_maketest TRACE.json [-o tests/test_x.py] [--force]``: a ready pytest test file
-that replays a saved trace (a dashboard download or a file recorded by a replay)."""
+"""``manage.py lifecycle_maketest TRACE.json [-o tests/test_x.py] [--force]``: a pytest test file that
+replays a saved trace (a dashboard download or a file recorded by a replay).
+
+The test database starts empty, and a page replayed without its data may pass while comparing nothing.
+So when the recording read tables, the file has a ``page_data`` fixture naming them that fails until the
+user has created the data (and deleted its ``pytest.fail`` line)."""
 
 from __future__ import annotations
 
@@ -32,12 +36,29 @@ import pytest
 TRACE = {trace_expr}
 
 
-@pytest.mark.django_db
+{data_fixture}@pytest.mark.django_db
 def test_replay_{name}({fixtures}):
-    # The replay runs against the test database: create the data this page needs first (fixtures,
-    # factories, a data migration), or it sees fewer rows and other queries than the recording.
 {user_setup}    lifecycle_replay(TRACE)
 '''
+
+DATA_FIXTURE = '''@pytest.fixture
+def page_data(db):
+    """The rows this page shows. The replay runs against the test database, which starts empty: a page
+    replayed without its data runs other queries than the recording (or the same few, and compares
+    nothing). The recording read {tables}.
+
+    Create them here (factories, ``Model.objects.create``, ``call_command("loaddata", ...)``), then delete
+    the pytest.fail line.
+    """
+    pytest.fail(
+        "create the data this page needs in the page_data fixture of {out} (the recording read "
+        "{tables_short}), then delete this line"
+    )
+'''
+
+# Tables that hold the test's session and user, not the page's data.
+_NOT_PAGE_DATA = ("django_session", "django_content_type", "auth_permission", "django_migrations")
+_TABLE = re.compile(r'\b(?:FROM|JOIN)\s+[`"\[]?([A-Za-z_][\w$]*)[`"\]]?', re.IGNORECASE)
 
 
 class Command(BaseCommand):
@@ -87,6 +108,9 @@ class Command(BaseCommand):
                 f"    # Recorded as the user with id {user.get('id')!r}, who must exist in the test "
                 "database (or pass user=...).\n"
             )
+        tables = _tables_read(loaded)
+        if tables:
+            fixtures += ", page_data"
         summary = loaded.summary or {}
         templates = len({s.attrs.get("template") or s.name for s in loaded.spans_of("template")})
         n_plus_one = summary.get("n_plus_one", 0)
@@ -107,6 +131,11 @@ class Command(BaseCommand):
             name=name,
             fixtures=fixtures,
             user_setup=user_setup,
+            data_fixture=DATA_FIXTURE.format(
+                tables=", ".join(f"{t} ({_n(n, 'query', 'queries')})" for t, n in tables.items()),
+                tables_short=", ".join(tables),
+                out=out.as_posix(),
+            ) + "\n\n" if tables else "",
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
@@ -118,6 +147,19 @@ class Command(BaseCommand):
                 f"Note: {source} lies outside this project; move it next to your tests (for example "
                 "tests/traces/) and run this command again, so that the test finds it everywhere."
             )
+
+
+def _tables_read(trace: Trace) -> dict[str, int]:
+    """Table -> number of the recording's SELECTs that read it, the page's data (not sessions)."""
+    out: dict[str, int] = {}
+    for span in trace.spans_of("sql"):
+        sql = span.attrs.get("sql")
+        if not isinstance(sql, str) or not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            continue
+        for table in dict.fromkeys(_TABLE.findall(sql)):
+            if table.lower() not in _NOT_PAGE_DATA:
+                out[table] = out.get(table, 0) + 1
+    return out
 
 
 def _n(count: int, noun: str, plural: str | None = None) -> str:
