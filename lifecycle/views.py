@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from importlib.util import find_spec
 
 from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
@@ -27,6 +28,7 @@ from django.views.decorators.http import require_safe
 
 from lifecycle import conf, policy, store
 from lifecycle.access import AccessContext, cross_site, refused
+from lifecycle.publish import _NONE as _NO_LAYER
 from lifecycle.publish import get_publisher
 from lifecycle.routing import WS_PATH
 
@@ -46,11 +48,19 @@ _FALLBACK_PAGE = """<!doctype html>
 
 
 def dashboard_config() -> dict[str, object]:
-    """The page's config, rendered with ``json_script`` as ``lifecycle-config``."""
+    """The page's config, rendered with ``json_script`` as ``lifecycle-config``.
+
+    ``live`` is False where the websocket cannot carry live events: Channels is not installed, or no
+    channel layer is configured for lifecycle (``LIFECYCLE["CHANNEL_LAYER"]`` None, or an alias
+    without a layer), decided exactly as the publisher decides whether to publish. The page then polls
+    ``api/traces/`` instead of opening a websocket; ``channels`` tells it which of the two to explain.
+    """
     base = reverse("lifecycle:dashboard")
+    live = get_publisher()._layer_kind() != _NO_LAYER
     return {"wsUrl": get_script_prefix() + WS_PATH, "apiBase": base + "api/", "version": CONFIG_VERSION,
             "maxTraceBytes": conf.get("DASHBOARD_MAX_TRACE_BYTES"), "maxSpans": conf.get("DASHBOARD_MAX_SPANS"),
-            "maxDepth": conf.get("DASHBOARD_MAX_DEPTH")}
+            "maxDepth": conf.get("DASHBOARD_MAX_DEPTH"), "live": live,
+            "channels": live or find_spec("channels") is not None}
 
 
 def _forbidden(page: bool, reason: str) -> HttpResponse:

@@ -217,7 +217,7 @@ def test_dashboard_page_carries_its_config():
     assert match, "the page must render its config with json_script"
     assert json.loads(match.group(1)) == {"wsUrl": "/__lifecycle__/ws/", "apiBase": "/__lifecycle__/api/",
                                           "version": 1, "maxTraceBytes": 50_000_000, "maxSpans": 50_000,
-                                          "maxDepth": 256}
+                                          "maxDepth": 256, "live": True, "channels": True}
 
 
 def test_the_dashboards_own_requests_are_not_recorded():

@@ -16,11 +16,26 @@ function page(json: string): Document {
 describe("readConfig", () => {
   it("reads the dashboard's limits", () => {
     const { config } = readConfig(page('{"wsUrl": "/ws/", "apiBase": "/api", "version": 1, "maxTraceBytes": 2000, "maxSpans": 50, "maxDepth": 16}'));
-    expect(config).toEqual({ wsUrl: "/ws/", apiBase: "/api/", version: 1, maxTraceBytes: 2000, maxSpans: 50, maxDepth: 16 });
+    expect(config).toEqual({ wsUrl: "/ws/", apiBase: "/api/", version: 1, maxTraceBytes: 2000, maxSpans: 50, maxDepth: 16, live: true, channels: true });
   });
 
   it("keeps the defaults for limits an older server does not send, or that are not positive integers", () => {
     const { config } = readConfig(page('{"maxTraceBytes": -1, "maxSpans": "many", "maxDepth": 1.5}'));
     expect(config).toMatchObject(DEFAULT_LIMITS);
+  });
+});
+
+describe("readConfig live", () => {
+  it("reads live and channels", () => {
+    const { config } = readConfig(page('{"live": false, "channels": false}'));
+    expect(config.live).toBe(false);
+    expect(config.channels).toBe(false);
+  });
+
+  it("takes an older server, which sends neither, for live", () => {
+    const { config } = readConfig(page('{"wsUrl": "/ws/", "apiBase": "/api/", "version": 1}'));
+    expect(config.live).toBe(true);
+    expect(config.channels).toBe(true);
+    expect(readConfig(page('{"live": "no"}')).config.live).toBe(true);
   });
 });

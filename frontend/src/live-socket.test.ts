@@ -66,6 +66,41 @@ describe("LiveSocket close codes", () => {
     expect(seen.at(-1)).toEqual(["reconnecting", true, null]);
   });
 
+  it("slows down, capped at a minute, while the handshake keeps failing (a 404: no websocket route)", () => {
+    vi.spyOn(Math, "random").mockReturnValue(1); // the longest delay of each step
+    sock.connect();
+    const delays: number[] = [];
+    let t = 0;
+    for (let i = 0; i < 10; i++) {
+      const before = FakeSocket.instances.length;
+      last().closed(1006);
+      let waited = 0;
+      while (FakeSocket.instances.length === before) {
+        vi.advanceTimersByTime(100);
+        waited += 100;
+      }
+      delays.push(waited);
+      t += waited;
+    }
+    expect(delays).toEqual([2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000, 60000, 60000]);
+    expect(sock.failures).toBe(10);
+    // 4 handshakes in the first 20 s (at 0, 2, 6 and 14 s), not one every half second.
+    expect(delays.slice(0, 4).reduce((a, b) => a + b)).toBeGreaterThan(20_000);
+    expect(t).toBe(362_000);
+  });
+
+  it("keeps the short steps for a connection lost after it worked", () => {
+    vi.spyOn(Math, "random").mockReturnValue(1);
+    sock.connect();
+    last().open();
+    last().closed(1006);
+    expect(sock.failures).toBe(1);
+    vi.advanceTimersByTime(499);
+    expect(FakeSocket.instances).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.instances).toHaveLength(2);
+  });
+
   it("stops after a 4403 on a connected socket (access revoked): no reconnect loop", () => {
     sock.connect();
     last().open();

@@ -2,7 +2,7 @@
 // A refusal by the server (close code 4403 or 4400) stops the reconnecting: only a retry asked for by
 // the user (retryNow) tries again. A close for flooding (4429) reconnects after a long step.
 
-import { ATTEMPTS_BEFORE_DISCONNECTED, backoffDelay } from "./lib/backoff";
+import { ATTEMPTS_BEFORE_DISCONNECTED, DEFAULT_BACKOFF, UNREACHABLE_BACKOFF, backoffDelay } from "./lib/backoff";
 import { CLOSE_FLOOD, closeVerdict, encodeClientMessage, type ConnectionProblem } from "./lib/protocol";
 import type { ClientMessage } from "./lib/trace-format";
 import type { ConnectionState } from "./state";
@@ -121,8 +121,14 @@ export class LiveSocket {
     this.handlers.onState("disconnected", null, null);
   }
 
+  /** Attempts that failed in a row (0 while connected). */
+  get failures(): number {
+    return this.attempt;
+  }
+
   private scheduleRetry(): void {
-    const delay = backoffDelay(this.attempt);
+    // A socket that never opened meets a setup problem (a 404 for the handshake): retry slowly.
+    const delay = backoffDelay(this.attempt, this.problem === "unreachable" ? UNREACHABLE_BACKOFF : DEFAULT_BACKOFF);
     this.attempt++;
     const state: ConnectionState = this.attempt >= ATTEMPTS_BEFORE_DISCONNECTED ? "disconnected" : "reconnecting";
     const at = Date.now() + delay;

@@ -5,8 +5,9 @@ import type { ConnectionProblem } from "./lib/protocol";
 import type { LayerState, Trace } from "./lib/trace-format";
 
 /** `refused`: the server closed with 4403 or 4400; no reconnecting until the user asks (Retry). "live"
- * says the socket is open: whether events flow also depends on `layer`. */
-export type ConnectionState = "connecting" | "live" | "reconnecting" | "disconnected" | "refused";
+ * says the socket is open: whether events flow also depends on `layer`. `off`: the server has no live
+ * events (DashboardConfig.live false), so no socket is opened and the list is polled. */
+export type ConnectionState = "connecting" | "live" | "reconnecting" | "disconnected" | "refused" | "off";
 
 export interface OpenTrace {
   id: string;
@@ -45,6 +46,10 @@ export interface AppState {
   layerError: string | null;
   /** Messages shown in the error banner, oldest first. */
   errors: string[];
+  /** The list is read from the list endpoint every few seconds (no live socket, or it is down). */
+  polling: boolean;
+  /** Why the last read of the list failed (null: it worked, or none yet). */
+  pollError: string | null;
 }
 
 export const MAX_ERRORS = 5;
@@ -65,6 +70,8 @@ export function initialState(): AppState {
     layer: "up",
     layerError: null,
     errors: [],
+    polling: false,
+    pollError: null,
   };
 }
 

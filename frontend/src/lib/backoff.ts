@@ -14,6 +14,16 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = DEFAULT_BAC
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/**
+ * For a socket that has never opened (a 404 or a refused handshake: no websocket route, a WSGI server):
+ * that is a setup problem, not a blip, so retries slow down sooner and further, to one a minute (the
+ * dashboard polls the list meanwhile: POLL_FALLBACK_AFTER).
+ */
+export const UNREACHABLE_BACKOFF: BackoffOptions = { baseMs: 2_000, maxMs: 60_000 };
+
+/** After this many failed attempts in a row, the dashboard also polls the list over HTTP. */
+export const POLL_FALLBACK_AFTER = 2;
+
 /** After this many failed attempts in a row the pill says "disconnected" (retries go on at maxMs). */
 export const ATTEMPTS_BEFORE_DISCONNECTED = 6;
 

@@ -309,6 +309,14 @@ export interface DashboardConfig {
   maxSpans: number;
   /** Nesting the waterfall shows; deeper spans are cut off with a notice. */
   maxDepth: number;
+  /**
+   * False when the server cannot carry live events (Channels not installed, or no channel layer for
+   * lifecycle): the dashboard opens no websocket and polls `${apiBase}traces/` instead. Missing (an
+   * older server): true.
+   */
+  live: boolean;
+  /** Whether Django Channels is installed on the server (says why `live` is false). Missing: true. */
+  channels: boolean;
 }
 
 /** The server's defaults (LIFECYCLE["DASHBOARD_MAX_TRACE_BYTES"], ["DASHBOARD_MAX_SPANS"], ["DASHBOARD_MAX_DEPTH"]). */

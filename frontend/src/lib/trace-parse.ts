@@ -361,6 +361,36 @@ export function parseRow(v: unknown, path: string): ListRow {
   };
 }
 
+/**
+ * The list endpoint's answer, `{"traces": [row, ...], "dropped_events": N, ...}` (docs/trace-format.md,
+ * "HTTP endpoints"). A row that does not validate is left out with a warning, as in a backlog frame.
+ */
+export function parseTraceList(text: string, source: string): { rows: ListRow[]; droppedEvents: number | null; warnings: string[] } {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new FormatError(source, `not valid JSON (${(e as Error).message})`);
+  }
+  const warnings: string[] = [];
+  const rows: ListRow[] = [];
+  try {
+    const o = obj(data, "answer");
+    for (const [i, r] of arrField(o, "traces", "answer").entries()) {
+      try {
+        rows.push(parseRow(r, `traces[${i}]`));
+      } catch (err) {
+        warnings.push(`${source}: ${errorText(err)}`);
+      }
+    }
+    const dropped = o["dropped_events"];
+    return { rows, droppedEvents: typeof dropped === "number" && Number.isSafeInteger(dropped) && dropped >= 0 ? dropped : null, warnings };
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(source, e.message);
+    throw e;
+  }
+}
+
 /** A trace.end whose trace failed validation keeps its row (so the list completes) with trace null. */
 export type ParsedEvent =
   | Exclude<LiveEvent, { e: "trace.end" }>

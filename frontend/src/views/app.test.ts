@@ -7,7 +7,7 @@ import { FakeSocket, fixture, row, serverGroupsFixture, span } from "../lib/test
 import { DEFAULT_LIMITS } from "../lib/trace-format";
 
 
-const config = { wsUrl: "/__lifecycle__/ws/", apiBase: "/__lifecycle__/api/", version: 1, ...DEFAULT_LIMITS };
+const config = { wsUrl: "/__lifecycle__/ws/", apiBase: "/__lifecycle__/api/", version: 1, ...DEFAULT_LIMITS, live: true, channels: true };
 const q = (sel: string) => document.querySelector<HTMLElement>(sel);
 const qa = (sel: string) => Array.from(document.querySelectorAll<HTMLElement>(sel));
 
@@ -567,5 +567,148 @@ describe("App, hostile files and traces", () => {
     expect(detail()?.querySelector("[data-testid=detail-transaction]")?.textContent).toContain("Transaction control");
     // Shown in their sections, not repeated in "Other attributes".
     expect(detail()?.querySelector("[data-testid=span-attrs]")?.textContent ?? "").not.toContain("transaction");
+  });
+});
+
+describe("App without live events (config.live false) and its fallback", () => {
+  let listRows: unknown[];
+  let listStatus: number;
+
+  function remount(over: Partial<typeof config>, doc?: { visibilityState: DocumentVisibilityState }): void {
+    app.stop();
+    FakeSocket.instances = [];
+    const root = document.getElementById("lifecycle-app") as HTMLElement;
+    fetchMock.mockImplementation(async (url: string) => {
+      if (url === "/__lifecycle__/api/traces/") return new Response(JSON.stringify({ traces: listRows, dropped_events: 0 }), { status: listStatus });
+      const body = url.includes(bookList.id) ? bookList : null;
+      return body ? new Response(JSON.stringify(body), { status: 200 }) : new Response("{}", { status: 404 });
+    });
+    const d = doc ?? document;
+    app = new App(root, { ...config, ...over }, {
+      WebSocket: FakeSocket as unknown as typeof WebSocket,
+      fetch: fetchMock as unknown as typeof fetch,
+      location: { protocol: "https:", host: "shop.test" },
+      pollIntervalMs: 3000,
+      document: {
+        get visibilityState() {
+          return d.visibilityState;
+        },
+        addEventListener: document.addEventListener.bind(document),
+        removeEventListener: document.removeEventListener.bind(document),
+      },
+    });
+    app.start();
+  }
+  const listCalls = () => fetchMock.mock.calls.filter((c) => c[0] === "/__lifecycle__/api/traces/").length;
+  const ids = () => qa("[data-testid=request-row]").map((r) => r.dataset["traceId"]);
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    listRows = [row("a1", { started_at: "2026-11-25T01:40:00.000000Z" })];
+    listStatus = 200;
+  });
+  afterEach(() => {
+    app.stop();
+    vi.useRealTimers();
+  });
+
+  it("opens no websocket, lists the API's rows, refreshes them every interval and on Refresh", async () => {
+    remount({ live: false, channels: false });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeSocket.instances).toHaveLength(0);
+    expect(ids()).toEqual(["a1"]);
+    const pill = q("[data-testid=connection-state]");
+    expect(pill?.dataset["state"]).toBe("off");
+    expect(pill?.textContent).toBe("live updates off");
+    const note = q("[data-testid=live-off-note]") as HTMLElement;
+    expect(note.hidden).toBe(false);
+    expect(note.textContent).toContain("Live updates are off (Django Channels is not installed): the list refreshes every 3 s.");
+    expect(note.textContent).toContain('pip install "django-request-lifecycle[live]"');
+    expect(q("[data-testid=connection-banner]")?.hidden).toBe(true);
+    expect(q("[data-testid=error-banner]")?.hidden).toBe(true);
+    expect(q("[data-testid=retry-button]")?.hidden).toBe(true);
+
+    listRows = [row("b2", { started_at: "2026-11-25T01:41:00.000000Z", path: "/books/" }), ...listRows];
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(ids()).toEqual(["b2", "a1"]);
+
+    listRows = [row("c3", { started_at: "2026-11-25T01:42:00.000000Z" }), ...listRows];
+    const refresh = q("[data-testid=refresh-button]") as HTMLButtonElement;
+    expect(refresh.hidden).toBe(false);
+    const before = listCalls();
+    refresh.click();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(listCalls()).toBe(before + 1);
+    expect(ids()).toEqual(["c3", "b2", "a1"]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeSocket.instances).toHaveLength(0);
+
+    // Opening a trace works as before, over HTTP.
+    listRows = [row(bookList.id, { started_at: "2026-11-25T01:43:00.000000Z" }), ...listRows];
+    refresh.click();
+    await vi.advanceTimersByTimeAsync(0);
+    qa("[data-testid=request-row]")[0]?.click();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetchMock.mock.calls.some((c) => c[0] === `/__lifecycle__/api/traces/${bookList.id}/`)).toBe(true);
+    expect(q("[data-testid=trace-view]")?.dataset["state"]).not.toBe("loading");
+    expect(qa("[data-testid=waterfall-row]").length).toBeGreaterThan(1);
+  });
+
+  it("explains a missing channel layer where Channels is installed, and a failed read calmly", async () => {
+    listStatus = 503;
+    remount({ live: false, channels: true });
+    await vi.advanceTimersByTimeAsync(0);
+    const note = q("[data-testid=live-off-note]") as HTMLElement;
+    expect(note.textContent).toContain("Live updates are off (no channel layer is configured for lifecycle");
+    expect(note.textContent).not.toContain("Channels is not installed");
+    expect(q("[data-testid=poll-error]")?.textContent).toBe("Could not read the request list from /__lifecycle__/api/traces/: HTTP 503");
+    listStatus = 200;
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(q("[data-testid=poll-error]")?.hidden).toBe(true);
+    expect(ids()).toEqual(["a1"]);
+  });
+
+  it("does not poll while the tab is hidden", async () => {
+    const doc = { visibilityState: "visible" as DocumentVisibilityState };
+    remount({ live: false }, doc);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(listCalls()).toBe(1);
+    doc.visibilityState = "hidden";
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(listCalls()).toBe(1); // the read already scheduled finds the tab hidden: no request
+    doc.visibilityState = "visible";
+    document.dispatchEvent(new Event("visibilitychange"));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(listCalls()).toBe(2);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(listCalls()).toBe(3);
+  });
+
+  it("polls the list after the handshake failed twice, says so, and stops once live", async () => {
+    remount({ live: true });
+    const banner = q("[data-testid=connection-banner]") as HTMLElement;
+    socket().closed(1006);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(listCalls()).toBe(0);
+    await vi.advanceTimersByTimeAsync(2000);
+    socket().closed(1006);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(listCalls()).toBe(1);
+    expect(ids()).toEqual(["a1"]);
+    expect(banner.textContent).toContain("lifecycle.routing.websocket_urlpatterns");
+    expect(banner.textContent).toContain("Meanwhile the list is read over HTTP every 3 s.");
+    expect(q("[data-testid=refresh-button]")?.hidden).toBe(false);
+    expect(q("[data-testid=live-off-note]")?.hidden).toBe(true);
+    listRows = [row("b2", { started_at: "2026-11-25T01:41:00.000000Z" }), ...listRows];
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(ids()).toEqual(["b2", "a1"]);
+    // The next handshake works: the socket's backlog takes over.
+    while (socket().readyState === 3) await vi.advanceTimersByTimeAsync(1000);
+    socket().open();
+    const calls = listCalls();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(listCalls()).toBe(calls);
+    expect(banner.hidden).toBe(true);
+    expect(q("[data-testid=refresh-button]")?.hidden).toBe(true);
   });
 });

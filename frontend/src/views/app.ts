@@ -1,23 +1,26 @@
 // The app: wires the socket, the trace store, the state and the views. Websocket frames are queued
-// and applied once per animation frame, so a burst of traffic costs one render.
+// and applied once per animation frame, so a burst of traffic costs one render. Where the server has
+// no live events (config.live false) no socket is opened: the list is polled over HTTP instead, as it
+// also is while a socket keeps failing to connect.
 
-import { websocketUrl } from "../lib/backoff";
+import { POLL_FALLBACK_AFTER, websocketUrl } from "../lib/backoff";
 import { parseFilter, type Filter } from "../lib/filter";
 import { computeSummary, mergeSpans, partialTrace, withRequestSpan } from "../lib/summary";
 import { originOf } from "../lib/protocol";
-import type { DashboardConfig, Trace } from "../lib/trace-format";
+import type { DashboardConfig, ListRow, Trace } from "../lib/trace-format";
 import { PROTOCOL_VERSION } from "../lib/trace-format";
 import { TooLargeError, limitTrace, readLimited, tooLargeMessage, type Limits } from "../lib/trace-limits";
 import { FormatError, errorText, parseServerMessage, parseTraceText } from "../lib/trace-parse";
 import { DEFAULT_CAP, TraceStore, isRunning, type TraceEntry } from "../lib/trace-store";
 import { maxEndNs } from "../lib/waterfall-layout";
+import { ListPoller, POLL_INTERVAL_MS } from "../list-poller";
 import { LiveSocket } from "../live-socket";
 import { State, type OpenTrace } from "../state";
 import { DetailPane } from "./detail-pane";
 import { h } from "./dom";
 import { bindFileDrop } from "./file-drop";
 import { bindShortcuts, shortcutsHelp } from "./shortcuts";
-import { ConnectionBanner, ErrorBanner } from "./error-banner";
+import { ConnectionBanner, ErrorBanner, LiveOffNote } from "./error-banner";
 import { RequestList } from "./request-list";
 import { TopBar } from "./top-bar";
 import { TraceView, type SpanGroup } from "./trace-view";
@@ -27,6 +30,10 @@ export interface AppDeps {
   fetch?: typeof fetch;
   location?: { protocol: string; host: string };
   cap?: number;
+  /** How often the list is polled without a live socket (POLL_INTERVAL_MS). */
+  pollIntervalMs?: number;
+  /** Whose visibilityState decides whether to poll (the document). */
+  document?: Pick<Document, "visibilityState" | "addEventListener" | "removeEventListener">;
 }
 
 /** Malformed frames logged to the console one by one before only every 100th is. */
@@ -45,7 +52,10 @@ export class App {
   private readonly help: HTMLElement;
   /** Traces refetched once because their trace.end came without a usable trace. */
   private readonly refetched = new Set<string>();
-  private readonly socket: LiveSocket;
+  /** null when the server has no live events (config.live false). */
+  private readonly socket: LiveSocket | null;
+  private readonly poller: ListPoller;
+  private readonly liveOffNote: LiveOffNote;
   private readonly fetchFn: typeof fetch;
 
   /** Frames as received, with the generation of the socket they came on (acks go to that one only). */
@@ -82,7 +92,8 @@ export class App {
     this.limits = { maxTraceBytes: config.maxTraceBytes, maxSpans: config.maxSpans, maxDepth: config.maxDepth };
     this.fetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
     this.topBar = new TopBar({
-      retryNow: () => this.socket.retryNow(),
+      retryNow: () => this.socket?.retryNow(),
+      refresh: () => void this.poller.refreshNow(),
       togglePause: () => this.togglePause(),
       setFilter: (text) => this.state.set({ filterText: text }),
       openFile: (file) => void this.openFile(file),
@@ -96,13 +107,16 @@ export class App {
     this.errorBanner = new ErrorBanner(() => this.state.set({ errors: [] }));
     const location = deps.location ?? window.location;
     const url = websocketUrl(config.wsUrl, location);
-    this.connectionBanner = new ConnectionBanner({ url, origin: originOf(location) }, () => this.socket.retryNow());
+    const pollIntervalMs = deps.pollIntervalMs ?? POLL_INTERVAL_MS;
+    this.connectionBanner = new ConnectionBanner({ url, origin: originOf(location), pollIntervalMs }, () => this.socket?.retryNow());
+    this.liveOffNote = new LiveOffNote({ channels: config.channels, pollIntervalMs });
     this.dropZone = h("div", { class: "drop-zone", testid: "drop-zone", text: "Drop a trace file to open it" });
     this.dropZone.hidden = true;
     this.help = shortcutsHelp(() => (this.help.hidden = true));
     root.classList.add("lifecycle-app");
     root.replaceChildren(
       this.topBar.el,
+      this.liveOffNote.el,
       this.connectionBanner.el,
       this.errorBanner.el,
       h("main", { class: "panes" }, this.list.el, this.traceView.el, this.detail.el),
@@ -110,14 +124,34 @@ export class App {
       this.help,
     );
 
-    this.socket = new LiveSocket(
-      url,
+    this.poller = new ListPoller(
+      `${config.apiBase}traces/`,
+      this.fetchFn,
       {
-        onState: (connection, retryAt, connectionProblem) => this.state.set({ connection, retryAt, connectionProblem }),
-        onMessage: (data, generation) => this.enqueue(data, generation),
+        onRows: (rows, droppedEvents) => this.applyPolledRows(rows, droppedEvents),
+        onResult: (pollError, warnings) => {
+          for (const w of warnings) this.malformedFrame(w);
+          this.state.set({ pollError });
+        },
       },
-      deps.WebSocket ?? WebSocket,
+      config.maxTraceBytes,
+      pollIntervalMs,
+      deps.document ?? document,
     );
+    this.socket = config.live
+      ? new LiveSocket(
+          url,
+          {
+            onState: (connection, retryAt, connectionProblem) => {
+              this.state.set({ connection, retryAt, connectionProblem });
+              this.pollWhileDown();
+            },
+            onMessage: (data, generation) => this.enqueue(data, generation),
+          },
+          deps.WebSocket ?? WebSocket,
+        )
+      : null;
+    if (!this.socket) this.state.set({ connection: "off" });
     this.state.subscribe((s, prev) => {
       if (s.open !== prev.open) this.store.pin(s.open?.source === "server" ? s.open.id : null);
       if (s.filterText !== prev.filterText) this.filter = parseFilter(s.filterText);
@@ -157,7 +191,38 @@ export class App {
 
   start(): void {
     this.restoreFromUrl();
-    this.socket.connect();
+    if (this.socket) this.socket.connect();
+    else this.startPolling();
+  }
+
+  // ---- the list over HTTP, where no socket carries it
+
+  private startPolling(): void {
+    this.poller.start();
+    this.state.set({ polling: true });
+  }
+
+  /** A socket that failed POLL_FALLBACK_AFTER times in a row: poll the list until it is live again. */
+  private pollWhileDown(): void {
+    const s = this.state.get();
+    const down = (s.connection === "reconnecting" || s.connection === "disconnected") && (this.socket?.failures ?? 0) >= POLL_FALLBACK_AFTER;
+    if (down) this.startPolling();
+    else if (this.poller.running && s.connection !== "connecting" && s.connection !== "reconnecting" && s.connection !== "disconnected") {
+      // Live again (the backlog brings the list), or refused (the API would refuse the same viewer).
+      this.poller.stop();
+      this.state.set({ polling: false, pollError: null });
+    }
+  }
+
+  private applyPolledRows(rows: ListRow[], droppedEvents: number | null): void {
+    this.store.applyBacklog(rows, performance.now());
+    if (droppedEvents !== null && !this.socket) this.store.droppedEvents = droppedEvents;
+    this.state.set({ droppedEvents: this.store.droppedEvents });
+    if (!this.state.get().paused) {
+      this.refreshList();
+      this.refreshOpenTrace();
+    }
+    this.renderChrome();
   }
 
   // ---- the open trace and span live in the URL (#trace=<id>&span=<n>), so a view can be shared
@@ -182,7 +247,8 @@ export class App {
 
   /** Closes the socket and removes the page-wide listeners (tests mount several apps). */
   stop(): void {
-    this.socket.close();
+    this.socket?.close();
+    this.poller.stop();
     this.listeners.abort();
     clearInterval(this.ticker);
   }
@@ -245,7 +311,7 @@ export class App {
   }
 
   private ack(seq: number, generation: number): void {
-    if (generation === this.socket.generation) this.socket.send({ type: "ack", seq });
+    if (this.socket && generation === this.socket.generation) this.socket.send({ type: "ack", seq });
   }
 
   private malformedFrame(warning: string): void {
@@ -490,6 +556,7 @@ export class App {
     this.topBar.update(s, this.config.apiBase, this.store.insertedTotal - this.pausedAtInserted, now);
     this.errorBanner.update(s);
     this.connectionBanner.update(s, now);
+    this.liveOffNote.update(s);
     this.root.dataset["connection"] = s.connection;
     this.root.classList.toggle("paused", s.paused);
   }

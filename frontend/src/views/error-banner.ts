@@ -1,5 +1,6 @@
-// The error banner (malformed frames, traces that fail validation, files that do not load) and the
-// connection banner (socket down, refused, or never opened).
+// The error banner (malformed frames, traces that fail validation, files that do not load), the
+// connection banner (socket down, refused, or never opened) and the calm note shown where the server
+// has no live events at all (the list is polled).
 
 import type { ConnectionProblem } from "../lib/protocol";
 import type { AppState } from "../state";
@@ -71,6 +72,45 @@ export function layerDownText(error: string | null): string {
   );
 }
 
+export const LIVE_EXTRA_HINT = 'pip install "django-request-lifecycle[live]"';
+
+/** What the note says where the server has no live events (DashboardConfig.live false). */
+export function liveOffText(channels: boolean, pollIntervalMs: number): { text: string; hint: string } {
+  const every = `the list refreshes every ${Math.round(pollIntervalMs / 1000)} s`;
+  return channels
+    ? {
+        text: `Live updates are off (no channel layer is configured for lifecycle: CHANNEL_LAYERS, LIFECYCLE["CHANNEL_LAYER"]): ${every}.`,
+        hint: 'Configure CHANNEL_LAYERS (and route lifecycle.routing.websocket_urlpatterns in asgi.py) for live updates.',
+      }
+    : { text: `Live updates are off (Django Channels is not installed): ${every}.`, hint: `For live updates: ${LIVE_EXTRA_HINT}` };
+}
+
+/** The calm note of a dashboard without live events; it also says when reading the list failed. */
+export class LiveOffNote {
+  readonly el: HTMLElement;
+  private readonly problem: HTMLElement;
+
+  constructor(ctx: { channels: boolean; pollIntervalMs: number }) {
+    const { text, hint } = liveOffText(ctx.channels, ctx.pollIntervalMs);
+    this.problem = h("span", { class: "live-off-problem", testid: "poll-error" });
+    this.problem.hidden = true;
+    this.el = h(
+      "div",
+      { class: "live-off-note", testid: "live-off-note", attrs: { role: "status" } },
+      h("span", { text }),
+      h("code", { class: "live-off-hint", text: hint }),
+      this.problem,
+    );
+    this.el.hidden = true;
+  }
+
+  update(s: AppState): void {
+    toggle(this.el, s.connection === "off");
+    toggle(this.problem, s.pollError !== null);
+    setText(this.problem, s.pollError ?? "");
+  }
+}
+
 /** Shown while the socket is down: the data stays readable. Says why, when the close code tells. */
 export class ConnectionBanner {
   readonly el: HTMLElement;
@@ -78,7 +118,7 @@ export class ConnectionBanner {
   private readonly retry: HTMLButtonElement;
 
   constructor(
-    private readonly ctx: { url: string; origin: string },
+    private readonly ctx: { url: string; origin: string; pollIntervalMs?: number },
     onRetry: () => void,
   ) {
     this.text = h("span", { class: "connection-text" });
@@ -108,7 +148,11 @@ export class ConnectionBanner {
     const wait = s.retryAt !== null ? Math.max(0, Math.ceil((s.retryAt - nowMs) / 1000)) : null;
     const next = wait === null ? "Connecting…" : `Retrying in ${wait} s.`;
     const why = problemText(problem, this.ctx);
-    const text = why === null ? `Connection to the server lost. ${next} What is shown stays readable.` : refused ? why : `${why} ${next}`;
+    let text = why === null ? `Connection to the server lost. ${next} What is shown stays readable.` : refused ? why : `${why} ${next}`;
+    if (s.polling && !refused) {
+      const every = Math.round((this.ctx.pollIntervalMs ?? 5000) / 1000);
+      text += s.pollError ? ` Reading the list over HTTP failed too: ${s.pollError}` : ` Meanwhile the list is read over HTTP every ${every} s.`;
+    }
     setText(this.text, text);
   }
 }

@@ -7,6 +7,8 @@ import { h, setAttr, setText, toggle } from "./dom";
 
 export interface TopBarActions {
   retryNow(): void;
+  /** Reads the request list now (while it is polled: no live socket). */
+  refresh(): void;
   togglePause(): void;
   setFilter(text: string): void;
   openFile(file: File): void;
@@ -18,6 +20,7 @@ const PILL_TEXT: Record<ConnectionState, string> = {
   reconnecting: "reconnecting",
   disconnected: "disconnected",
   refused: "refused",
+  off: "live updates off",
 };
 
 /** The pill: the socket's state, except that an open socket over a channel layer that is down is not live. */
@@ -39,6 +42,7 @@ export class TopBar {
   readonly filterInput: HTMLInputElement;
   private readonly pill: HTMLElement;
   private readonly retry: HTMLButtonElement;
+  private readonly refresh: HTMLButtonElement;
   private readonly pause: HTMLButtonElement;
   private readonly pausedNote: HTMLElement;
   private readonly dropped: HTMLElement;
@@ -53,6 +57,9 @@ export class TopBar {
     this.pill = h("span", { class: "pill", testid: "connection-state", attrs: { role: "status", "data-state": "connecting" }, text: "connecting" });
     this.retry = h("button", { class: "btn btn-small", testid: "retry-button", text: "Retry now", attrs: { type: "button" } });
     this.retry.addEventListener("click", () => actions.retryNow());
+    this.refresh = h("button", { class: "btn btn-small", testid: "refresh-button", text: "Refresh", title: "Read the request list from the server now", attrs: { type: "button" } });
+    this.refresh.addEventListener("click", () => actions.refresh());
+    this.refresh.hidden = true;
     this.pause = h("button", { class: "btn", testid: "pause-button", text: "Pause", title: "Pause the live view (Space)", attrs: { type: "button", "aria-pressed": "false" } });
     this.pause.addEventListener("click", () => actions.togglePause());
     this.pausedNote = h("span", { class: "paused-note", testid: "paused-note" });
@@ -88,6 +95,7 @@ export class TopBar {
       h("h1", { class: "app-title", text: "Request lifecycle" }),
       this.pill,
       this.retry,
+      this.refresh,
       this.pause,
       this.pausedNote,
       this.filterInput,
@@ -105,8 +113,15 @@ export class TopBar {
     setAttr(this.pill, "data-state", pill.state);
     const wait = s.retryAt !== null ? Math.max(0, Math.ceil((s.retryAt - nowMs) / 1000)) : null;
     this.pill.title =
-      wait !== null ? `Next attempt in ${wait} s` : s.connection === "refused" ? "The server refused the live connection: see the banner" : (pill.title ?? "");
-    toggle(this.retry, s.connection !== "live" && s.connection !== "connecting");
+      wait !== null
+        ? `Next attempt in ${wait} s`
+        : s.connection === "refused"
+          ? "The server refused the live connection: see the banner"
+          : s.connection === "off"
+            ? "The server has no live events: the list is read every few seconds"
+            : (pill.title ?? "");
+    toggle(this.retry, s.connection !== "live" && s.connection !== "connecting" && s.connection !== "off");
+    toggle(this.refresh, s.polling);
     setText(this.pause, s.paused ? "Resume" : "Pause");
     setAttr(this.pause, "aria-pressed", String(s.paused));
     toggle(this.pausedNote, s.paused);
