@@ -139,7 +139,7 @@ def check_live_stack(app_configs=None, **kwargs):
             )]
         return [Warning(
             "Django Channels is not installed, so the lifecycle dashboard gets no live updates "
-            "(it shows the recorded traces when reloaded).",
+            "(it lists the recorded traces and refreshes the list every few seconds).",
             hint=f'{LIVE_EXTRA} for the live dashboard, or set LIFECYCLE["CHANNEL_LAYER"] = None to do '
                  "without it.",
             id="lifecycle.W009",
@@ -209,7 +209,7 @@ def check_channel_layer(app_configs=None, **kwargs):
     if alias not in layers:
         return [Warning(
             f"CHANNEL_LAYERS has no {alias!r} layer, so the dashboard receives no live events "
-            "(it still shows traces when reloaded).",
+            "(it lists the recorded traces and refreshes the list every few seconds).",
             hint='Add CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}} for one '
                  "process, or channels_redis' RedisPubSubChannelLayer for several; or set "
                  "LIFECYCLE['CHANNEL_LAYER'] = None to turn live publishing off.",

@@ -49,6 +49,7 @@ from lifecycle.replay_client import (
     send,
     spec_from_request,
 )
+from lifecycle.replay_file import write_recording
 from lifecycle.replay_options import (
     COMMON_OPTIONS,
     MODES,
@@ -214,6 +215,15 @@ def _run(
 # -- the verdict, shared by replays and blocks -----------------------------------------------------------
 
 
+def _previous(file: Path) -> Trace | None:
+    """The recording a rewrite replaces, whose ids, timings and database noise the new file keeps where
+    nothing changed (lifecycle.replay_file); None when it is not a trace any more."""
+    try:
+        return Trace.load(file)
+    except TraceFormatError:
+        return None
+
+
 def _conclude(result: ReplayResult, config: Config, *, what: str) -> ReplayResult:
     __tracebackhide__ = True
     file = result.path
@@ -221,11 +231,12 @@ def _conclude(result: ReplayResult, config: Config, *, what: str) -> ReplayResul
     actual = actual_path(file, config.actual_dir)
     if result.recorded is None:
         existed = file.exists()
-        result.trace.save(file)
+        changed = write_recording(result.trace, file, _previous(file) if existed else None)
         result.written = file
-        reason = (
-            "rewritten (record mode all)" if existed else f"recorded on first run (record mode {config.mode})"
-        )
+        if not existed:
+            reason = f"recorded on first run (record mode {config.mode})"
+        else:
+            reason = "rewritten (record mode all)" if changed else "unchanged (record mode all)"
         result.notes.append(f"{shown}: {reason}")
         written.append(f"{shown} ({what}): {reason}")
         logger.info("lifecycle replay: %s %s", shown, reason)
@@ -248,7 +259,8 @@ def _conclude(result: ReplayResult, config: Config, *, what: str) -> ReplayResul
         if actual.exists():
             actual.unlink()  # a stale actual file from an earlier failure
         return result
-    result.trace.save(actual)
+    timing_failed = any(f.check == "timing" for f in comparison.failures)
+    write_recording(result.trace, actual, result.recorded, keep_timings=not timing_failed)
     result.written = actual
     message = format_failure(
         comparison,
