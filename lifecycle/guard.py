@@ -23,7 +23,7 @@ from typing import Any
 from lifecycle import conf, nplusone
 from lifecycle.compare import _clip
 from lifecycle.instruments import install_all
-from lifecycle.recorder import Recording, current
+from lifecycle.recorder import Recording, clear_current, current
 from lifecycle.replay_client import activate_block, deactivate_block
 from lifecycle.summary import finalize
 
@@ -54,7 +54,13 @@ def _yield_to_the_middleware() -> None:
     def guarded_should_record(self, request):  # type: ignore[no-untyped-def]
         rec = current()
         if rec is not None and rec.request_span.attrs.get("guard"):
-            return not request.path.startswith(self.ignored_prefixes()) and policy.should_record(request)
+            if request.path.startswith(self.ignored_prefixes()) or not policy.should_record(request):
+                return False
+            # Step aside: this request's recording is the middleware's alone (its span in the guard's block
+            # stays empty). Leaving the block sets the context back; a streaming response keeps the
+            # middleware's recording past that, and must not find the guard's as its parent.
+            clear_current()
+            return True
         return should_record(self, request)
 
     def guarded_add(trace, data=None):  # type: ignore[no-untyped-def]
