@@ -100,6 +100,8 @@ DEFAULTS: dict[str, Any] = {
     # view, status, templates, new_queries, more_queries, duplicates, fewer_queries (on), query_count,
     # timing (off).
     "REPLAY_CHECKS": {},
+    # The pytest plugin's suite-wide N+1 guard: "fail", "warn" or "off" (--lifecycle-n-plus-one wins).
+    "N_PLUS_ONE_GUARD": "off",
     # A replay that only ran fewer queries than recorded (an N+1 fixed, nothing worse): "fail" (the default:
     # re-record to keep the gain, or a later return to the old count passes) or "warn" (pass, with a
     # lifecycle.replay.ReplayImproved warning and a note).

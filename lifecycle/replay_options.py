@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lifecycle import conf
+from lifecycle import _pytest_state, conf
 from lifecycle.compare import CHECKS
 from lifecycle.replay_client import ReplayError
 
@@ -21,9 +21,10 @@ __unittest = True
 MODES = ("once", "none", "all")
 _MODE_ALIASES = {"overwrite": "all", "new": "once"}
 
-# Set by the pytest plugin: the --lifecycle-record option and the rootdir that relative paths start from.
-cli_mode: str | None = None
-base_dir: Path | None = None
+# The --lifecycle-record option and the rootdir that relative paths start from: kept by the pytest plugin in
+# lifecycle._pytest_state (read here on import), and set here directly when this module was imported first.
+cli_mode: str | None = _pytest_state.cli_mode
+base_dir: Path | None = _pytest_state.base_dir
 # What the replays of this run wrote, for the pytest terminal summary.
 written: list[str] = []
 

@@ -320,6 +320,7 @@ def test_without_the_toolbar_app_nothing_of_the_toolbar_is_imported():
     assert out.stdout.strip() == "[] {}"
 
 
+@pytest.mark.lifecycle_allow_n_plus_one("checks that nothing records it: the guard would")
 def test_below_the_toolbar_the_panel_says_the_request_was_not_recorded_and_why(seeded):
     config = toolbar_settings(panels=["lifecycle.panels.LifecyclePanel"])
     config["MIDDLEWARE"] = [TOOLBAR_MIDDLEWARE, MIDDLEWARE_PATH, *SITE_MIDDLEWARE]
