@@ -166,6 +166,16 @@ class BooksTests(ReplayTestMixin, TestCase):
 """
 
 TRACE_FILES = ("books.json", "books_fixed.json", "visit.json", "decorated.json", "unittest_books.json")
+# The "lifecycle trace files written" summary of the project's first run: by file, whatever order the tests
+# ran in (pytest-randomly, xdist).
+FIRST_RUN_WRITTEN = [
+    "*lifecycle trace files written*",
+    "traces/books.json (GET /books/): recorded on first run (record mode once)",
+    "traces/books_fixed.json (GET /books/fixed/): recorded on first run (record mode once)",
+    "traces/decorated.json (block 'test_decorated', 1 request): recorded on first run (record mode*",
+    "traces/unittest_books.json (GET /books/): recorded on first run (record mode once)",
+    "traces/visit.json (block 'visit', 2 requests): recorded on first run (record mode once)",
+]
 
 
 class Project:
