@@ -122,6 +122,15 @@ def test_a_block_recorded_twice_rewrites_nothing(seeded, client, tmp_path):
         assert write_recording(trace, file, previous) is (run == 0)
 
 
+def _authors(client, tmp_path: Path, *, extra: bool) -> Trace:
+    """A trace of /authors/, with or without its extra query."""
+    EXTRA_QUERY["on"] = extra
+    try:
+        return _record(client, tmp_path, "/authors/")
+    finally:
+        EXTRA_QUERY["on"] = False
+
+
 def _lines(file: Path) -> list[str]:
     # A span added after the last one also puts a comma after it: that is not a change to review.
     return [line.rstrip(",") for line in file.read_text().splitlines()]
@@ -130,14 +139,9 @@ def _lines(file: Path) -> list[str]:
 @pytest.mark.urls(__name__)
 def test_an_added_query_changes_only_its_lines(seeded, client, tmp_path):
     file = tmp_path / "authors.json"
-    EXTRA_QUERY["on"] = False
-    try:
-        write_recording(_record(client, tmp_path, "/authors/"), file, None)
-        before = _lines(file)
-        EXTRA_QUERY["on"] = True
-        assert write_recording(_record(client, tmp_path, "/authors/"), file, Trace.load(file)) is True
-    finally:
-        EXTRA_QUERY["on"] = False
+    write_recording(_authors(client, tmp_path, extra=False), file, None)
+    before = _lines(file)
+    assert write_recording(_authors(client, tmp_path, extra=True), file, Trace.load(file)) is True
     after = _lines(file)
     removed = [line for line in difflib.ndiff(before, after) if line.startswith("- ")]
     added = [line for line in difflib.ndiff(before, after) if line.startswith("+ ")]
@@ -152,13 +156,9 @@ def test_an_added_query_changes_only_its_lines(seeded, client, tmp_path):
 @pytest.mark.urls(__name__)
 def test_a_removed_query_changes_only_its_lines(seeded, client, tmp_path):
     file = tmp_path / "authors.json"
-    EXTRA_QUERY["on"] = True
-    try:
-        write_recording(_record(client, tmp_path, "/authors/"), file, None)
-    finally:
-        EXTRA_QUERY["on"] = False
+    write_recording(_authors(client, tmp_path, extra=True), file, None)
     before = _lines(file)
-    write_recording(_record(client, tmp_path, "/authors/"), file, Trace.load(file))
+    write_recording(_authors(client, tmp_path, extra=False), file, Trace.load(file))
     diff = [line for line in difflib.ndiff(before, _lines(file)) if line[:2] in ("- ", "+ ")]
     gone = [line for line in diff if line.startswith("- ") and '"kind": "sql"' in line]
     assert len(gone) == 1 and "shop_tag" in gone[0]
