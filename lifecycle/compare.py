@@ -378,6 +378,7 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 def _suspects(old: Profile, new: Profile, new_keys: list[str]) -> list[str]:
     """Why the replay may differ without a code change: missing data, a missing login, a cache's state."""
     out: list[str] = []
+    warm, cold = _warm(old, new), _warm(new, old)
     for (_, path, was), (_, _, now) in zip(old.requests, new.requests, strict=False):
         if was == now or not isinstance(was, int) or not isinstance(now, int) or not 200 <= was < 300:
             continue
@@ -408,12 +409,11 @@ def _suspects(old: Profile, new: Profile, new_keys: list[str]) -> list[str]:
                 )
                 break
         else:
-            if not any(s.startswith("missing data") for s in out) and not _warm(old, new):
+            if not any(s.startswith("missing data") for s in out) and not warm:
                 out.append(
                     f"missing data: {old.total_queries - new.total_queries} fewer queries and no new one: the "
                     "test database may hold less than the recording's (or the code stopped a lookup)"
                 )
-    warm, cold = _warm(old, new), _warm(new, old)
     if warm:
         out.append(f"a warm cache: {_n(len(warm), 'cache read')} hit now that missed in the recording "
                    f"({_keys(warm)}): the work behind them did not run. Clear the cache at the start of the test")
