@@ -262,6 +262,11 @@ class Publisher:
 
     # -- publishing --------------------------------------------------------------------------------------
 
+    def has_layer(self) -> bool:
+        """Whether live events have a channel layer to go to (Channels installed, a layer configured for
+        lifecycle): the dashboard opens its websocket only then."""
+        return self._layer_kind() != _NONE
+
     def wanted(self) -> bool:
         """False when an event could reach nobody, so that it is not even built."""
         kind = self._kind if self._kind is not None else self._layer_kind()

@@ -28,7 +28,6 @@ from django.views.decorators.http import require_safe
 
 from lifecycle import conf, policy, store
 from lifecycle.access import AccessContext, cross_site, refused
-from lifecycle.publish import _NONE as _NO_LAYER
 from lifecycle.publish import get_publisher
 from lifecycle.routing import WS_PATH
 
@@ -56,7 +55,7 @@ def dashboard_config() -> dict[str, object]:
     ``api/traces/`` instead of opening a websocket; ``channels`` tells it which of the two to explain.
     """
     base = reverse("lifecycle:dashboard")
-    live = get_publisher()._layer_kind() != _NO_LAYER
+    live = get_publisher().has_layer()
     return {"wsUrl": get_script_prefix() + WS_PATH, "apiBase": base + "api/", "version": CONFIG_VERSION,
             "maxTraceBytes": conf.get("DASHBOARD_MAX_TRACE_BYTES"), "maxSpans": conf.get("DASHBOARD_MAX_SPANS"),
             "maxDepth": conf.get("DASHBOARD_MAX_DEPTH"), "live": live,
