@@ -6,13 +6,14 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# Replay helpers, imported on first use: importing ``lifecycle`` stays free of Django imports.
+# Replay helpers and the span API, imported on first use: importing ``lifecycle`` stays free of Django imports.
 _LAZY = {
     "record": "lifecycle.replay",
     "replay_trace": "lifecycle.replay",
     "ReplayTestMixin": "lifecycle.replay",
     "TraceMismatch": "lifecycle.replay",
     "ReplayError": "lifecycle.replay",
+    "span": "lifecycle.spans",
 }
 
 

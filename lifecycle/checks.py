@@ -219,6 +219,28 @@ def check_channel_layer(app_configs=None, **kwargs):
 
 
 @_check(Tags.compatibility)
+def check_instruments(app_configs=None, **kwargs):
+    from lifecycle.instruments import InstrumentError, load
+
+    entries = conf.get("INSTRUMENTS")
+    if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
+        return [Error(f"LIFECYCLE['INSTRUMENTS'] must be a list of dotted paths, got {entries!r}.",
+                      hint="Start from the default, lifecycle.conf.DEFAULTS['INSTRUMENTS'], and add yours.",
+                      id="lifecycle.E009")]
+    problems = []
+    for entry in entries:
+        try:
+            load([entry])
+        except InstrumentError as exc:
+            problems.append(Error(
+                str(exc), hint="Each entry of LIFECYCLE['INSTRUMENTS'] names a module or an "
+                               "lifecycle.instruments.base.Instrument class with kinds, label, install() and "
+                               "uninstall(). Until it is fixed that instrument records nothing.",
+                id="lifecycle.E009"))
+    return problems
+
+
+@_check(Tags.compatibility)
 def check_record_callback(app_configs=None, **kwargs):
     try:
         policy.record_callback()

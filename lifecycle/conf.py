@@ -29,6 +29,18 @@ DEFAULTS: dict[str, Any] = {
     # Requests under MEDIA_URL (uploaded files) are not recorded either; False records them, for a site
     # that serves its media through a view of its own (permission checks, queries).
     "IGNORE_MEDIA": True,
+    # The instruments that record spans: dotted paths of modules, lifecycle.instruments.base.Instrument
+    # subclasses or instances (README: "Writing an instrument"). Add yours to these; leave one out to stop
+    # recording its kind.
+    "INSTRUMENTS": (
+        "lifecycle.instruments.handler",
+        "lifecycle.instruments.sql",
+        "lifecycle.instruments.transactions",
+        "lifecycle.instruments.templates",
+        "lifecycle.instruments.jinja",
+        "lifecycle.instruments.cache",
+        "lifecycle.instruments.toolbar",
+    ),
     # Spans kept per trace; further spans are counted in trace["dropped"].
     "MAX_SPANS": 5000,
     # User-code frames kept per SQL query and exception (0 turns stack capture off).

@@ -38,7 +38,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
-from lifecycle import conf, policy, store
+from lifecycle import conf, kinds, policy, store
 from lifecycle.access import AccessContext, fresh_scope, refused, websocket_origin_ok
 from lifecycle.publish import GROUP, get_publisher
 from lifecycle.safety import report
@@ -254,7 +254,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if self.channel_layer is not None:
             await self.join_group()
         hello = {"type": "hello", "version": PROTOCOL_VERSION, "dropped_events": publisher.dropped_events,
-                 "window": self.outbox.window, "layer": self.layer_state}
+                 "window": self.outbox.window, "layer": self.layer_state, "kinds": kinds.describe()}
         if self.layer_error:
             hello["error"] = self.layer_error
         await self.send_json(hello)

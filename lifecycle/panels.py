@@ -17,13 +17,24 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from lifecycle import nplusone
+from lifecycle import kinds, nplusone
 from lifecycle.instruments.toolbar import suspended_recording
 from lifecycle.recorder import current
 from lifecycle.summary import finalize
 from lifecycle.trace import Span, Trace
 
-KINDS = ("middleware", "resolve", "view", "sql", "template", "cache", "exception")
+# Always listed in the panel's table (with 0 when the request had none); any other kind when it has spans.
+_ALWAYS = ("middleware", "resolve", "view", "sql", "template", "cache", "exception")
+
+
+def _kinds_shown(counts) -> list[tuple[str, str]]:
+    """(kind, label) of the rows of the panel's table: the kinds of lifecycle.kinds in their order, then
+    the kinds nobody registered (by name); the request itself is the panel."""
+    known = kinds.registered()
+    shown = [(name, kind.label) for name, kind in known.items()
+             if name != "request" and (name in _ALWAYS or counts.get(name))]
+    shown.extend((name, name) for name in counts if name not in known)
+    return shown
 
 
 def snapshot(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None = None,
@@ -96,8 +107,8 @@ class LifecyclePanel(Panel):
             "dashboard": dashboard,
             "queries": summary["queries"],
             "n_plus_one": summary["n_plus_one"],
-            "counts": [(k, summary["counts"].get(k, 0), self_time.get(k, 0) / 1e6,
-                        summary["time_ns"].get(k, 0) / 1e6) for k in KINDS],
+            "counts": [(label, summary["counts"].get(k, 0), self_time.get(k, 0) / 1e6,
+                        summary["time_ns"].get(k, 0) / 1e6) for k, label in _kinds_shown(summary["counts"])],
             "n_plus_one_groups": [{
                 "count": g["count"], "fingerprint": g["fingerprint"][:300], "distinct": g["distinct_params"],
                 "where": nplusone.chain(g),

@@ -63,7 +63,7 @@ from typing import Any
 import orjson
 from asgiref.sync import SyncToAsync
 
-from lifecycle import conf, nplusone
+from lifecycle import conf, kinds, nplusone
 from lifecycle.safety import report
 
 logger = logging.getLogger("lifecycle")
@@ -77,12 +77,9 @@ BATCH_BYTES = 1 << 20
 _LOCAL_BACKENDS = frozenset({"channels.layers.InMemoryChannelLayer"})
 _NONE, _LOCAL, _REMOTE = 0, 1, 2
 
-# Span attributes sent while a request runs. Raw SQL parameters and frame tuples are only redacted and
-# formatted when the trace finishes (lifecycle.summary.finalize), so they wait for ``trace.end``.
-_LIVE_ATTRS: dict[str, tuple[str, ...]] = {
-    "sql": ("sql", "alias", "vendor", "rows", "many", "transaction"),
-    "exception": ("type", "message", "handled"),
-}
+# Span attributes sent while a request runs: each kind's ``live_attrs`` (lifecycle.kinds). Raw SQL
+# parameters and frame tuples are only redacted and formatted when the trace finishes
+# (lifecycle.summary.finalize), so they wait for ``trace.end``.
 _PLAIN = frozenset({int, float, bool, type(None)})
 _SKIP = object()
 _MAX_LIVE_STRING = 4000
@@ -460,7 +457,9 @@ class Publisher:
 def live_span(span) -> dict[str, Any]:
     """What a span event carries: the span, with only the attributes that are safe before finalize."""
     attrs = span.attrs
-    keys = _LIVE_ATTRS.get(span.kind, attrs)
+    keys = kinds.live_attrs(span.kind)
+    if keys is None:
+        keys = attrs
     safe: dict[str, Any] = {}
     for key in keys:
         value = attrs.get(key, _SKIP)

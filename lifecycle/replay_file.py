@@ -34,7 +34,7 @@ FIXED_STARTED_AT = "2000-01-01T00:00:00.000000Z"
 _TIMING_ATTRS = ("before_ns", "after_ns")
 # Top-level keys in Trace.to_dict order; the keys of every nested object are sorted.
 _ORDER = ("format", "version", "id", "started_at", "duration_ns", "request", "response", "resolver", "spans",
-          "summary", "dropped")
+          "summary", "dropped", "kind", "kinds")
 _SPAN_ORDER = ("id", "parent_id", "kind", "name", "start_ns", "duration_ns", "attrs")
 _GROUPS = ("duplicate_groups", "similar_groups", "n_plus_one_groups")
 # Django names savepoints s<thread id>_x<counter>: both depend on the process and on the tests before.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from lifecycle import conf, nplusone, redact
+from lifecycle import conf, kinds, nplusone, redact
 from lifecycle.fingerprint import fingerprint, similar_key
 from lifecycle.frames import display
 from lifecycle.trace import Trace
@@ -179,6 +179,7 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     similar.sort(key=lambda g: (-g["count"], -g["total_ns"]))
 
     counts = {kind: acc[0] for kind, acc in per_kind.items()}
+    trace.kinds = kinds.describe(counts)
     trace.summary = {
         "counts": counts,
         "time_ns": {kind: acc[1] for kind, acc in per_kind.items()},

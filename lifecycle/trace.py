@@ -66,7 +66,7 @@ class Trace:
     """A request: metadata plus a flat list of spans forming a tree (span 0 is the request)."""
 
     __slots__ = ("id", "started_at", "duration_ns", "request", "response", "resolver", "spans", "summary",
-                 "dropped")
+                 "dropped", "kind", "kinds")
 
     def __init__(
         self,
@@ -79,6 +79,8 @@ class Trace:
         spans: list[Span] | None = None,
         summary: dict[str, Any] | None = None,
         dropped: dict[str, Any] | None = None,
+        kind: str = "request",
+        kinds: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.id = id
         self.started_at = started_at
@@ -89,6 +91,10 @@ class Trace:
         self.spans = spans if spans is not None else []
         self.summary = summary if summary is not None else {}
         self.dropped = dropped if dropped is not None else {"spans": 0, "reason": None}
+        # What the trace is of: "request" (an HTTP request), "websocket" (a Channels consumer's event).
+        self.kind = kind
+        # How its span kinds are drawn: {kind: {"label", "symbol", "color"}} (lifecycle.kinds.describe).
+        self.kinds = kinds if kinds is not None else {}
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -108,6 +114,7 @@ class Trace:
         resolver = self.resolver or {}
         return {
             "id": self.id,
+            "kind": self.kind,
             "started_at": self.started_at,
             "method": self.request.get("method"),
             "path": self.request.get("path"),
@@ -136,6 +143,8 @@ class Trace:
             "spans": [s.to_dict() for s in self.spans],
             "summary": self.summary,
             "dropped": self.dropped,
+            "kind": self.kind,
+            "kinds": self.kinds,
         }
 
     def to_json(self, *, indent: bool = False) -> bytes:
@@ -209,6 +218,8 @@ class Trace:
             spans=spans,
             summary=obj["summary"],
             dropped=obj.get("dropped") or {"spans": 0, "reason": None},
+            kind=obj["kind"] if isinstance(obj.get("kind"), str) else "request",
+            kinds=obj["kinds"] if isinstance(obj.get("kinds"), dict) else {},
         )
 
     def __repr__(self) -> str:

@@ -99,7 +99,11 @@ async def test_hello_and_backlog_of_recent_traces():
     await sync_to_async(record_sync)("/t/tagged/two/")
     comm = communicator()
     hello, backlog = await connected(comm)
+    kinds = hello.pop("kinds")
     assert hello == {"type": "hello", "version": 2, "dropped_events": 0, "window": 8, "layer": "up"}
+    # Every registered kind is described, so the dashboard can draw kinds it has no style of its own for.
+    assert kinds["sql"] == {"label": "SQL", "symbol": "Q", "color": "#e69f00"}
+    assert {"request", "middleware", "view", "template", "cache", "custom"} <= set(kinds)
     assert backlog["type"] == "backlog" and backlog["seq"] == 1
     assert [row["path"] for row in backlog["traces"]] == ["/t/tagged/two/", "/t/tagged/one/"]
     assert backlog["traces"][0]["queries"] == 2

@@ -1,34 +1,140 @@
-"""Instruments: one module per stage of a request, each with idempotent ``install()``/``uninstall()``.
+"""Instruments: one per stage of a request, each following the contract of ``lifecycle.instruments.base``.
 
-See ``lifecycle.instruments.base`` for the contract.
+Which ones run is ``LIFECYCLE["INSTRUMENTS"]``: dotted paths of modules, :class:`~.base.Instrument`
+subclasses (instantiated with no arguments) or instances, the built-ins by default. Loading an instrument
+registers the kinds of span it records (``lifecycle.kinds``).
 """
 
 from __future__ import annotations
 
 import threading
 from importlib import import_module
+from typing import Any
 
-INSTRUMENTS = ("handler", "sql", "transactions", "templates", "jinja", "cache", "toolbar")
+from lifecycle import conf
+from lifecycle import kinds as _kinds
+
+BUILTIN: tuple[str, ...] = conf.DEFAULTS["INSTRUMENTS"]
 
 # Whether install_all() ran (and uninstall_all() did not since). Nothing is installed while lifecycle
 # cannot record (lifecycle.policy): ENABLED False, or None with DEBUG off.
 installed = False
-_lock = threading.Lock()
+# The instruments install_all() installed, in order, with the entries they came from: uninstall_all()
+# uninstalls exactly these, in reverse.
+_installed: list[tuple[Any, Any]] = []
+_configured: tuple = ()  # LIFECYCLE["INSTRUMENTS"] as install_all() read it
+_lock = threading.RLock()
 
 
-def _modules():
-    return [import_module(f"lifecycle.instruments.{name}") for name in INSTRUMENTS]
+class InstrumentError(Exception):
+    """An entry of ``LIFECYCLE["INSTRUMENTS"]`` cannot be used; the message names it and says why."""
+
+
+def _resolve(entry: Any) -> Any:
+    if not isinstance(entry, str):
+        obj = entry
+    else:
+        try:
+            obj = import_module(entry)
+        except ModuleNotFoundError as exc:
+            if exc.name != entry or "." not in entry:
+                raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] entry {entry!r} cannot be imported: {exc}.') from exc
+            module_path, _, name = entry.rpartition(".")
+            try:
+                obj = getattr(import_module(module_path), name)
+            except (ImportError, AttributeError) as err:
+                raise InstrumentError(
+                    f'LIFECYCLE["INSTRUMENTS"] entry {entry!r} cannot be imported ({err}). Expected the dotted '
+                    'path of a module or of an Instrument class, e.g. "lifecycle.instruments.sql".'
+                ) from err
+        except ImportError as exc:
+            raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] entry {entry!r} cannot be imported: {exc}.') from exc
+    if isinstance(obj, type):
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise InstrumentError(
+                f'LIFECYCLE["INSTRUMENTS"] entry {entry!r}: {obj.__name__}() failed ({type(exc).__name__}: {exc}); '
+                "an instrument class is instantiated with no arguments."
+            ) from exc
+    missing = [name for name in ("install", "uninstall") if not callable(getattr(obj, name, None))]
+    if missing:
+        raise InstrumentError(
+            f'LIFECYCLE["INSTRUMENTS"] entry {entry!r} has no callable {" or ".join(missing)}(): an instrument '
+            "has install() and uninstall() (see lifecycle.instruments.base)."
+        )
+    kinds = getattr(obj, "kinds", ())
+    if not isinstance(kinds, (tuple, list)) or not all(isinstance(k, _kinds.Kind) for k in kinds):
+        raise InstrumentError(
+            f'LIFECYCLE["INSTRUMENTS"] entry {entry!r}: kinds must be a tuple of lifecycle.kinds.Kind, '
+            f"got {kinds!r}."
+        )
+    return obj
+
+
+def label(instrument: Any) -> str:
+    """How an instrument names itself (its ``label``, else its module's or class's name)."""
+    text = getattr(instrument, "label", None)
+    if isinstance(text, str) and text:
+        return text
+    return getattr(instrument, "__name__", None) or type(instrument).__name__
+
+
+def load(entries: Any = None) -> list[tuple[Any, Any]]:
+    """``(entry, instrument)`` for each entry of ``LIFECYCLE["INSTRUMENTS"]`` (or ``entries``), its kinds
+    registered. Raises :class:`InstrumentError` naming the first entry that cannot be used."""
+    if entries is None:
+        entries = conf.get("INSTRUMENTS")
+    if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
+        raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] must be a list of dotted paths, got {entries!r}.')
+    loaded = []
+    for entry in entries:
+        instrument = _resolve(entry)
+        for kind in getattr(instrument, "kinds", ()):
+            try:
+                _kinds.register(kind)
+            except ValueError as exc:
+                raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] entry {entry!r}: {exc}') from exc
+        loaded.append((entry, instrument))
+    return loaded
 
 
 def install_all() -> None:
-    """Install every instrument (idempotent). ``lifecycle.record()`` calls it: an explicit opt-in."""
-    global installed
-    from lifecycle import conf, frames
+    """Install every instrument of ``LIFECYCLE["INSTRUMENTS"]`` (idempotent). ``lifecycle.record()`` calls it:
+    an explicit opt-in. An entry that cannot be loaded installs nothing of itself (``manage.py check``
+    reports it as lifecycle.E009); an instrument whose install() raises is reported once and left out."""
+    global installed, _configured
+    from lifecycle import frames
+    from lifecycle.safety import report
 
     with _lock:
         frames.configure(conf.get("HIDE_IN_STACKTRACES"))
-        for module in _modules():
-            module.install()
+        if installed:
+            # Each install() is idempotent: one undone by hand (tests) is done again.
+            for _entry, instrument in _installed:
+                try:
+                    instrument.install()
+                except Exception as exc:
+                    report(f"installing the {label(instrument)} instrument", exc)
+            return
+        _configured = _entries(conf.get("INSTRUMENTS"))
+        try:
+            loaded = load()
+        except InstrumentError as exc:
+            report("loading LIFECYCLE['INSTRUMENTS']", exc)
+            loaded = []
+            for entry in _configured:
+                try:
+                    loaded.extend(load([entry]))
+                except InstrumentError:
+                    pass
+        for entry, instrument in loaded:
+            try:
+                instrument.install()
+            except Exception as exc:
+                report(f"installing the {label(instrument)} instrument", exc)
+                continue
+            _installed.append((entry, instrument))
         installed = True
 
 
@@ -40,24 +146,38 @@ def ensure_installed() -> None:
 
 def uninstall_all() -> None:
     global installed
+    from lifecycle.safety import report
+
     with _lock:
-        for module in reversed(_modules()):
-            module.uninstall()
+        while _installed:
+            _entry, instrument = _installed.pop()
+            try:
+                instrument.uninstall()
+            except Exception as exc:
+                report(f"uninstalling the {label(instrument)} instrument", exc)
         installed = False
 
 
+def active() -> list[Any]:
+    """The instruments installed now, in order."""
+    return [instrument for _entry, instrument in _installed]
+
+
 def _reconfigure() -> None:
-    from lifecycle import conf, frames
+    from lifecycle import frames
     from lifecycle.instruments import sql
 
     frames.configure(conf.get("HIDE_IN_STACKTRACES"))
     sql.configure()
+    with _lock:
+        if installed and _configured != _entries(conf.get("INSTRUMENTS")):
+            # A test (override_settings) or a reload changed the list: the new one is what runs.
+            uninstall_all()
+            install_all()
 
 
-def _register_reset() -> None:
-    from lifecycle import conf
-
-    conf.on_reset(_reconfigure)
+def _entries(value: Any) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else ()
 
 
-_register_reset()
+conf.on_reset(_reconfigure)

@@ -32,8 +32,13 @@ from lifecycle import redact
 from lifecycle.frames import capture
 from lifecycle.instruments import sql
 from lifecycle.instruments.base import patch, unpatch_all
+from lifecycle.kinds import BUILTIN as _BUILTIN
 from lifecycle.recorder import _parent, _recording
 from lifecycle.safety import report
+
+# The instrument contract (lifecycle.instruments.base): what it records, how it names itself.
+kinds = tuple(k for k in _BUILTIN if k.name in ("cache",))
+label = "cache"
 
 OPERATIONS = ("add", "get", "set", "get_or_set", "touch", "delete", "clear", "get_many", "set_many",
               "delete_many", "has_key", "incr", "decr", "incr_version", "decr_version")

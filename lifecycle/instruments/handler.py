@@ -26,8 +26,13 @@ from lifecycle import capture, conf, redact
 from lifecycle.conf import REDACTED
 from lifecycle.frames import stop_at, traceback_user_frames
 from lifecycle.instruments.base import patch, unpatch_all
+from lifecycle.kinds import BUILTIN as _BUILTIN
 from lifecycle.recorder import _recording
 from lifecycle.safety import report
+
+# The instrument contract (lifecycle.instruments.base): what it records, how it names itself.
+kinds = tuple(k for k in _BUILTIN if k.name in ("middleware", "resolve", "view", "exception", "stream"))
+label = "middleware chain, URL resolution, view"
 
 _originals: dict = {}
 # id(view) -> (view, its timed twin); the view is kept so that its id cannot be reused.

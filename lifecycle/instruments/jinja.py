@@ -20,8 +20,13 @@ import inspect
 from contextvars import ContextVar
 
 from lifecycle.frames import template_code
+from lifecycle.kinds import BUILTIN as _BUILTIN
 from lifecycle.recorder import _recording
 from lifecycle.safety import report
+
+# The instrument contract (lifecycle.instruments.base): what it records, how it names itself.
+kinds = tuple(k for k in _BUILTIN if k.name in ("template",))
+label = "Jinja2 templates"
 
 try:
     import jinja2

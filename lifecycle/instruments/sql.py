@@ -23,8 +23,13 @@ from django.db.backends.utils import CursorWrapper
 from lifecycle import conf
 from lifecycle.frames import capture as user_frames
 from lifecycle.instruments.base import patch, unpatch_all
+from lifecycle.kinds import BUILTIN as _BUILTIN
 from lifecycle.recorder import _parent, _recording
 from lifecycle.safety import report
+
+# The instrument contract (lifecycle.instruments.base): what it records, how it names itself.
+kinds = tuple(k for k in _BUILTIN if k.name in ("sql",))
+label = "SQL"
 
 _originals: dict = {}
 _depth = 5

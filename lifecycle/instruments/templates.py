@@ -22,8 +22,13 @@ from django.template.loader_tags import ExtendsNode
 
 from lifecycle.frames import anchor_at, forget_anchor, node_at
 from lifecycle.instruments.base import patch, unpatch_all
+from lifecycle.kinds import BUILTIN as _BUILTIN
 from lifecycle.recorder import _parent, _recording
 from lifecycle.safety import report
+
+# The instrument contract (lifecycle.instruments.base): what it records, how it names itself.
+kinds = tuple(k for k in _BUILTIN if k.name in ("template",))
+label = "Django templates"
 
 try:  # Django 6.0+
     from django.template.base import PartialTemplate

@@ -33,6 +33,10 @@ from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.recorder import Recording, _parent, _recording
 from lifecycle.safety import report
 
+# The instrument contract (lifecycle.instruments.base): what it records, how it names itself.
+kinds: tuple = ()
+label = "django-debug-toolbar neighbour"
+
 _originals: dict = {}
 
 

@@ -30,6 +30,10 @@ from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.recorder import _recording
 from lifecycle.safety import report
 
+# The instrument contract (lifecycle.instruments.base): what it records, how it names itself.
+kinds: tuple = ()
+label = "transactions"
+
 _original: Any = None
 _patched: dict[tuple[Any, str], Any] = {}
 _SAVEPOINT_METHODS = ("_savepoint", "_savepoint_commit", "_savepoint_rollback")

@@ -201,7 +201,7 @@ def test_layout_one_span_per_line_and_a_fixed_key_order(seeded, client, tmp_path
     lines = text.splitlines()
     top = [line[2:].split(":")[0] for line in lines if line.startswith('  "')]
     assert top == ['"format"', '"version"', '"id"', '"started_at"', '"duration_ns"', '"request"', '"response"',
-                   '"resolver"', '"spans"', '"summary"', '"dropped"']
+                   '"resolver"', '"spans"', '"summary"', '"dropped"', '"kind"', '"kinds"']
     span_lines = [line for line in lines if line.startswith('    {"id": ')]
     assert len(span_lines) == len(trace.spans)
     for line in span_lines:
