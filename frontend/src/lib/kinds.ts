@@ -1,40 +1,112 @@
-// One fixed color and symbol per span kind. Colors are CSS variables (styles.css, with dark-theme
-// overrides); the canvas reads the same variables. Unknown kinds get the neutral one.
+// How each span kind is drawn: a colour and a one-character symbol (colours are never the only cue).
+// The built-in kinds have CSS variables (styles.css, with dark-theme overrides); the canvas reads the same
+// variables. Other kinds are learned from the server: every trace carries the description of the kinds
+// it holds (`kinds`), the websocket's hello message every kind the server's instruments registered
+// (lifecycle.kinds). A kind nobody described gets the neutral style.
 
 import { KNOWN_KINDS, type KnownKind } from "./trace-format";
 
 export interface KindStyle {
-  /** CSS custom property holding the color. */
+  /** CSS custom property holding the colour ("" for a learned kind: see `color`). */
   cssVar: string;
-  /** One-character symbol drawn next to the color (colors are never the only cue). */
+  /** The colour of a learned kind ("#rrggbb"); null for the built-in ones (see `cssVar`). */
+  color: string | null;
+  /** One-character symbol drawn next to the colour. */
   symbol: string;
   label: string;
 }
 
+/** What the server sends for one kind. */
+export interface KindDescription {
+  label: string;
+  symbol: string;
+  color: string;
+}
+
+const builtin = (name: string, symbol: string, label: string): KindStyle => ({
+  cssVar: `--kind-${name}`,
+  color: null,
+  symbol,
+  label,
+});
+
 const STYLES: Record<KnownKind, KindStyle> = {
-  request: { cssVar: "--kind-request", symbol: "R", label: "request" },
-  middleware: { cssVar: "--kind-middleware", symbol: "M", label: "middleware" },
-  resolve: { cssVar: "--kind-resolve", symbol: "U", label: "URL resolve" },
-  view: { cssVar: "--kind-view", symbol: "V", label: "view" },
-  sql: { cssVar: "--kind-sql", symbol: "Q", label: "SQL" },
-  template: { cssVar: "--kind-template", symbol: "T", label: "template" },
-  cache: { cssVar: "--kind-cache", symbol: "C", label: "cache" },
-  exception: { cssVar: "--kind-exception", symbol: "!", label: "exception" },
+  request: builtin("request", "R", "request"),
+  middleware: builtin("middleware", "M", "middleware"),
+  resolve: builtin("resolve", "U", "URL resolve"),
+  view: builtin("view", "V", "view"),
+  sql: builtin("sql", "Q", "SQL"),
+  template: builtin("template", "T", "template"),
+  cache: builtin("cache", "C", "cache"),
+  exception: builtin("exception", "!", "exception"),
 };
 
-export const UNKNOWN_KIND: KindStyle = { cssVar: "--kind-unknown", symbol: "?", label: "other" };
+export const UNKNOWN_KIND: KindStyle = { cssVar: "--kind-unknown", color: null, symbol: "?", label: "other" };
+
+const KIND_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+const COLOR = /^#[0-9a-fA-F]{6}$/;
+const MAX_LEARNED = 256;
+
+/** Kinds learned from the server, by name (bounded: a hostile stream cannot grow it without end). */
+const learned = new Map<string, KindStyle>();
 
 export function isKnownKind(kind: string): kind is KnownKind {
   return (KNOWN_KINDS as readonly string[]).includes(kind);
 }
 
-export function kindStyle(kind: string): KindStyle {
-  return isKnownKind(kind) ? STYLES[kind] : UNKNOWN_KIND;
+/**
+ * Valid entries of a `kinds` object (from a trace or the hello message); anything else is left out:
+ * names must be `[a-z][a-z0-9_]*`, the symbol one character, the colour `#rrggbb`, the label a short
+ * string. The values are only ever shown as text or used as a colour.
+ */
+export function parseKinds(raw: unknown): Record<string, KindDescription> {
+  const out: Record<string, KindDescription> = {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return out;
+  for (const [name, desc] of Object.entries(raw as Record<string, unknown>)) {
+    if (!KIND_NAME.test(name) || typeof desc !== "object" || desc === null) continue;
+    const { label, symbol, color } = desc as Record<string, unknown>;
+    if (typeof label !== "string" || label.length === 0 || label.length > 40) continue;
+    if (typeof symbol !== "string" || [...symbol].length !== 1) continue;
+    if (typeof color !== "string" || !COLOR.test(color)) continue;
+    out[name] = { label, symbol, color };
+  }
+  return out;
 }
 
-/** CSS class suffix for a kind: known kinds by name, anything else "unknown" (never user text). */
+/** Remember the description of kinds the dashboard has no style of its own for. */
+export function learnKinds(raw: unknown): void {
+  for (const [name, desc] of Object.entries(parseKinds(raw))) {
+    if (isKnownKind(name)) continue; // the built-ins keep their themed colours
+    if (!learned.has(name) && learned.size >= MAX_LEARNED) continue;
+    learned.set(name, { cssVar: "", color: desc.color.toLowerCase(), symbol: desc.symbol, label: desc.label });
+  }
+}
+
+/** Forget the learned kinds (tests). */
+export function forgetKinds(): void {
+  learned.clear();
+}
+
+export function kindStyle(kind: string): KindStyle {
+  return isKnownKind(kind) ? STYLES[kind] : (learned.get(kind) ?? UNKNOWN_KIND);
+}
+
+/** CSS class suffix for a kind: built-in kinds by name, anything else "unknown" (never user text). */
 export function kindClass(kind: string): string {
   return isKnownKind(kind) ? kind : "unknown";
+}
+
+/** The paint of a kind: its CSS variable, or its learned colour. */
+export function kindPaint(kind: string): string {
+  const s = kindStyle(kind);
+  return s.color ?? s.cssVar;
+}
+
+/** Colours an element (a kind icon) for a learned kind; built-in kinds are coloured by their class. */
+export function paintKindIcon(el: HTMLElement, kind: string): void {
+  const s = kindStyle(kind);
+  // CSSOM, not a style attribute: allowed under a Content-Security-Policy without 'unsafe-inline'.
+  el.style.backgroundColor = s.color ?? "";
 }
 
 /** Colors for the duplicate-group chips (cycled). */

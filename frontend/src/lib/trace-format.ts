@@ -270,7 +270,16 @@ export type LayerState = "up" | "down" | "none";
  * the client acknowledges (ClientMessage "ack") once it has applied them; version 1 sends no seq.
  */
 export type ServerMessage =
-  | { type: "hello"; version: number; dropped_events: number; window: number | null; layer: LayerState; error: string | null }
+  | {
+      type: "hello";
+      version: number;
+      dropped_events: number;
+      window: number | null;
+      layer: LayerState;
+      error: string | null;
+      /** How each kind the server's instruments record is drawn (lifecycle.kinds); {} from older servers. */
+      kinds: Record<string, { label: string; symbol: string; color: string }>;
+    }
   | { type: "backlog"; seq: number | null; traces: ListRow[] }
   | {
       type: "events";

@@ -124,6 +124,7 @@ describe("parseServerMessage", () => {
       dropped_events: 0,
       window: 8,
       layer: "down",
+      kinds: {},
       error: "redis gone",
     });
     const ev = parseServerMessage('{"type":"events","seq":7,"events":[],"dropped_events":0,"missed_events":12}');
@@ -160,6 +161,7 @@ describe("parseServerMessage", () => {
       dropped_events: 3,
       window: null,
       layer: "up",
+      kinds: {},
       error: null,
     });
     const r = parseServerMessage(

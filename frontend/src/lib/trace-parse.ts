@@ -1,6 +1,7 @@
 // Parsing and validation of traces, list rows and websocket frames (docs/trace-format.md).
 // Missing optional fields get their documented default; a field of the wrong type is an error that names it.
 
+import { parseKinds } from "./kinds";
 import {
   TRACE_FORMAT,
   TRACE_VERSION,
@@ -487,6 +488,7 @@ export function parseServerMessage(text: unknown, limits?: Limits): ParseResult 
             dropped_events: num(o, "dropped_events", "hello", { int: true, min: 0, dflt: 0 }),
             window: numOrNull(o, "window", "hello", { int: true, min: 0 }),
             layer: layerState(o, "hello"),
+            kinds: parseKinds(field(o, "kinds")),
             error: strOrNull(o, "error", "hello"),
           },
           warnings,

@@ -3,6 +3,7 @@
 // no live events (config.live false) no socket is opened: the list is polled over HTTP instead, as it
 // also is while a socket keeps failing to connect.
 
+import { learnKinds } from "../lib/kinds";
 import { POLL_FALLBACK_AFTER, websocketUrl } from "../lib/backoff";
 import { parseFilter, type Filter } from "../lib/filter";
 import { computeSummary, mergeSpans, partialTrace, withRequestSpan } from "../lib/summary";
@@ -287,6 +288,7 @@ export class App {
         if (seq !== null) this.ack(seq, generation);
         continue;
       }
+      if (message.type === "hello") learnKinds(message.kinds);
       if (message.type === "hello" && message.version > PROTOCOL_VERSION) {
         this.state.reportError(
           `The server speaks live protocol version ${message.version}; this dashboard knows versions 1 to ${PROTOCOL_VERSION}. Rebuild it: make frontend.`,

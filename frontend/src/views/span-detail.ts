@@ -2,7 +2,7 @@
 
 import { formatBytes, formatDuration } from "../lib/format";
 import { jsonPreview } from "../lib/json-preview";
-import { kindClass, kindStyle } from "../lib/kinds";
+import { kindClass, kindStyle, paintKindIcon } from "../lib/kinds";
 import { callChain, templateStackOf } from "../lib/call-chain";
 import { stackOf } from "../lib/summary";
 import type { Frame, Span, TemplateAttrs, Trace } from "../lib/trace-format";
@@ -182,6 +182,12 @@ function requestSections(t: Trace): HTMLElement[] {
   return out;
 }
 
+function kindIcon(kind: string, symbol: string, label: string): HTMLElement {
+  const icon = h("span", { class: `kind-icon kind-${kindClass(kind)}`, text: symbol, title: label });
+  paintKindIcon(icon, kind);
+  return icon;
+}
+
 export function renderSpanDetail(span: Span, trace: Trace | null): HTMLElement {
   const style = kindStyle(span.kind);
   const root = h("div", { class: "span-detail-body" });
@@ -189,7 +195,7 @@ export function renderSpanDetail(span: Span, trace: Trace | null): HTMLElement {
     h(
       "header",
       { class: "detail-head" },
-      h("span", { class: `kind-icon kind-${kindClass(span.kind)}`, text: style.symbol, title: style.label }),
+      kindIcon(span.kind, style.symbol, style.label),
       h("span", { class: "detail-kind", text: span.kind }),
       h("h2", { class: "detail-name", text: span.name || "(unnamed)" }),
     ),

@@ -5,7 +5,7 @@
 
 import type { SiblingGroup, WaterfallRow } from "../lib/autogroup";
 import { formatDuration } from "../lib/format";
-import { kindStyle } from "../lib/kinds";
+import { kindPaint } from "../lib/kinds";
 import { h } from "./dom";
 import type { SpanNode } from "../lib/span-tree";
 import { MIN_BAR_PX, ROW_HEIGHT, axisTicks, barFor, labelSide, visibleRange, type Bar, type TimeWindow } from "../lib/waterfall-layout";
@@ -158,7 +158,7 @@ export function drawBars(ctx: CanvasRenderingContext2D, input: BarsInput): void 
     const x = Math.max(-2, bar.x);
     const w = Math.min(bar.width - (x - bar.x), cssW + 2 - x);
     const dim = !!highlight && !highlight.has(s.id);
-    fillOf(kindStyle(s.kind).cssVar, dim).rect(x, y, w, barH);
+    fillOf(kindPaint(s.kind), dim).rect(x, y, w, barH);
     if (!dim) outline.rect(x + 0.5, y + 0.5, Math.max(1, w - 1), barH - 1);
     if (highlight?.has(s.id) || (s.id === selected && input.cursorGroup === null)) strong.rect(x - 1, y - 1, w + 2, barH + 2);
     if (bar.open) stripes.push({ x: Math.max(x, x + w - 14), y, w: Math.min(w, 14), h: barH });
@@ -169,12 +169,12 @@ export function drawBars(ctx: CanvasRenderingContext2D, input: BarsInput): void 
   ctx.stroke(tracks);
   ctx.globalAlpha = 0.28;
   for (const [v, p] of dimFills) {
-    ctx.fillStyle = color(v);
+    ctx.fillStyle = paint(v, color);
     ctx.fill(p);
   }
   ctx.globalAlpha = 1;
   for (const [v, p] of fills) {
-    ctx.fillStyle = color(v);
+    ctx.fillStyle = paint(v, color);
     ctx.fill(p);
   }
   ctx.strokeStyle = color("--bar-border");
@@ -190,6 +190,11 @@ export function drawBars(ctx: CanvasRenderingContext2D, input: BarsInput): void 
     ctx.textAlign = l.align;
     ctx.fillText(l.text, l.x, l.y);
   }
+}
+
+/** A fill: a CSS variable ("--kind-sql", read through `color`) or a learned kind's "#rrggbb". */
+function paint(v: string, color: (cssVar: string) => string): string {
+  return v.startsWith("#") ? v : color(v);
 }
 
 function groupLit(g: SiblingGroup, highlight: ReadonlySet<number> | null): boolean {

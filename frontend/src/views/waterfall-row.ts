@@ -3,7 +3,7 @@
 
 import type { SiblingGroup, WaterfallRow } from "../lib/autogroup";
 import { formatDuration } from "../lib/format";
-import { GROUP_COLOR_VARS, kindClass, kindStyle } from "../lib/kinds";
+import { GROUP_COLOR_VARS, kindClass, kindStyle, paintKindIcon } from "../lib/kinds";
 import { indentPx, spanFullName, spanLabel, spanTitle } from "../lib/span-label";
 import { groupOfSpan } from "../lib/summary";
 import type { DuplicateGroup } from "../lib/trace-format";
@@ -104,6 +104,7 @@ export function fillRow(r: RowEls, row: WaterfallRow, index: number, ctx: RowCon
 function setKindIcon(r: RowEls, kind: string): void {
   const ks = kindStyle(kind);
   r.icon.className = `kind-icon kind-${kindClass(kind)}`;
+  paintKindIcon(r.icon, kind);
   setText(r.icon, ks.symbol);
   r.icon.title = kind;
 }

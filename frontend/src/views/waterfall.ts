@@ -2,6 +2,7 @@
 // visible rows drawn on one canvas on the right, on a shared time axis. Runs of 5+ similar sibling
 // queries fold into one row (lib/autogroup.ts); clicking it shows them.
 
+import { learnKinds } from "../lib/kinds";
 import { findSiblingGroups, openGroupsFor, waterfallRows, type SiblingGroup, type SiblingGroups, type WaterfallRow } from "../lib/autogroup";
 import { buildSpanTree, revealSpans, treeEndNs, type SpanTree } from "../lib/span-tree";
 import { navigate } from "../lib/waterfall-nav";
@@ -151,6 +152,7 @@ export class Waterfall {
     this.trace = trace;
     this.nowNs = nowNs;
     if (trace.spans !== this.spansRef) {
+      learnKinds((trace as { kinds?: unknown }).kinds);
       this.spansRef = trace.spans;
       this.tree = buildSpanTree(trace.spans);
       this.groups = findSiblingGroups(this.tree);
