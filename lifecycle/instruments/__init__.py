@@ -30,25 +30,37 @@ class InstrumentError(Exception):
     """An entry of ``LIFECYCLE["INSTRUMENTS"]`` cannot be used; the message names it and says why."""
 
 
-def _resolve(entry: Any) -> Any:
-    if not isinstance(entry, str):
-        obj = entry
-    else:
+def _import(path: str) -> Any:
+    """The object a dotted path names: the longest importable module, then attributes (``a.b.Class``)."""
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        name = ".".join(parts[:i])
         try:
-            obj = import_module(entry)
+            obj = import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != entry or "." not in entry:
-                raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] entry {entry!r} cannot be imported: {exc}.') from exc
-            module_path, _, name = entry.rpartition(".")
-            try:
-                obj = getattr(import_module(module_path), name)
-            except (ImportError, AttributeError) as err:
-                raise InstrumentError(
-                    f'LIFECYCLE["INSTRUMENTS"] entry {entry!r} cannot be imported ({err}). Expected the dotted '
-                    'path of a module or of an Instrument class, e.g. "lifecycle.instruments.sql".'
-                ) from err
+            # Only "this module does not exist" moves on to a shorter path; a module that exists but fails
+            # to import (a missing dependency of the user's instrument) is reported as it is.
+            if exc.name is not None and not name.startswith(exc.name) or i == 1:
+                raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] entry {path!r} cannot be imported: {exc}.') from exc
+            continue
         except ImportError as exc:
-            raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] entry {entry!r} cannot be imported: {exc}.') from exc
+            raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] entry {path!r} cannot be imported: {exc}.') from exc
+        for attr in parts[i:]:
+            try:
+                obj = getattr(obj, attr)
+            except AttributeError:
+                raise InstrumentError(
+                    f'LIFECYCLE["INSTRUMENTS"] entry {path!r} cannot be imported: {name!r} has no attribute '
+                    f'{attr!r}. Expected the dotted path of a module or of an Instrument class, e.g. '
+                    '"lifecycle.instruments.sql".'
+                ) from None
+            name = f"{name}.{attr}"
+        return obj
+    raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] entry {path!r} cannot be imported.')
+
+
+def _resolve(entry: Any) -> Any:
+    obj = _import(entry) if isinstance(entry, str) else entry
     if isinstance(obj, type):
         try:
             obj = obj()
@@ -57,10 +69,10 @@ def _resolve(entry: Any) -> Any:
                 f'LIFECYCLE["INSTRUMENTS"] entry {entry!r}: {obj.__name__}() failed ({type(exc).__name__}: {exc}); '
                 "an instrument class is instantiated with no arguments."
             ) from exc
-    missing = [name for name in ("install", "uninstall") if not callable(getattr(obj, name, None))]
+    missing = [f"{name}()" for name in ("install", "uninstall") if not callable(getattr(obj, name, None))]
     if missing:
         raise InstrumentError(
-            f'LIFECYCLE["INSTRUMENTS"] entry {entry!r} has no callable {" or ".join(missing)}(): an instrument '
+            f'LIFECYCLE["INSTRUMENTS"] entry {entry!r} has no callable {" or ".join(missing)}: an instrument '
             "has install() and uninstall() (see lifecycle.instruments.base)."
         )
     kinds = getattr(obj, "kinds", ())

@@ -17,4 +17,6 @@ urlpatterns = [
     path("whoami/", views.whoami, name="t-whoami"),
     path("hostile/", views.hostile, name="t-hostile"),
     path("template-queries/", views.template_queries, name="t-template-queries"),
+    path("own-spans/", views.own_spans, name="t-own-spans"),
+    path("async-own-spans/", views.async_own_spans, name="t-async-own-spans"),
 ]

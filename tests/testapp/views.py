@@ -11,6 +11,9 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 
+import lifecycle
+from tests.thirdparty import jobqueue
+
 
 def _select(value) -> None:
     with connection.cursor() as cursor:
@@ -110,3 +113,30 @@ def template_queries(request):
     one = render_to_string("testapp/rows.html", {"rows": rows})  # RENDER-ONE
     two = render_to_string("testapp/rows.html", {"rows": rows})  # RENDER-TWO
     return HttpResponse(one + two)
+
+
+@lifecycle.span("price cart", kind="pricing", items=3)
+def _price_cart() -> int:
+    _select("price")
+    return 42
+
+
+def own_spans(request):
+    """lifecycle.span around the site's own code (with a query inside), and a third-party library call."""
+    with lifecycle.span("checkout", order_id=7, api_token="tok-SECRET-1234") as outer:
+        total = _price_cart()
+        job = jobqueue.enqueue("send_receipt", queue="mail", to="a@example.com")
+        outer.set(total=total)
+    return HttpResponse(f"<html><body><p>{total} {job}</p></body></html>")
+
+
+@lifecycle.span("async step")
+async def _async_step() -> str:
+    await sync_to_async(_select)("async-step")
+    return "done"
+
+
+async def async_own_spans(request):
+    async with lifecycle.span("async block", kind="custom"):
+        result = await _async_step()
+    return HttpResponse(result)
