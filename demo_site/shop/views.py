@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
+import lifecycle
 from demo_site.shop.forms import LoginForm
 from demo_site.shop.models import Author, Book, Review, Tag
 
@@ -124,7 +125,9 @@ def book_detail(request: HttpRequest, pk: int) -> HttpResponse:
 async def async_books(request: HttpRequest) -> HttpResponse:
     count = await Book.objects.acount()
     recent = [book async for book in Book.objects.select_related("author").order_by("-published")[:5]]
-    best_rated = await sync_to_async(_best_rated_books)()
+    # Your own code as a span of the trace (lifecycle.span): its query nests inside it.
+    async with lifecycle.span("best rated books", limit=5):
+        best_rated = await sync_to_async(_best_rated_books)()
     # Everything the template reads is loaded above: rendering in the event loop runs no query.
     context = {"count": count, "recent": recent, "best_rated": best_rated}
     return render(request, "shop/async_books.html", context)
