@@ -50,9 +50,11 @@ def _valid() -> dict:
     ("mutate", "message"),
     [
         (lambda d: d.update(format="speedscope"), "field 'format': expected \"lifecycle-trace\", got \"speedscope\""),
-        (lambda d: d.update(version=7), "field 'version': expected 1, got 7 (this version of lifecycle reads trace format version 1)"),
+        (lambda d: d.update(version=7),
+         "field 'version': expected 1, got 7 (this version of lifecycle reads trace format version 1)"),
         (lambda d: d.pop("spans"), "field 'spans': expected an array, got nothing (missing)"),
-        (lambda d: d["spans"][0].update(start_ns="soon"), "field 'spans[0].start_ns': expected an integer >= 0, got \"soon\""),
+        (lambda d: d["spans"][0].update(start_ns="soon"),
+         "field 'spans[0].start_ns': expected an integer >= 0, got \"soon\""),
         (lambda d: d["spans"].append({**d["spans"][0], "id": 1, "parent_id": 9}),
          "field 'spans[1].parent_id': parent 9 is not an earlier span"),
         (lambda d: d["spans"].append(dict(d["spans"][0])), "field 'spans[1].id': duplicate span id 0"),
