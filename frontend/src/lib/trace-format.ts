@@ -51,7 +51,7 @@ export interface RequestInfo {
   content_type: string;
   user: { id: number | string | null; username: string } | null;
   scheme: string;
-  /** A multipart body's parsed fields (body_omitted "multipart"). */
+  /** A multipart body's parsed fields (body_omitted "multipart"); absent when null in the file. */
   form?: Record<string, unknown>;
   /** A block trace's label (`lifecycle.record()`). */
   block?: string;
