@@ -25,6 +25,8 @@ export default defineConfig({
     },
   },
   server: {
+    // trace-schema.ts imports the JSON Schema from the Django app (one file for both readers).
+    fs: { allow: [".", "../lifecycle/schema"] },
     // `npm run dev` against `make demo`: the API and the websocket come from Django.
     proxy: {
       "/__lifecycle__/api": "http://127.0.0.1:8000",

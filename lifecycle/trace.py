@@ -1,7 +1,8 @@
 """The one data shape: a trace of spans, and its versioned JSON form.
 
-This module imports nothing else of ours. ``docs/trace-format.md`` describes every field,
-``lifecycle/schema/trace-v1.json`` is its JSON Schema and ``frontend/src/lib/trace-format.ts`` mirrors it.
+This module imports nothing else of ours but ``trace_schema``. ``docs/trace-format.md`` describes every
+field, ``lifecycle/schema/trace-v1.json`` is its JSON Schema (what a valid file is: ``lifecycle.trace_schema``
+applies it when a trace is read) and ``frontend/src/lib/trace-format.ts`` mirrors it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ from typing import Any
 
 import orjson
 
+from lifecycle import trace_schema
+
 FORMAT = "lifecycle-trace"
 VERSION = 1
+
+
+_HINTS = {
+    "format": ": this is not a django-request-lifecycle trace",
+    "version": f" (this version of lifecycle reads trace format version {VERSION})",
+}
 
 
 class TraceFormatError(ValueError):
@@ -178,36 +187,15 @@ class Trace:
 
     @classmethod
     def from_dict(cls, obj: Any, *, source: str = "trace") -> Trace:
-        check = _Checker(source)
-        check.that(isinstance(obj, dict), "", f"expected a JSON object, got {type(obj).__name__}")
-        fmt = obj.get("format")
-        check.that(
-            fmt == FORMAT, "format",
-            f"expected {FORMAT!r}, got {fmt!r}: this is not a django-request-lifecycle trace",
-        )
-        version = obj.get("version")
-        check.that(
-            version == VERSION, "version",
-            f"unsupported version {version!r}; this version of lifecycle reads version {VERSION}",
-        )
-        check.type(obj, "id", str)
-        check.type(obj, "started_at", str)
-        check.type(obj, "duration_ns", int, nullable=True)
-        check.type(obj, "request", dict)
-        check.type(obj, "response", dict, nullable=True)
-        check.type(obj, "resolver", dict, nullable=True)
-        check.type(obj, "spans", list)
-        check.type(obj, "summary", dict)
-        check.type(obj, "dropped", dict, nullable=True)
-        spans = [_span_from_dict(raw, i, check) for i, raw in enumerate(obj["spans"])]
-        seen: set[int] = set()
-        for i, span in enumerate(spans):
-            check.that(span.id not in seen, f"spans[{i}].id", f"duplicate span id {span.id}")
-            check.that(
-                span.parent_id is None or span.parent_id in seen, f"spans[{i}].parent_id",
-                f"parent {span.parent_id} is not an earlier span",
-            )
-            seen.add(span.id)
+        """Check ``obj`` against the trace format (``lifecycle.trace_schema``); a ``TraceFormatError`` names
+        ``source``, the field and what was expected instead of what came."""
+        try:
+            trace_schema.validate(obj)
+        except trace_schema.Invalid as exc:
+            at = f" field {exc.path!r}:" if exc.path else ""
+            raise TraceFormatError(f"{source}:{at} {exc.message}{_HINTS.get(exc.path, '')}") from None
+        spans = [Span(s["id"], s["parent_id"], s["kind"], s["name"], s["start_ns"], s["duration_ns"], s["attrs"])
+                 for s in obj["spans"]]
         return cls(
             id=obj["id"],
             started_at=obj["started_at"],
@@ -224,44 +212,6 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"<Trace {self.id} {self.request.get('method')} {self.request.get('path')} {len(self.spans)} spans>"
-
-
-def _span_from_dict(raw: Any, i: int, check: _Checker) -> Span:
-    where = f"spans[{i}]"
-    check.that(isinstance(raw, dict), where, f"expected an object, got {type(raw).__name__}")
-    check.type(raw, "id", int, where=where)
-    check.type(raw, "parent_id", int, nullable=True, where=where)
-    check.type(raw, "kind", str, where=where)
-    check.type(raw, "name", str, where=where)
-    check.type(raw, "start_ns", int, where=where)
-    check.type(raw, "duration_ns", int, nullable=True, where=where)
-    check.type(raw, "attrs", dict, where=where)
-    return Span(raw["id"], raw["parent_id"], raw["kind"], raw["name"], raw["start_ns"], raw["duration_ns"],
-                raw["attrs"])
-
-
-class _Checker:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def that(self, ok: bool, field: str, message: str) -> None:
-        if not ok:
-            at = f" field {field!r}:" if field else ""
-            raise TraceFormatError(f"{self.source}:{at} {message}")
-
-    def type(self, obj: dict, key: str, typ: type, *, nullable: bool = False, where: str = "") -> None:
-        field = f"{where}.{key}" if where else key
-        self.that(key in obj, field, "missing")
-        value = obj[key]
-        if value is None and nullable:
-            return
-        ok = isinstance(value, typ) and not (typ is int and isinstance(value, bool))
-        self.that(ok, field, f"expected {typ.__name__}{' or null' if nullable else ''}, got {_jtype(value)}")
-
-
-def _jtype(value: Any) -> str:
-    return {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
-            list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
 def _json_default(value: Any) -> Any:

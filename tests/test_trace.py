@@ -49,14 +49,16 @@ def _valid() -> dict:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d.update(format="speedscope"), "field 'format': expected 'lifecycle-trace', got 'speedscope'"),
-        (lambda d: d.update(version=7), "field 'version': unsupported version 7"),
-        (lambda d: d.pop("spans"), "field 'spans': missing"),
-        (lambda d: d["spans"][0].update(start_ns="soon"), "field 'spans[0].start_ns': expected int, got string"),
+        (lambda d: d.update(format="speedscope"), "field 'format': expected \"lifecycle-trace\", got \"speedscope\""),
+        (lambda d: d.update(version=7),
+         "field 'version': expected 1, got 7 (this version of lifecycle reads trace format version 1)"),
+        (lambda d: d.pop("spans"), "field 'spans': expected an array, got nothing (missing)"),
+        (lambda d: d["spans"][0].update(start_ns="soon"),
+         "field 'spans[0].start_ns': expected an integer >= 0, got \"soon\""),
         (lambda d: d["spans"].append({**d["spans"][0], "id": 1, "parent_id": 9}),
          "field 'spans[1].parent_id': parent 9 is not an earlier span"),
         (lambda d: d["spans"].append(dict(d["spans"][0])), "field 'spans[1].id': duplicate span id 0"),
-        (lambda d: d.update(duration_ns=True), "field 'duration_ns': expected int or null, got boolean"),
+        (lambda d: d.update(duration_ns=True), "field 'duration_ns': expected an integer >= 0 or null, got true"),
     ],
 )
 def test_malformed_traces_name_the_field(mutate, message):
@@ -80,7 +82,7 @@ def test_foreign_and_broken_files(tmp_path):
         Trace.load(broken)
     listing = tmp_path / "list.json"
     listing.write_text("[]")
-    with pytest.raises(TraceFormatError, match="expected a JSON object, got list"):
+    with pytest.raises(TraceFormatError, match="list.json: expected an object, got an array of 0"):
         Trace.load(listing)
     with pytest.raises(TraceFormatError, match="no such trace file"):
         Trace.load(tmp_path / "missing.json")

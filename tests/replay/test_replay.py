@@ -82,9 +82,9 @@ def test_malformed_files_raise_a_trace_format_error_naming_file_and_field(lifecy
     edit(path, lambda d: d["spans"][3].update(start_ns="soon"))
     with pytest.raises(MalformedTrace) as info:
         lifecycle_replay(path)
-    assert str(info.value).startswith(f"{path}: field 'spans[3].start_ns': expected int, got string\n")
+    assert str(info.value).startswith(f"{path}: field 'spans[3].start_ns': expected an integer >= 0, got \"soon\"\n")
     assert isinstance(info.value, TraceFormatError) and isinstance(info.value, AssertionError)
-    with pytest.raises(MalformedTrace, match="field 'format': expected 'lifecycle-trace', got None"):
+    with pytest.raises(MalformedTrace, match="field 'format': expected \"lifecycle-trace\", got nothing \\(missing\\)"):
         edit(path, lambda d: d.pop("format"))
         with lifecycle.record(path):
             pass
@@ -386,7 +386,7 @@ def test_maketest_refuses_to_overwrite_and_reports_bad_traces(tmp_path, db):
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**json.loads(trace.read_text()), "spans": "none"}))
-    with pytest.raises(CommandError, match=f"{bad}: field 'spans': expected list, got string"):
+    with pytest.raises(CommandError, match=f"{bad}: field 'spans': expected an array, got \"none\""):
         call_command("lifecycle_maketest", str(bad), "-o", str(tmp_path / "test_bad.py"))
     assert not (tmp_path / "test_bad.py").exists()
 
@@ -421,7 +421,7 @@ def test_a_request_field_of_the_wrong_type_is_named(lifecycle_replay, db, tmp_pa
     path = tmp_path / "q.json"
     lifecycle_replay(path, url="/t/queries/1/")
     edit(path, lambda d: d["request"].update(headers=["Accept"]))
-    with pytest.raises(ReplayError, match=r"q.json: field 'request.headers': unexpected value \['Accept'\]"):
+    with pytest.raises(ReplayError, match=r"q.json: field 'request.headers': expected an object, got an array of 1"):
         lifecycle_replay(path)
 
 

@@ -29,15 +29,15 @@ export function sampleTraceText(): string {
   const sql = (parent: number, text: string, fp: string, params: unknown[]): number =>
     add(parent, "sql", text, 50_000, { sql: text, params, fp, alias: "default", vendor: "sqlite", stack: STACK });
   const books = 'SELECT "shop_book"."id", "shop_book"."title" FROM "shop_book" ORDER BY "shop_book"."title" ASC';
-  sql(view, books, "f1", []);
-  sql(view, books, "f1", []);
+  sql(view, books, "f1f1f1f1f1f1", []);
+  sql(view, books, "f1f1f1f1f1f1", []);
   const page = add(view, "template", "shop/book_list.html", 6_000_000, { template: "shop/book_list.html", via: "render" });
   const author = 'SELECT "shop_author"."id", "shop_author"."name" FROM "shop_author" WHERE "shop_author"."id" = %s LIMIT 21';
-  for (let i = 0; i < 8; i++) sql(page, author, "f2", [i]);
+  for (let i = 0; i < 8; i++) sql(page, author, "f2f2f2f2f2f2", [String(i)]);
   add(page, "template", "shop/_pagination.html", 100_000, { template: "shop/_pagination.html", via: "include" });
   add(view, "exception", "ValueError: sample", 0, { type: "ValueError", message: "sample", handled: true });
   const summary = computeSummary(spans, 200, null);
-  for (const g of summary.duplicate_groups) g.n_plus_one = g.fp === "f2";
+  for (const g of summary.duplicate_groups) g.n_plus_one = g.fp === "f2f2f2f2f2f2";
   summary.n_plus_one = 1;
   return JSON.stringify({
     format: TRACE_FORMAT,
@@ -59,5 +59,6 @@ export function sampleTraceText(): string {
     resolver: { url_name: "book-list", namespace: "", route: "books/", view: "shop.views.book_list", args: [], kwargs: {} },
     spans,
     summary,
+    dropped: { spans: 0, reason: null },
   });
 }

@@ -1,5 +1,6 @@
 // The trace format, version 1, and the live protocol: mirrors docs/trace-format.md and lifecycle/trace.py.
-// One shape everywhere: websocket, saved files, replay. Validation lives in trace-parse.ts.
+// One shape everywhere: websocket, saved files, replay. What a valid file is: lifecycle/schema/trace-v1.json,
+// applied by trace-schema.ts (trace-format.test.ts checks these interfaces against the schema's properties).
 
 export const TRACE_FORMAT = "lifecycle-trace";
 export const TRACE_VERSION = 1;
@@ -35,8 +36,10 @@ export interface Span {
 }
 
 export interface RequestInfo {
-  method: string;
-  path: string;
+  /** null in a block trace (`lifecycle.record()`) and for a websocket trace's method. */
+  method: string | null;
+  /** Redacted path; null in a block trace. */
+  path: string | null;
   /** Redacted query string. */
   query: string;
   /** Redacted headers. */
@@ -48,6 +51,12 @@ export interface RequestInfo {
   content_type: string;
   user: { id: number | string | null; username: string } | null;
   scheme: string;
+  /** A multipart body's parsed fields (body_omitted "multipart"); absent when null in the file. */
+  form?: Record<string, unknown>;
+  /** A block trace's label (`lifecycle.record()`). */
+  block?: string;
+  /** A block trace: how many requests ran inside. */
+  requests?: number;
 }
 
 export interface ResponseInfo {
@@ -220,8 +229,22 @@ export interface Trace {
   summary: Summary;
   /** Spans not kept (MAX_SPANS reached). */
   dropped: { spans: number; reason: string | null };
+  /** The trace kind: "request" when absent, "websocket" for a Channels consumer's message. */
+  kind?: string;
+  /** How to draw each span kind of the trace (name -> style); absent in older files: built-in defaults. */
+  kinds?: Record<string, KindStyle>;
   /** Set by the dashboard, never part of a file or an API answer: it kept only the first spans. */
   cut?: TraceCut;
+}
+
+/** A span kind's description as a trace carries it (`Trace.kinds`, lifecycle.kinds.describe()). */
+export interface KindStyle {
+  /** "SQL", "Outbound HTTP". */
+  label: string;
+  /** One character drawn beside the colour (colours are never the only cue). */
+  symbol: string;
+  /** "#rrggbb". */
+  color: string;
 }
 
 /** What the dashboard left out of a trace to stay within its limits (DashboardConfig.maxSpans, maxDepth). */

@@ -21,13 +21,13 @@ describe("parseTrace", () => {
     const t = fixture("book-list");
     at(t, "spans", 3).start_ns = "abc";
     expect(() => parseTrace(t)).toThrow(FormatError);
-    expect(() => parseTrace(t)).toThrow('trace.spans[3].start_ns: expected a number, got "abc"');
+    expect(() => parseTrace(t)).toThrow('trace.spans[3].start_ns: expected an integer >= 0, got "abc"');
   });
 
   it("names missing required fields", () => {
     const t = fixture("book-list");
     delete at(t, "request").method;
-    expect(() => parseTrace(t)).toThrow("trace.request.method: expected a string, got nothing (missing)");
+    expect(() => parseTrace(t)).toThrow("trace.request.method: expected a string or null, got nothing (missing)");
     const u = fixture("book-list");
     delete u.spans;
     expect(() => parseTrace(u)).toThrow("trace.spans: expected an array");
@@ -39,7 +39,7 @@ describe("parseTrace", () => {
     expect(() => parseTrace(t)).toThrow('trace.format: expected "lifecycle-trace", got "speedscope"');
     const v = fixture("book-list");
     v.version = 2;
-    expect(() => parseTrace(v)).toThrow("trace.version: this dashboard reads trace format version 1, got 2");
+    expect(() => parseTrace(v)).toThrow("trace.version: expected 1, got 2 (this dashboard reads trace format version 1)");
   });
 
   it("rejects duplicate span ids and unsafe trace ids", () => {
@@ -62,23 +62,30 @@ describe("parseTrace", () => {
     expect(() => parseTrace(t)).toThrow("trace.summary.duplicate_groups[0].span_ids[1]: expected an integer");
   });
 
-  it("defaults optional fields", () => {
+  it("defaults optional fields, and requires what the schema requires", () => {
     const t = fixture("order-error");
-    delete t.dropped;
+    delete at(t, "dropped").reason;
     delete at(t, "summary").similar_groups;
-    delete at(t, "spans", 2).attrs;
+    delete at(t, "request").query;
     const p = parseTrace(t);
     expect(p.dropped).toEqual({ spans: 0, reason: null });
     expect(p.summary.similar_groups).toEqual([]);
-    expect(p.spans[2]?.attrs).toEqual({});
-    // spans are the parsed objects, completed in place (no copy of every span)
+    expect(p.request.query).toBe("");
+    // spans are the parsed objects themselves (no copy of every span)
+    expect(p.spans[1]).toBe(at(t, "spans", 1));
     const raw = fixture("order-error");
     delete at(raw, "spans", 1).name;
-    at(raw, "spans", 1).parent_id = undefined;
-    const q = parseTrace(raw);
-    expect(q.spans[1]).toBe(at(raw, "spans", 1));
-    expect(q.spans[1]?.name).toBe("");
-    expect(q.spans[1]?.parent_id).toBeNull();
+    expect(() => parseTrace(raw)).toThrow("trace.spans[1].name: expected a string, got nothing (missing)");
+    const noDropped = fixture("order-error");
+    delete noDropped.dropped;
+    expect(() => parseTrace(noDropped)).toThrow("trace.dropped: expected an object or null, got nothing (missing)");
+  });
+
+  it("reads a block trace, whose request has no method or path", () => {
+    const t = fixture("order-error");
+    t.request = { method: null, path: null, block: "test_checkout", requests: 1 };
+    const p = parseTrace(t);
+    expect(p.request).toMatchObject({ method: null, path: null, block: "test_checkout", requests: 1, query: "" });
   });
 
   it("reads N+1 groups, call sites, template lines, similar groups and self time", () => {

@@ -21,28 +21,21 @@ import {
 } from "./trace-format";
 import {
   FormatError,
-  arr,
   arrField,
-  bool,
-  checkNum,
-  describe,
   fail,
   field,
   isObject,
   join,
   num,
   numOrNull,
-  numberMap,
   obj,
-  objField,
-  objOrNull,
   str,
   strOrNull,
-  stringMap,
   type Json,
 } from "./validate";
 
 import { limitTrace, tooLargeMessage, type Limits } from "./trace-limits";
+import { SchemaError, validateTrace } from "./trace-schema";
 
 export { FormatError } from "./validate";
 
@@ -55,36 +48,27 @@ function traceId(o: Json, key: string, path: string): string {
   return v;
 }
 
-export function parseFrame(v: unknown, path: string): Frame {
-  const a = arr(v, path);
-  const [file, line, func] = a;
-  if (a.length < 3 || typeof file !== "string" || typeof func !== "string") {
-    fail(path, "a frame [file, line, function]", v);
-  }
-  const n = line === null ? 0 : checkNum(line, join(path, 1), { int: true });
-  return [file, n, func];
+// A trace is checked against the schema first (trace-schema.ts); these then read the valid JSON into the
+// dashboard's model, giving absent optional fields their documented default. They cannot fail.
+
+type Raw = Record<string, unknown>;
+
+function frames(v: unknown): Frame[] {
+  return Array.isArray(v) ? (v as Frame[]) : [];
 }
 
-export function parseStack(v: unknown, path: string): Frame[] {
-  if (v === undefined || v === null) return [];
-  return arr(v, path).map((f, i) => parseFrame(f, join(path, i)));
+function templateStack(v: unknown): TemplateLine[] {
+  if (!Array.isArray(v)) return [];
+  return (v as Raw[]).map((o) => ({
+    template: o["template"] as string,
+    file: o["file"] as string,
+    line: (o["line"] as number | null) ?? 0,
+    source: o["source"] as string,
+  }));
 }
 
-/** A template line of `template_stack` (in span attributes and summary groups). */
-export function parseTemplateLine(v: unknown, path: string): TemplateLine {
-  const o = obj(v, path);
-  return {
-    template: str(o, "template", path, ""),
-    file: str(o, "file", path, ""),
-    line: num(o, "line", path, { int: true, dflt: 0 }),
-    source: str(o, "source", path, ""),
-  };
-}
-
-export function parseTemplateStack(v: unknown, path: string): TemplateLine[] {
-  if (v === undefined || v === null) return [];
-  return arr(v, path).map((e, i) => parseTemplateLine(e, join(path, i)));
-}
+const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+const numberOr = (v: unknown, dflt: number): number => (typeof v === "number" ? v : dflt);
 
 /** Strict, field-naming validation of one span (the slow path, and the source of error messages). */
 function parseSpanChecked(v: unknown, path: string): Span {
@@ -138,94 +122,71 @@ export function parseSpan(v: unknown, path: string, index?: number): Span {
   return parseSpanChecked(v, index === undefined ? path : join(path, index));
 }
 
-function idList(o: Json, key: string, path: string): number[] {
-  const a = arrField(o, key, path, []);
-  if (a.every(isId)) return a as number[];
-  return a.map((x, i) => checkNum(x, join(join(path, key), i), { int: true, min: 0 }));
-}
-
 /** The fields a duplicate group and an N+1 group share: the queries of one fingerprint and their caller. */
-function parseQueryGroup(o: Json, path: string): Pick<DuplicateGroup, "fp" | "fingerprint" | "count" | "total_ns" | "span_ids" | "stack" | "template_stack"> {
-  const spanIds = idList(o, "span_ids", path);
+function queryGroup(o: Raw): Pick<DuplicateGroup, "fp" | "fingerprint" | "count" | "total_ns" | "span_ids" | "stack" | "template_stack"> {
+  const spanIds = list<number>(o["span_ids"]);
   return {
-    fp: str(o, "fp", path),
-    fingerprint: str(o, "fingerprint", path, ""),
-    count: num(o, "count", path, { int: true, min: 0, dflt: spanIds.length }),
-    total_ns: num(o, "total_ns", path, { min: 0, dflt: 0 }),
+    fp: o["fp"] as string,
+    fingerprint: o["fingerprint"] as string,
+    count: numberOr(o["count"], spanIds.length),
+    total_ns: numberOr(o["total_ns"], 0),
     span_ids: spanIds,
-    stack: parseStack(field(o, "stack"), join(path, "stack")),
-    template_stack: parseTemplateStack(field(o, "template_stack"), join(path, "template_stack")),
+    stack: frames(o["stack"]),
+    template_stack: templateStack(o["template_stack"]),
   };
 }
 
-function parseDuplicateGroup(v: unknown, path: string): DuplicateGroup {
-  const o = obj(v, path);
+function duplicateGroup(o: Raw): DuplicateGroup {
   return {
-    ...parseQueryGroup(o, path),
-    identical: num(o, "identical", path, { int: true, min: 0, dflt: 0 }),
-    n_plus_one: bool(o, "n_plus_one", path, false),
-    sites: arrField(o, "sites", path, []).map((c, i) => parseCallSite(c, join(join(path, "sites"), i))),
+    ...queryGroup(o),
+    identical: numberOr(o["identical"], 0),
+    n_plus_one: o["n_plus_one"] === true,
+    sites: list<Raw>(o["sites"]).map(
+      (c): CallSite => ({ count: c["count"] as number, stack: frames(c["stack"]), template_stack: templateStack(c["template_stack"]) }),
+    ),
   };
 }
 
-function parseCallSite(v: unknown, path: string): CallSite {
-  const o = obj(v, path);
-  return {
-    count: num(o, "count", path, { int: true, min: 0, dflt: 0 }),
-    stack: parseStack(field(o, "stack"), join(path, "stack")),
-    template_stack: parseTemplateStack(field(o, "template_stack"), join(path, "template_stack")),
-  };
+function nPlusOneGroup(o: Raw): NPlusOneGroup {
+  return { ...queryGroup(o), distinct_params: numberOr(o["distinct_params"], 0), request_span_id: numberOr(o["request_span_id"], 0) };
 }
 
-function parseNPlusOneGroup(v: unknown, path: string): NPlusOneGroup {
-  const o = obj(v, path);
+function similarGroup(o: Raw): SimilarGroup {
+  const spanIds = list<number>(o["span_ids"]);
   return {
-    ...parseQueryGroup(o, path),
-    distinct_params: num(o, "distinct_params", path, { int: true, min: 0, dflt: 0 }),
-    request_span_id: num(o, "request_span_id", path, { int: true, dflt: 0 }),
-  };
-}
-
-function parseSimilarGroup(v: unknown, path: string): SimilarGroup {
-  const o = obj(v, path);
-  const spanIds = idList(o, "span_ids", path);
-  return {
-    key: str(o, "key", path, ""),
-    pattern: str(o, "pattern", path, ""),
-    count: num(o, "count", path, { int: true, min: 0, dflt: spanIds.length }),
-    total_ns: num(o, "total_ns", path, { min: 0, dflt: 0 }),
+    key: o["key"] as string,
+    pattern: o["pattern"] as string,
+    count: o["count"] as number,
+    total_ns: o["total_ns"] as number,
     span_ids: spanIds,
-    fingerprints: num(o, "fingerprints", path, { int: true, min: 0, dflt: 0 }),
+    fingerprints: numberOr(o["fingerprints"], 0),
   };
 }
 
-export function parseSummary(v: unknown, path: string): Summary {
-  const o = obj(v, path);
-  const counts = numberMap(o, "counts", path);
-  const groups = arrField(o, "duplicate_groups", path, []).map((g, i) =>
-    parseDuplicateGroup(g, join(join(path, "duplicate_groups"), i)),
-  );
+const numbers = (v: unknown): Record<string, number> => (isObject(v) ? (v as Record<string, number>) : {});
+
+function summary(o: Raw): Summary {
+  const counts = numbers(o["counts"]);
+  const groups = list<Raw>(o["duplicate_groups"]).map(duplicateGroup);
   return {
     counts,
-    time_ns: numberMap(o, "time_ns", path),
+    time_ns: numbers(o["time_ns"]),
     // Traces from before self time: the inclusive sums are what there is.
-    self_time_ns: field(o, "self_time_ns") === undefined ? numberMap(o, "time_ns", path) : numberMap(o, "self_time_ns", path),
-    queries: num(o, "queries", path, { int: true, min: 0, dflt: counts["sql"] ?? 0 }),
+    self_time_ns: numbers(o["self_time_ns"] ?? o["time_ns"]),
+    queries: numberOr(o["queries"], counts["sql"] ?? 0),
     duplicate_groups: groups,
-    similar_groups: arrField(o, "similar_groups", path, []).map((g, i) =>
-      parseSimilarGroup(g, join(join(path, "similar_groups"), i)),
-    ),
-    n_plus_one_groups: arrField(o, "n_plus_one_groups", path, []).map((g, i) =>
-      parseNPlusOneGroup(g, join(join(path, "n_plus_one_groups"), i)),
-    ),
-    n_plus_one: num(o, "n_plus_one", path, {
-      int: true,
-      min: 0,
-      dflt: groups.filter((g) => g.n_plus_one).length,
-    }),
-    status: numOrNull(o, "status", path, { int: true }),
-    error: strOrNull(o, "error", path),
+    similar_groups: list<Raw>(o["similar_groups"]).map(similarGroup),
+    n_plus_one_groups: list<Raw>(o["n_plus_one_groups"]).map(nPlusOneGroup),
+    n_plus_one: numberOr(o["n_plus_one"], groups.filter((g) => g.n_plus_one).length),
+    status: (o["status"] as number | null | undefined) ?? null,
+    error: (o["error"] as string | null | undefined) ?? null,
   };
+}
+
+/** A SchemaError as the dashboard reports it: `trace.spans[3].start_ns: expected an integer >= 0, got -5`. */
+function formatError(e: SchemaError, path: string): FormatError {
+  const hint = e.path === "format" ? ": this is not a django-request-lifecycle trace" : e.path === "version" ? ` (this dashboard reads trace format version ${TRACE_VERSION})` : "";
+  return new FormatError(e.path ? join(path, e.path) : path, e.detail + hint);
 }
 
 /**
@@ -233,98 +194,93 @@ export function parseSummary(v: unknown, path: string): Summary {
  * kept) and spans nested `maxDepth` deep or more are left out: Trace.cut says what was.
  */
 export function parseTrace(v: unknown, path = "trace", limits?: Pick<Limits, "maxSpans" | "maxDepth">): Trace {
-  const o = obj(v, path);
-  const format = field(o, "format");
-  if (format !== TRACE_FORMAT) fail(join(path, "format"), JSON.stringify(TRACE_FORMAT), format);
-  const version = field(o, "version");
-  if (version !== TRACE_VERSION) {
-    throw new FormatError(
-      join(path, "version"),
-      `this dashboard reads trace format version ${TRACE_VERSION}, got ${describe(version)}`,
-    );
+  try {
+    validateTrace(v, limits?.maxSpans);
+  } catch (e) {
+    throw e instanceof SchemaError ? formatError(e, path) : e;
   }
-  const req = objField(o, "request", path);
-  const reqPath = join(path, "request");
-  const user = objOrNull(req, "user", reqPath);
-  const res = objOrNull(o, "response", path);
-  const resPath = join(path, "response");
-  const rsv = objOrNull(o, "resolver", path);
-  const rsvPath = join(path, "resolver");
-  const spansPath = join(path, "spans");
-  const raw = arrField(o, "spans", path);
-  const n = limits ? Math.min(raw.length, limits.maxSpans) : raw.length;
-  const spans: Span[] = new Array<Span>(n);
-  // Span ids are small integers (0, 1, 2...): a bitmap finds duplicates without a Set of 10,000 numbers.
-  const seenBits = new Uint8Array(n * 4 + 64);
-  const seen = new Set<number>();
-  for (let i = 0; i < n; i++) {
-    const s = parseSpan(raw[i], spansPath, i);
-    const id = s.id;
-    let dup: boolean;
-    if (id < seenBits.length) {
-      dup = seenBits[id] === 1;
-      seenBits[id] = 1;
-    } else {
-      dup = seen.has(id);
-      seen.add(id);
-    }
-    if (dup) throw new FormatError(join(join(spansPath, i), "id"), `duplicate span id ${id}`);
-    spans[i] = s;
-  }
-  const dropped = objOrNull(o, "dropped", path);
+  const o = v as Raw;
+  const raw = o["spans"] as Span[];
+  const spans = limits && raw.length > limits.maxSpans ? raw.slice(0, limits.maxSpans) : raw;
+  const req = o["request"] as Raw;
+  const user = req["user"] as Raw | null | undefined;
+  const res = o["response"] as Raw | null;
+  const rsv = o["resolver"] as Raw | null;
+  const dropped = o["dropped"] as Raw | null;
   const trace: Trace = {
     format: TRACE_FORMAT,
     version: TRACE_VERSION,
-    id: traceId(o, "id", path),
-    started_at: str(o, "started_at", path),
-    duration_ns: numOrNull(o, "duration_ns", path, { min: 0 }),
+    id: o["id"] as string,
+    started_at: o["started_at"] as string,
+    duration_ns: o["duration_ns"] as number | null,
+    ...(typeof o["kind"] === "string" ? { kind: o["kind"] } : {}),
+    ...(isObject(o["kinds"]) ? { kinds: o["kinds"] as Trace["kinds"] } : {}),
     request: {
-      method: str(req, "method", reqPath),
-      path: str(req, "path", reqPath),
-      query: str(req, "query", reqPath, ""),
-      headers: stringMap(req, "headers", reqPath),
-      body: strOrNull(req, "body", reqPath),
-      body_omitted: strOrNull(req, "body_omitted", reqPath),
-      content_type: str(req, "content_type", reqPath, ""),
+      method: req["method"] as string | null,
+      path: req["path"] as string | null,
+      query: (req["query"] as string | undefined) ?? "",
+      headers: (req["headers"] as Record<string, string> | undefined) ?? {},
+      body: (req["body"] as string | null | undefined) ?? null,
+      body_omitted: (req["body_omitted"] as string | null | undefined) ?? null,
+      content_type: (req["content_type"] as string | undefined) ?? "",
       user: user
         ? {
-            id: ((): number | string | null => {
-              const id = field(user, "id");
-              return typeof id === "number" || typeof id === "string" ? id : null;
-            })(),
-            username: str(user, "username", join(reqPath, "user"), ""),
+            id: typeof user["id"] === "number" || typeof user["id"] === "string" ? user["id"] : null,
+            username: (user["username"] as string | undefined) ?? "",
           }
         : null,
-      scheme: str(req, "scheme", reqPath, ""),
+      scheme: (req["scheme"] as string | undefined) ?? "",
+      ...(isObject(req["form"]) ? { form: req["form"] } : {}),
+      ...(typeof req["block"] === "string" ? { block: req["block"] } : {}),
+      ...(typeof req["requests"] === "number" ? { requests: req["requests"] } : {}),
     },
     response: res
       ? {
-          status: num(res, "status", resPath, { int: true }),
-          headers: stringMap(res, "headers", resPath),
-          size: numOrNull(res, "size", resPath, { min: 0 }),
-          streaming: bool(res, "streaming", resPath, false),
+          status: res["status"] as number,
+          headers: (res["headers"] as Record<string, string> | undefined) ?? {},
+          size: (res["size"] as number | null | undefined) ?? null,
+          streaming: res["streaming"] === true,
         }
       : null,
     resolver: rsv
       ? {
-          url_name: strOrNull(rsv, "url_name", rsvPath),
-          namespace: str(rsv, "namespace", rsvPath, ""),
-          route: str(rsv, "route", rsvPath, ""),
-          view: str(rsv, "view", rsvPath, ""),
-          args: arrField(rsv, "args", rsvPath, []),
-          kwargs: objField(rsv, "kwargs", rsvPath, {}),
+          url_name: (rsv["url_name"] as string | null | undefined) ?? null,
+          namespace: (rsv["namespace"] as string | null | undefined) ?? "",
+          route: (rsv["route"] as string | null | undefined) ?? "",
+          view: (rsv["view"] as string | null | undefined) ?? "",
+          args: list(rsv["args"]),
+          kwargs: (rsv["kwargs"] as Record<string, unknown> | undefined) ?? {},
         }
       : null,
     spans,
-    summary: parseSummary(field(o, "summary"), join(path, "summary")),
+    summary: summary(o["summary"] as Raw),
     dropped: dropped
-      ? {
-          spans: num(dropped, "spans", join(path, "dropped"), { int: true, min: 0, dflt: 0 }),
-          reason: strOrNull(dropped, "reason", join(path, "dropped")),
-        }
+      ? { spans: (dropped["spans"] as number | undefined) ?? 0, reason: (dropped["reason"] as string | null | undefined) ?? null }
       : { spans: 0, reason: null },
   };
   return limits ? limitTrace(trace, limits, raw.length) : trace;
+}
+
+// JSON.parse reads what Python's orjson refuses: numbers past the largest double (as Infinity) and lone
+// surrogate escapes ("\ud800"). The text is searched for them (cheap), and only a hit walks the values.
+const SUSPECT_JSON = /[0-9][eE]\+?[0-9]{3}|[0-9]{309}|\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function unreadable(v: unknown): string | null {
+  if (typeof v === "number") return Number.isFinite(v) ? null : "a number too large";
+  if (typeof v === "string") return LONE_SURROGATE.test(v) ? "a lone surrogate in a string" : null;
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const bad = unreadable(x);
+      if (bad) return bad;
+    }
+  } else if (isObject(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      const bad = unreadable(k) ?? unreadable(x);
+      if (bad) return bad;
+    }
+  }
+  return null;
 }
 
 /** Parse a saved trace file or an API answer. Errors name the source, then the field. */
@@ -336,11 +292,24 @@ export function parseTraceText(text: string, source = "trace", limits?: Limits):
   } catch (e) {
     throw new FormatError(source, `not valid JSON (${(e as Error).message})`);
   }
+  if (SUSPECT_JSON.test(text)) {
+    const bad = unreadable(data);
+    if (bad) throw new FormatError(source, `not valid JSON (${bad})`);
+  }
   try {
     return parseTrace(data, "trace", limits);
   } catch (e) {
     if (e instanceof FormatError) throw new FormatError(source, e.message);
     throw e;
+  }
+}
+
+/** A file's bytes as text: UTF-8 only (a byte that is not is an error, as in the Python loader). */
+export function decodeTraceFile(bytes: Uint8Array, source: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new FormatError(source, "not valid JSON (not UTF-8 text)");
   }
 }
 

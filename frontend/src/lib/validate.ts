@@ -1,8 +1,6 @@
 // Small typed readers for untrusted JSON. Every failure names the field path and what came instead:
 // `trace.spans[3].start_ns: expected a number, got "abc"`.
 
-import { jsonPreview } from "./json-preview";
-
 export type Json = Record<string, unknown>;
 
 export class FormatError extends Error {
@@ -24,7 +22,7 @@ export function describe(v: unknown): string {
   }
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (Array.isArray(v)) return `an array of ${v.length}`;
-  return `a ${typeof v}`;
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
 export function fail(path: string, expected: string, got: unknown): never {
@@ -87,25 +85,6 @@ export function checkNum(v: unknown, path: string, opts: { int?: boolean; min?: 
   return v;
 }
 
-export function bool(o: Json, key: string, path: string, dflt?: boolean): boolean {
-  const v = get(o, key);
-  if (v === undefined && dflt !== undefined) return dflt;
-  if (typeof v !== "boolean") fail(join(path, key), "true or false", v);
-  return v;
-}
-
-export function objField(o: Json, key: string, path: string, dflt?: Json): Json {
-  const v = get(o, key);
-  if (v === undefined && dflt !== undefined) return dflt;
-  return obj(v, join(path, key));
-}
-
-export function objOrNull(o: Json, key: string, path: string): Json | null {
-  const v = get(o, key);
-  if (v === undefined || v === null) return null;
-  return obj(v, join(path, key));
-}
-
 export function arrField(o: Json, key: string, path: string, dflt?: unknown[]): unknown[] {
   const v = get(o, key);
   if (v === undefined && dflt !== undefined) return dflt;
@@ -114,24 +93,4 @@ export function arrField(o: Json, key: string, path: string, dflt?: unknown[]): 
 
 export function field(o: Json, key: string): unknown {
   return get(o, key);
-}
-
-/** A map of string -> string (headers); non-string values are shown as JSON rather than rejected. */
-export function stringMap(o: Json, key: string, path: string): Record<string, string> {
-  const v = get(o, key);
-  if (v === undefined || v === null) return {};
-  const m = obj(v, join(path, key));
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(m)) out[k] = typeof val === "string" ? val : jsonPreview(val);
-  return out;
-}
-
-/** A map of string -> number (summary counts). */
-export function numberMap(o: Json, key: string, path: string): Record<string, number> {
-  const v = get(o, key);
-  if (v === undefined || v === null) return {};
-  const m = obj(v, join(path, key));
-  const out: Record<string, number> = {};
-  for (const [k, val] of Object.entries(m)) out[k] = checkNum(val, join(join(path, key), k), { min: 0 });
-  return out;
 }

@@ -260,7 +260,7 @@ describe("App", () => {
     const bad = structuredClone(bookList) as { spans: { start_ns: unknown }[] };
     (bad.spans[2] as { start_ns: unknown }).start_ns = "soon";
     await app.openFile(new File([JSON.stringify(bad)], "bad.json"));
-    expect(q("[data-testid=error-banner]")?.textContent).toContain('Could not open bad.json: trace.spans[2].start_ns: expected a number, got "soon"');
+    expect(q("[data-testid=error-banner]")?.textContent).toContain('Could not open bad.json: trace.spans[2].start_ns: expected an integer >= 0, got "soon"');
     expect(input).toBeTruthy();
   });
 

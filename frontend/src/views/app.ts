@@ -11,7 +11,7 @@ import { originOf } from "../lib/protocol";
 import type { DashboardConfig, ListRow, Trace } from "../lib/trace-format";
 import { PROTOCOL_VERSION } from "../lib/trace-format";
 import { TooLargeError, limitTrace, readLimited, tooLargeMessage, type Limits } from "../lib/trace-limits";
-import { FormatError, errorText, parseServerMessage, parseTraceText } from "../lib/trace-parse";
+import { FormatError, decodeTraceFile, errorText, parseServerMessage, parseTraceText } from "../lib/trace-parse";
 import { DEFAULT_CAP, TraceStore, isRunning, type TraceEntry } from "../lib/trace-store";
 import { maxEndNs } from "../lib/waterfall-layout";
 import { ListPoller, POLL_INTERVAL_MS } from "../list-poller";
@@ -396,7 +396,7 @@ export class App {
     let trace: Trace;
     let text: string;
     try {
-      text = await file.text();
+      text = decodeTraceFile(new Uint8Array(await file.arrayBuffer()), file.name);
       trace = parseTraceText(text, file.name, this.limits);
     } catch (e) {
       // A FormatError already names the file, then the field.

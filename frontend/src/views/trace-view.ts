@@ -123,9 +123,10 @@ export class TraceView {
   private renderHead(t: Trace, open: OpenTrace): void {
     const status = t.response?.status ?? t.summary.status;
     this.head.replaceChildren(
-      h("span", { class: "badge method", text: t.request.method }),
+      // A block trace (lifecycle.record()) has no method or path: its root span's kind and name say what it is.
+      h("span", { class: "badge method", text: t.request.method ?? t.spans[0]?.kind ?? "" }),
       h("span", { class: `badge status status-${statusClass(status)}`, text: status === null ? "running" : String(status) }),
-      h("span", { class: "trace-path", text: t.request.path + (t.request.query ? `?${t.request.query}` : "") }),
+      h("span", { class: "trace-path", text: (t.request.path ?? t.spans[0]?.name ?? "") + (t.request.query ? `?${t.request.query}` : "") }),
       h("span", { class: "trace-meta", text: `${t.started_at.replace("T", " ").replace("Z", " UTC")}${open.fileName ? ` · from ${open.fileName}` : ""}` }),
     );
   }
