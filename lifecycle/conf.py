@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
         "lifecycle.instruments.jinja",
         "lifecycle.instruments.cache",
         "lifecycle.instruments.toolbar",
+        "lifecycle.instruments.channels",
     ),
     # Spans kept per trace; further spans are counted in trace["dropped"].
     "MAX_SPANS": 5000,
