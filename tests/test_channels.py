@@ -16,6 +16,8 @@ from django.utils.functional import empty
 
 from lifecycle import store
 from lifecycle.channels import traced
+from lifecycle.guard import Guard
+from lifecycle.replay import ReplayError, replay_trace
 from lifecycle.publish import get_publisher
 from lifecycle.trace import Trace
 from tests.conftest import assert_nested
@@ -225,3 +227,32 @@ async def test_the_user_is_kept_only_when_already_resolved(seeded):
     assert first.request["user"] == {"id": user.pk, "username": "wsuser"}
     assert second.request["user"] is None
     assert lazy._wrapped is empty  # never loaded by us
+
+
+async def authors_trace() -> Trace:
+    c = comm("/t/ws/sync/")
+    assert (await c.connect())[0]
+    await c.send_to(text_data="authors")
+    await c.receive_from()
+    await c.disconnect()
+    return (await until_traces(3))[1]
+
+
+async def test_the_n_plus_one_guard_judges_websocket_traces_only_when_asked(seeded):
+    guard = Guard("websocket test")
+    receive = await authors_trace()
+    assert receive.summary["n_plus_one"] == 1  # the dashboard flags it
+    assert guard.close() == []
+    store.clear()
+    with override_settings(LIFECYCLE={"N_PLUS_ONE_GUARD_KINDS": ("request", "websocket")}):
+        guard = Guard("websocket test")
+        await authors_trace()
+        (group,) = guard.close()
+    assert group["request"] == "receive /t/ws/sync/" and group["count"] == 5
+
+
+async def test_a_websocket_trace_file_does_not_replay(seeded, tmp_path):
+    receive = await authors_trace()
+    path = receive.save(tmp_path / "receive.json")
+    with pytest.raises(ReplayError, match="'websocket' trace .*only request traces replay"):
+        await asyncio.to_thread(replay_trace, path)

@@ -25,6 +25,9 @@ class SyncBooks(WebsocketConsumer):
     def receive(self, text_data=None, bytes_data=None):
         if text_data == "boom":
             raise ValueError("boom in receive")
+        if text_data == "authors":  # an N+1: one query per book for its author
+            self.send(text_data=", ".join(book.author.name for book in Book.objects.order_by("pk")[:5]))
+            return
         titles = list(Book.objects.values_list("title", flat=True)[:3])
         cache.get("t:sync-books")
         async_to_sync(self.channel_layer.group_send)(ROOM, {"type": "room.said", "text": text_data or ""})
