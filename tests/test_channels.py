@@ -108,6 +108,7 @@ async def test_sync_consumer_events_are_traces_with_their_queries(seeded):
 
     row = store.recent()[0]
     assert row["kind"] == "websocket" and row["method"] == "WS" and row["path"] == "/t/ws/sync/"
+    assert row["event"] == "disconnect" and row["view"] == "tests.testapp.consumers.SyncBooks"
     again = Trace.from_json(store.get_json(receive.id))
     assert again.kind == "websocket" and orjson.loads(store.get_json(receive.id))["kind"] == "websocket"
 

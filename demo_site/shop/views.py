@@ -295,4 +295,4 @@ async def _astream_parts(head: str, tail: str) -> AsyncIterator[str]:
 
 def live_counter(request: HttpRequest) -> HttpResponse:
     """The page of the websocket consumer ``demo_site.shop.consumers.CounterConsumer`` (``/ws/counter/``)."""
-    return render(request, "shop/live.html")
+    return render(request, "shop/live.html", {"books": Book.objects.count()})

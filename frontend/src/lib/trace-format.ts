@@ -34,7 +34,15 @@ export interface Span {
   attrs: Record<string, unknown>;
 }
 
+/**
+ * What a trace records (`Trace.kind`, `ListRow.kind`): an HTTP request, or one event (connect, a received
+ * frame, disconnect) of a Channels websocket consumer. Absent in a file or row means "request"; other
+ * names may come, and are shown like requests.
+ */
+export type TraceKind = "request" | "websocket" | (string & {});
+
 export interface RequestInfo {
+  /** "WS" in a websocket trace. */
   method: string;
   path: string;
   /** Redacted query string. */
@@ -48,6 +56,8 @@ export interface RequestInfo {
   content_type: string;
   user: { id: number | string | null; username: string } | null;
   scheme: string;
+  /** Websocket traces: "connect", "receive" or "disconnect". */
+  event?: string;
 }
 
 export interface ResponseInfo {
@@ -208,6 +218,8 @@ export interface Trace {
   version: typeof TRACE_VERSION;
   /** 16 hex chars. */
   id: string;
+  /** Absent: "request". */
+  kind?: TraceKind;
   /** Wall clock, UTC, ISO 8601. */
   started_at: string;
   /** null while the request is running. */
@@ -238,9 +250,14 @@ export interface TraceCut {
 /** What the request list shows (backlog, `/api/traces/`, trace.start / trace.end). */
 export interface ListRow {
   id: string;
+  /** "request" when the server sends none (an older server). */
+  kind: TraceKind;
   started_at: string;
+  /** "WS" for a websocket trace. */
   method: string;
   path: string;
+  /** Websocket traces: the consumer event ("connect", "receive", "disconnect"); null otherwise. */
+  event: string | null;
   /** null while running. */
   status: number | null;
   /** null while running. */

@@ -272,10 +272,13 @@ export function parseTrace(v: unknown, path = "trace", limits?: Pick<Limits, "ma
     spans[i] = s;
   }
   const dropped = objOrNull(o, "dropped", path);
+  const kind = traceKind(o, path);
+  const event = strOrNull(req, "event", reqPath);
   const trace: Trace = {
     format: TRACE_FORMAT,
     version: TRACE_VERSION,
     id: traceId(o, "id", path),
+    ...(kind !== "request" ? { kind } : {}),
     started_at: str(o, "started_at", path),
     duration_ns: numOrNull(o, "duration_ns", path, { min: 0 }),
     request: {
@@ -296,6 +299,7 @@ export function parseTrace(v: unknown, path = "trace", limits?: Pick<Limits, "ma
           }
         : null,
       scheme: str(req, "scheme", reqPath, ""),
+      ...(event !== null ? { event } : {}),
     },
     response: res
       ? {
@@ -344,13 +348,25 @@ export function parseTraceText(text: string, source = "trace", limits?: Limits):
   }
 }
 
+const KIND_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+
+/** A trace's or row's `kind`: absent means "request" (files and servers from before trace kinds). */
+function traceKind(o: Json, path: string): string {
+  const v = field(o, "kind");
+  if (v === undefined || v === null) return "request";
+  if (typeof v !== "string" || !KIND_NAME.test(v)) fail(join(path, "kind"), 'a trace kind such as "request" or "websocket"', v);
+  return v;
+}
+
 export function parseRow(v: unknown, path: string): ListRow {
   const o = obj(v, path);
   return {
     id: traceId(o, "id", path),
+    kind: traceKind(o, path),
     started_at: str(o, "started_at", path, ""),
     method: str(o, "method", path),
     path: str(o, "path", path),
+    event: strOrNull(o, "event", path),
     status: numOrNull(o, "status", path, { int: true }),
     duration_ns: numOrNull(o, "duration_ns", path, { min: 0 }),
     queries: num(o, "queries", path, { int: true, min: 0, dflt: 0 }),
