@@ -17,8 +17,8 @@ from django.utils.functional import empty
 from lifecycle import store
 from lifecycle.channels import traced
 from lifecycle.guard import Guard
-from lifecycle.replay import ReplayError, replay_trace
 from lifecycle.publish import get_publisher
+from lifecycle.replay import ReplayError, replay_trace
 from lifecycle.trace import Trace
 from tests.conftest import assert_nested
 from tests.testapp import routing
