@@ -257,3 +257,25 @@ async def test_a_websocket_trace_file_does_not_replay(seeded, tmp_path):
     path = receive.save(tmp_path / "receive.json")
     with pytest.raises(ReplayError, match="'websocket' trace .*only request traces replay"):
         await asyncio.to_thread(replay_trace, path)
+
+
+async def test_a_watching_dashboard_adds_no_spans_of_its_own(seeded):
+    """The live publisher sends the trace's own span events to the dashboards while it runs: those channel
+    layer calls are lifecycle's, never spans of the trace."""
+    dashboard = comm("/__lifecycle__/ws/", headers=[ORIGIN])
+    dashboard.scope["client"] = ("127.0.0.1", 50000)
+    assert (await dashboard.connect())[0]
+    assert (await dashboard.receive_json_from())["type"] == "hello"
+    c = comm("/t/ws/sync/")
+    assert (await c.connect())[0]
+    await c.send_to(text_data="slow")
+    assert await c.receive_from(timeout=5) == "slow done"
+    await c.disconnect()
+    _, slow, _ = await until_traces(3)
+    assert [s.kind for s in slow.spans] == ["consumer", "sql", "sql"]
+    frames = []
+    while not await dashboard.receive_nothing(timeout=0.2):
+        frames.append(await dashboard.receive_json_from())
+    await dashboard.disconnect()
+    events = [e for f in frames if f["type"] == "events" for e in f["events"]]
+    assert any(e["e"] == "trace.end" and e["trace_id"] == slow.id for e in events)

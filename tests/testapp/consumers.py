@@ -3,6 +3,8 @@ wrapper, and one async, traced by the mixin."""
 
 from __future__ import annotations
 
+import time
+
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
@@ -25,6 +27,12 @@ class SyncBooks(WebsocketConsumer):
     def receive(self, text_data=None, bytes_data=None):
         if text_data == "boom":
             raise ValueError("boom in receive")
+        if text_data == "slow":  # a query, then long enough for the live publisher to send its events
+            for _ in range(2):
+                Book.objects.count()
+                time.sleep(0.2)
+            self.send(text_data="slow done")
+            return
         if text_data == "authors":  # an N+1: one query per book for its author
             self.send(text_data=", ".join(book.author.name for book in Book.objects.order_by("pk")[:5]))
             return
