@@ -18,7 +18,9 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+import lifecycle.channels  # noqa: E402
 import lifecycle.routing  # noqa: E402
+from demo_site.shop.routing import websocket_urlpatterns as shop_websocket_urlpatterns  # noqa: E402
 
 # `daphne` alone serves no static files (only its runserver command does); with DEBUG on, serve them
 # here so that the dashboard's assets and the admin's CSS load. Static requests skip the middleware.
@@ -27,8 +29,13 @@ http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django
 application = ProtocolTypeRouter(
     {
         "http": http_app,
+        # traced(): the demo's consumers become traces in the dashboard (the dashboard's own never does).
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(lifecycle.routing.websocket_urlpatterns))
+            AuthMiddlewareStack(
+                lifecycle.channels.traced(
+                    URLRouter([*lifecycle.routing.websocket_urlpatterns, *shop_websocket_urlpatterns])
+                )
+            )
         ),
     }
 )

@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
         "lifecycle.instruments.jinja",
         "lifecycle.instruments.cache",
         "lifecycle.instruments.toolbar",
+        "lifecycle.instruments.channels",
     ),
     # Spans kept per trace; further spans are counted in trace["dropped"].
     "MAX_SPANS": 5000,
@@ -114,6 +115,9 @@ DEFAULTS: dict[str, Any] = {
     "REPLAY_CHECKS": {},
     # The pytest plugin's suite-wide N+1 guard: "fail", "warn" or "off" (--lifecycle-n-plus-one wins).
     "N_PLUS_ONE_GUARD": "off",
+    # Trace kinds the guard judges: ("request", "websocket") adds the traces of Channels consumers
+    # (lifecycle.channels) recorded during a test.
+    "N_PLUS_ONE_GUARD_KINDS": ("request",),
     # A replay that only ran fewer queries than recorded (an N+1 fixed, nothing worse): "fail" (the default:
     # re-record to keep the gain, or a later return to the old count passes) or "warn" (pass, with a
     # lifecycle.replay.ReplayImproved warning and a note).

@@ -162,6 +162,8 @@ def merge_event_arrays(arrays: list[bytes]) -> bytes:
 class DashboardConsumer(AsyncWebsocketConsumer):
     """Thin: everything it sends comes from the recent-trace store or the publisher's group messages."""
 
+    lifecycle_traced = False  # never traced, even under lifecycle.channels.traced()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.channel_layer_alias = conf.get("CHANNEL_LAYER")

@@ -11,7 +11,9 @@ newest open block wins; a replay's recording is active in its context, so its re
 
 A request that the middleware records by its own policy (DEBUG on, ``ENABLED`` True) is still recorded
 by it, as without the guard (the dashboard's store sees it): the guard judges that trace when the
-middleware hands it to ``lifecycle.store.add``. See :func:`_yield_to_the_middleware`.
+middleware hands it to ``lifecycle.store.add``. See :func:`_yield_to_the_middleware`. Traces of other
+kinds (a Channels consumer's, ``lifecycle.channels``) are judged only when ``N_PLUS_ONE_GUARD_KINDS``
+names their kind.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def _yield_to_the_middleware() -> None:
         row = add(trace, data)
         with _lock:
             guard = _open[-1] if _open else None
-        if guard is not None:
+        if guard is not None and getattr(trace, "kind", "request") in conf.get("N_PLUS_ONE_GUARD_KINDS"):
             guard.traces.append(trace)
         return row
 

@@ -53,6 +53,7 @@ store of the process they are connected to) covers finished traces.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import threading
@@ -308,7 +309,9 @@ class Publisher:
                     self._pending = loop
             if kick:
                 try:
-                    loop.call_soon_threadsafe(self._start_drain, loop)
+                    # In a context of its own: the caller's (a trace being recorded) must not be the drain's,
+                    # or lifecycle's own channel layer calls would be recorded in that trace.
+                    loop.call_soon_threadsafe(self._start_drain, loop, context=contextvars.Context())
                 except RuntimeError:  # closed between the check and the call
                     with self._lock:
                         if self._pending is loop:

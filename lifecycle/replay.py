@@ -162,6 +162,11 @@ def replay_trace(path: str | os.PathLike[str], client: Any = None, **options: An
             "request: url='/path/?query' (and method=, data=, user= as needed)"
         )
 
+    if recorded is not None and recorded.kind != "request":
+        raise ReplayError(
+            f"{shown}: a {recorded.kind!r} trace ({recorded.spans[0].name if recorded.spans else '?'}); "
+            "replay sends HTTP requests again, so only request traces replay"
+        )
     spec = spec_from_request(recorded.request, shown) if recorded is not None else RequestSpec()
     spec = apply_overrides(spec, **request_options)
     from django.test import AsyncClient, Client

@@ -135,6 +135,7 @@ class Trace:
             "error": summary.get("error"),
             "view": resolver.get("view"),
             "url_name": resolver.get("url_name"),
+            "event": self.request.get("event"),  # a websocket trace's consumer event; None for a request
         }
 
     # -- JSON ------------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ def seeded(db):
 
 # Every demo page; "<book>" stands for the first book's primary key (they differ across databases).
 DEMO_PAGES = ["/", "/books/", "/books/fixed/", "/books/<book>/", "/async/", "/slow/?ms=1", "/slow/async/?ms=1",
-              "/error/", "/api/books/", "/cached/", "/account/login/", "/stream/", "/no/such/page/"]
+              "/error/", "/api/books/", "/cached/", "/account/login/", "/stream/", "/live/",
+              "/no/such/page/"]
 
 
 def page_url(path: str) -> str:

@@ -21,4 +21,5 @@ urlpatterns = [
     path("cached/", views.cached, name="cached"),
     path("account/login/", views.login_form, name="login-form"),
     path("stream/", views.stream, name="stream"),
+    path("live/", views.live_counter, name="live-counter"),
 ]

@@ -291,3 +291,8 @@ async def _astream_parts(head: str, tail: str) -> AsyncIterator[str]:
     async for book in _stream_books():
         yield _stream_row(book)
     yield tail
+
+
+def live_counter(request: HttpRequest) -> HttpResponse:
+    """The page of the websocket consumer ``demo_site.shop.consumers.CounterConsumer`` (``/ws/counter/``)."""
+    return render(request, "shop/live.html", {"books": Book.objects.count()})

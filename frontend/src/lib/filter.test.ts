@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { matches, parseFilter, tokenize } from "./filter";
+import { kindChoice, matches, parseFilter, tokenize, withKind } from "./filter";
 import { row } from "./test-helpers";
 
 const rows = [
@@ -7,6 +7,7 @@ const rows = [
   row("b", { path: "/orders/", method: "POST", status: 500, duration_ns: 300e6, error: "ValueError: boom" }),
   row("c", { path: "/missing/", status: 404, duration_ns: 1e6 }),
   row("d", { path: "/books/slow/", status: null, duration_ns: null }),
+  row("e", { kind: "websocket", method: "WS", event: "receive", path: "/ws/books/", status: null, duration_ns: 2e6 }),
 ];
 
 function ids(q: string): string[] {
@@ -16,8 +17,8 @@ function ids(q: string): string[] {
 
 describe("request filter", () => {
   it("matches path substrings, case-insensitive", () => {
-    expect(ids("")).toEqual(["a", "b", "c", "d"]);
-    expect(ids("BOOKS")).toEqual(["a", "d"]);
+    expect(ids("-kind:ws")).toEqual(["a", "b", "c", "d"]);
+    expect(ids("-kind:ws BOOKS")).toEqual(["a", "d"]);
     expect(ids("books slow")).toEqual(["d"]);
   });
 
@@ -40,10 +41,30 @@ describe("request filter", () => {
     expect(ids("slower:0.2s")).toEqual(["b"]);
   });
 
+  it("separates websocket events from requests, and matches their event", () => {
+    expect(ids("kind:websocket")).toEqual(["e"]);
+    expect(ids("kind:WS")).toEqual(["e"]);
+    expect(ids("kind:request")).toEqual(["a", "b", "c", "d"]);
+    expect(ids("-kind:request")).toEqual(["e"]);
+    expect(ids("receive")).toEqual(["e"]);
+    expect(ids('"receive /ws/"')).toEqual(["e"]);
+    expect(ids("books kind:websocket")).toEqual(["e"]);
+    expect(parseFilter("kind:task").errors).toEqual(["kind:task: use request or websocket"]);
+  });
+
+  it("sets and reads the kind chips through the filter text", () => {
+    expect(kindChoice("books")).toBe("all");
+    expect(kindChoice("books kind:ws")).toBe("websocket");
+    expect(kindChoice("-kind:request")).toBe("all");
+    expect(withKind("books kind:request slower:5ms", "websocket")).toBe("books slower:5ms kind:websocket");
+    expect(withKind('"a b" kind:websocket', "all")).toBe('"a b"');
+    expect(withKind("", "request")).toBe("kind:request");
+  });
+
   it("negates with -", () => {
-    expect(ids("-has:error")).toEqual(["a", "c", "d"]);
-    expect(ids("-books")).toEqual(["b", "c"]);
-    expect(ids("books -status:running")).toEqual(["a"]);
+    expect(ids("-kind:ws -has:error")).toEqual(["a", "c", "d"]);
+    expect(ids("-kind:ws -books")).toEqual(["b", "c"]);
+    expect(ids("books -status:running")).toEqual(["a", "e"]);
     expect(ids("status:5xx slower:200ms -has:n+1")).toEqual(["b"]);
   });
 

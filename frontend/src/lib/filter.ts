@@ -1,6 +1,7 @@
 // The request-list filter: path substrings and key:value tokens, `-` negates.
 //   books  status:5xx  status:404  method:post  has:n+1  has:error  has:dup  is:running  slower:200ms
-//   faster:50ms  -has:error  "/path with spaces"
+//   faster:50ms  -has:error  "/path with spaces"  kind:websocket  kind:request
+// Text matches a row's path, and a websocket row's event too ("receive /ws/chat/").
 
 import { parseDurationNs } from "./format";
 import type { ListRow } from "./trace-format";
@@ -20,7 +21,18 @@ export interface Filter {
   errors: string[];
 }
 
-export const FILTER_KEYS = ["status", "method", "has", "is", "slower", "faster"] as const;
+export const FILTER_KEYS = ["status", "method", "has", "is", "slower", "faster", "kind"] as const;
+
+/** `kind:` values: the trace kinds, and their short names. */
+const KINDS: Record<string, string> = { request: "request", http: "request", websocket: "websocket", ws: "websocket" };
+
+/** What the list's kind chips choose: every trace, or the traces of one kind. */
+export type KindChoice = "all" | "request" | "websocket";
+
+/** The text a row's path terms match: its path, after the event for a websocket row. */
+export function rowText(r: ListRow): string {
+  return r.event ? `${r.event} ${r.path}` : r.path;
+}
 
 const HAS: Record<string, Predicate> = {
   "n+1": (r) => r.n_plus_one > 0,
@@ -75,6 +87,10 @@ function termFor(key: string, value: string): Predicate | string {
       return HAS[value.toLowerCase()] ?? `has:${value}: use n+1, error, dup or sql`;
     case "is":
       return IS[value.toLowerCase()] ?? `is:${value}: use running or done`;
+    case "kind": {
+      const kind = KINDS[value.toLowerCase()];
+      return kind ? (r) => r.kind === kind : `kind:${value}: use request or websocket`;
+    }
     case "slower":
     case "faster": {
       const ns = parseDurationNs(value);
@@ -102,7 +118,7 @@ export function parseFilter(text: string): Filter {
     const kv = /^([a-z]+):(.*)$/i.exec(tok);
     if (tok.startsWith('"')) {
       const needle = tok.replace(/^"|"$/g, "").toLowerCase();
-      test = (r) => r.path.toLowerCase().includes(needle);
+      test = (r) => rowText(r).toLowerCase().includes(needle);
     } else if (kv && kv[1] !== undefined && kv[2] !== undefined) {
       const t = termFor(kv[1].toLowerCase(), kv[2]);
       if (typeof t === "string") {
@@ -112,7 +128,7 @@ export function parseFilter(text: string): Filter {
       test = t;
     } else {
       const needle = tok.toLowerCase();
-      test = (r) => r.path.toLowerCase().includes(needle);
+      test = (r) => rowText(r).toLowerCase().includes(needle);
     }
     terms.push({ text: raw, negate, test });
   }
@@ -123,4 +139,22 @@ export function parseFilter(text: string): Filter {
 export function matches(filter: Filter, row: ListRow): boolean {
   for (const t of filter.terms) if (t.test(row) === t.negate) return false;
   return true;
+}
+
+/** Which kind chip the filter text selects: its last (not negated) `kind:` term, else "all". */
+export function kindChoice(text: string): KindChoice {
+  let choice: KindChoice = "all";
+  for (const tok of tokenize(text)) {
+    const m = /^kind:(.*)$/i.exec(tok);
+    const kind = m ? KINDS[(m[1] ?? "").toLowerCase()] : undefined;
+    if (kind === "request" || kind === "websocket") choice = kind;
+  }
+  return choice;
+}
+
+/** The filter text with its `kind:` terms replaced by the one `choice` needs (none for "all"). */
+export function withKind(text: string, choice: KindChoice): string {
+  const rest = tokenize(text).filter((t) => !/^-?kind:/i.test(t));
+  if (choice !== "all") rest.push(`kind:${choice}`);
+  return rest.join(" ");
 }

@@ -20,9 +20,11 @@ export function at(o: unknown, ...keys: (string | number)[]): Mutable {
 export function row(id: string, over: Partial<ListRow> = {}): ListRow {
   return {
     id,
+    kind: "request",
     started_at: "2026-11-25T01:40:00.000000Z",
     method: "GET",
     path: `/p/${id}/`,
+    event: null,
     status: 200,
     duration_ns: 1_000_000,
     queries: 0,

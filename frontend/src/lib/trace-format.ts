@@ -35,8 +35,15 @@ export interface Span {
   attrs: Record<string, unknown>;
 }
 
+/**
+ * What a trace records (`Trace.kind`, `ListRow.kind`): an HTTP request, or one event (connect, a received
+ * frame, disconnect) of a Channels websocket consumer. Absent in a file or row means "request"; other
+ * names may come, and are shown like requests.
+ */
+export type TraceKind = "request" | "websocket" | (string & {});
+
 export interface RequestInfo {
-  /** null in a block trace (`lifecycle.record()`) and for a websocket trace's method. */
+  /** "WS" in a websocket trace; null in a block trace (`lifecycle.record()`). */
   method: string | null;
   /** Redacted path; null in a block trace. */
   path: string | null;
@@ -57,6 +64,8 @@ export interface RequestInfo {
   block?: string;
   /** A block trace: how many requests ran inside. */
   requests?: number;
+  /** Websocket traces: "connect", "receive" or "disconnect". */
+  event?: string;
 }
 
 export interface ResponseInfo {
@@ -217,6 +226,8 @@ export interface Trace {
   version: typeof TRACE_VERSION;
   /** 16 hex chars. */
   id: string;
+  /** Absent: "request". */
+  kind?: TraceKind;
   /** Wall clock, UTC, ISO 8601. */
   started_at: string;
   /** null while the request is running. */
@@ -229,8 +240,6 @@ export interface Trace {
   summary: Summary;
   /** Spans not kept (MAX_SPANS reached). */
   dropped: { spans: number; reason: string | null };
-  /** The trace kind: "request" when absent, "websocket" for a Channels consumer's message. */
-  kind?: string;
   /** How to draw each span kind of the trace (name -> style); absent in older files: built-in defaults. */
   kinds?: Record<string, KindStyle>;
   /** Set by the dashboard, never part of a file or an API answer: it kept only the first spans. */
@@ -261,9 +270,14 @@ export interface TraceCut {
 /** What the request list shows (backlog, `/api/traces/`, trace.start / trace.end). */
 export interface ListRow {
   id: string;
+  /** "request" when the server sends none (an older server). */
+  kind: TraceKind;
   started_at: string;
+  /** "WS" for a websocket trace. */
   method: string;
   path: string;
+  /** Websocket traces: the consumer event ("connect", "receive", "disconnect"); null otherwise. */
+  event: string | null;
   /** null while running. */
   status: number | null;
   /** null while running. */

@@ -109,6 +109,15 @@ describe("parseTrace", () => {
     expect(t.summary.duplicate_groups[0]?.sites).toEqual([]);
   });
 
+  it("reads a trace's kind: absent means a request, a websocket trace keeps its event", () => {
+    const base = fixture("book-list") as Record<string, unknown>;
+    expect(parseTrace(base).kind).toBeUndefined();
+    const ws = parseTrace({ ...base, kind: "websocket", request: { method: "WS", path: "/ws/", event: "receive" } });
+    expect(ws.kind).toBe("websocket");
+    expect(ws.request.event).toBe("receive");
+    expect(() => parseTrace({ ...base, kind: "Web Socket" })).toThrow(/^trace\.kind: expected a string matching/);
+  });
+
   it("reports JSON errors with the file name", () => {
     expect(() => parseTraceText("{nope", "slow.json")).toThrow(/^slow\.json: not valid JSON/);
     expect(() => parseTraceText("[]", "slow.json")).toThrow("slow.json: trace: expected an object, got an array of 0");
@@ -182,6 +191,8 @@ describe("parseServerMessage", () => {
     );
     expect(r.message?.type).toBe("backlog");
     expect(r.message?.type === "backlog" && r.message.traces.map((t) => t.id)).toEqual(["a1"]);
+    // A row of an older server has no kind: a request.
+    expect(r.message?.type === "backlog" && r.message.traces[0]).toMatchObject({ kind: "request", event: null });
     expect(r.warnings).toEqual(["backlog.traces[1].method: expected a string, got 5"]);
   });
 

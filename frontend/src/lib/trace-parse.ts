@@ -233,6 +233,7 @@ export function parseTrace(v: unknown, path = "trace", limits?: Pick<Limits, "ma
       ...(isObject(req["form"]) ? { form: req["form"] } : {}),
       ...(typeof req["block"] === "string" ? { block: req["block"] } : {}),
       ...(typeof req["requests"] === "number" ? { requests: req["requests"] } : {}),
+      ...(typeof req["event"] === "string" ? { event: req["event"] } : {}),
     },
     response: res
       ? {
@@ -313,13 +314,25 @@ export function decodeTraceFile(bytes: Uint8Array, source: string): string {
   }
 }
 
+const KIND_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+
+/** A trace's or row's `kind`: absent means "request" (files and servers from before trace kinds). */
+function traceKind(o: Json, path: string): string {
+  const v = field(o, "kind");
+  if (v === undefined || v === null) return "request";
+  if (typeof v !== "string" || !KIND_NAME.test(v)) fail(join(path, "kind"), 'a trace kind such as "request" or "websocket"', v);
+  return v;
+}
+
 export function parseRow(v: unknown, path: string): ListRow {
   const o = obj(v, path);
   return {
     id: traceId(o, "id", path),
+    kind: traceKind(o, path),
     started_at: str(o, "started_at", path, ""),
     method: str(o, "method", path),
     path: str(o, "path", path),
+    event: strOrNull(o, "event", path),
     status: numOrNull(o, "status", path, { int: true }),
     duration_ns: numOrNull(o, "duration_ns", path, { min: 0 }),
     queries: num(o, "queries", path, { int: true, min: 0, dflt: 0 }),

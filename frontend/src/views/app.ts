@@ -5,7 +5,7 @@
 
 import { learnKinds } from "../lib/kinds";
 import { POLL_FALLBACK_AFTER, websocketUrl } from "../lib/backoff";
-import { parseFilter, type Filter } from "../lib/filter";
+import { kindChoice, parseFilter, withKind, type Filter } from "../lib/filter";
 import { computeSummary, mergeSpans, partialTrace, withRequestSpan } from "../lib/summary";
 import { originOf } from "../lib/protocol";
 import type { DashboardConfig, ListRow, Trace } from "../lib/trace-format";
@@ -99,7 +99,10 @@ export class App {
       setFilter: (text) => this.state.set({ filterText: text }),
       openFile: (file) => void this.openFile(file),
     });
-    this.list = new RequestList((id) => this.openTrace(id));
+    this.list = new RequestList(
+      (id) => this.openTrace(id),
+      (choice) => this.state.set({ filterText: withKind(this.state.get().filterText, choice) }),
+    );
     this.traceView = new TraceView({
       select: (id) => this.selectSpan(id),
       highlightGroup: (g, label) => this.highlightGroup(g, label),
@@ -329,7 +332,7 @@ export class App {
     if (!s.paused && this.listVersionShown === this.store.listVersion && this.filterShown === s.filterText) return;
     this.listVersionShown = this.store.listVersion;
     this.filterShown = s.filterText;
-    this.list.setRows(rows, this.filter);
+    this.list.setRows(rows, this.filter, kindChoice(s.filterText));
   }
 
   private togglePause(): void {

@@ -1,6 +1,6 @@
 // The request list: newest on top, virtualized with a fixed row height and a pool of row elements.
 
-import { matches, type Filter } from "../lib/filter";
+import { matches, rowText, type Filter, type KindChoice } from "../lib/filter";
 import { formatDuration, statusClass } from "../lib/format";
 import type { TraceEntry } from "../lib/trace-store";
 import { isRunning } from "../lib/trace-store";
@@ -31,6 +31,9 @@ export class RequestList {
   private readonly empty: HTMLElement;
   private readonly count: HTMLElement;
   private readonly newAbove: HTMLButtonElement;
+  /** All / Requests / Websocket: shown once the list has a websocket trace, or the filter names a kind. */
+  private readonly kindChips: HTMLElement;
+  private readonly chipButtons: Map<KindChoice, HTMLButtonElement>;
   private readonly pool: RowPool<RowEls>;
   /** The rows on screen (filtered, newest first); frozen while paused. */
   private shown: readonly TraceEntry[] = [];
@@ -42,7 +45,24 @@ export class RequestList {
   /** Height of the viewport, kept by a ResizeObserver (read when there is none). */
   private viewH = 0;
 
-  constructor(private readonly onSelect: (id: string) => void) {
+  constructor(
+    private readonly onSelect: (id: string) => void,
+    onKind: (choice: KindChoice) => void = () => {},
+  ) {
+    this.chipButtons = new Map();
+    const chips: HTMLButtonElement[] = [];
+    for (const [choice, text, title] of [
+      ["all", "All", "Requests and websocket events"],
+      ["request", "HTTP", "HTTP requests only (kind:request)"],
+      ["websocket", "WS", "Websocket consumer events only (kind:websocket)"],
+    ] as const) {
+      const b = h("button", { class: "kind-chip", testid: `kind-chip-${choice}`, text, title, attrs: { type: "button", "aria-pressed": "false" } });
+      b.addEventListener("click", () => onKind(choice));
+      this.chipButtons.set(choice, b);
+      chips.push(b);
+    }
+    this.kindChips = h("div", { class: "kind-chips", testid: "kind-chips", attrs: { role: "group", "aria-label": "Show" } }, ...chips);
+    this.kindChips.hidden = true;
     this.spacer = h("div", { class: "list-spacer" });
     this.scroller = h("div", { class: "list-scroll", testid: "request-list", attrs: { role: "listbox", tabindex: "0", "aria-label": "Requests" } }, this.spacer);
     this.pool = new RowPool(this.scroller, () => this.makeRow());
@@ -71,27 +91,34 @@ export class RequestList {
     this.newAbove = h("button", { class: "new-above", testid: "new-above", attrs: { type: "button" } });
     this.newAbove.hidden = true;
     this.newAbove.addEventListener("click", () => this.scrollToTop());
-    this.el = h("section", { class: "request-list" }, this.count, this.newAbove, this.scroller, this.empty);
+    this.el = h("section", { class: "request-list" }, h("div", { class: "list-head" }, this.count, this.kindChips), this.newAbove, this.scroller, this.empty);
   }
 
   /**
    * New data: filter, redraw. At the top with nothing selected the list follows the newest; once the user
    * scrolled or selected, the rows under their eyes stay put and arrivals collect behind "N new".
    */
-  setRows(all: readonly TraceEntry[], filter: Filter): void {
+  setRows(all: readonly TraceEntry[], filter: Filter, kind: KindChoice = "all"): void {
     // Geometry is read once, before any write: no layout forced in the middle of a live update.
     const top = this.scroller.scrollTop;
     const view = this.viewHeight();
     const anchor = top > 0 || this.selectedId !== null ? this.anchorRow(top, view) : null;
     const out: TraceEntry[] = [];
     let slowest = 1;
+    let websocket = false;
     for (const e of all) {
+      if (e.row.kind === "websocket") websocket = true;
       if (filter.terms.length && !matches(filter, e.row)) continue;
       out.push(e);
       if (e.row.duration_ns !== null && e.row.duration_ns > slowest) slowest = e.row.duration_ns;
     }
     this.shown = out;
     this.slowest = slowest;
+    toggle(this.kindChips, websocket || kind !== "all");
+    for (const [choice, b] of this.chipButtons) {
+      b.classList.toggle("on", choice === kind);
+      setAttr(b, "aria-pressed", String(choice === kind));
+    }
     this.totalCount = all.length;
     let next = top;
     if (anchor !== null) {
@@ -232,13 +259,20 @@ export class RequestList {
     setAttr(r.el, "data-n-plus-one", String(row.n_plus_one));
     setAttr(r.el, "data-method", row.method);
     setAttr(r.el, "data-path", row.path);
+    setAttr(r.el, "data-kind", row.kind);
+    const websocket = row.kind === "websocket";
     r.el.classList.toggle("running", running);
-    setText(r.method, row.method);
-    r.method.className = `badge method method-${/^[A-Z]{1,10}$/.test(row.method) ? row.method.toLowerCase() : "other"}`;
+    r.el.classList.toggle("websocket", websocket);
+    // A websocket event has no HTTP method nor status: "WS", and its event before the path.
+    const method = websocket ? "WS" : row.method;
+    setText(r.method, method);
+    r.method.className = `badge method method-${/^[A-Z]{1,10}$/.test(method) ? method.toLowerCase() : "other"}`;
     setText(r.status, row.status === null ? "…" : String(row.status));
     r.status.className = `badge status status-${statusClass(row.status)}`;
-    setText(r.path, row.path);
-    r.path.title = `${row.method} ${row.path}${row.view ? `\n${row.view}` : ""}`;
+    toggle(r.status, !(websocket && row.status === null && !running));
+    const name = rowText(row);
+    setText(r.path, name);
+    r.path.title = `${websocket ? "websocket " : `${row.method} `}${name}${row.view ? `\n${row.view}` : ""}`;
     setText(r.duration, running ? "running" : formatDuration(row.duration_ns));
     r.barFill.style.width = running ? "100%" : `${Math.max(1, ((row.duration_ns ?? 0) / this.slowest) * 100).toFixed(1)}%`;
     setText(r.queries, `${row.queries} q · ${row.duplicates} dup`);

@@ -35,7 +35,7 @@ export function pillState(s: Pick<AppState, "connection" | "layer" | "layerError
 }
 
 export const FILTER_HELP =
-  "Filter requests: path text, status:5xx, status:404, method:post, has:n+1, has:error, has:dup, is:running, slower:200ms, faster:5ms; prefix - to negate";
+  "Filter requests: path text, status:5xx, status:404, method:post, has:n+1, has:error, has:dup, is:running, slower:200ms, faster:5ms, kind:websocket, kind:request; prefix - to negate";
 
 export class TopBar {
   readonly el: HTMLElement;

@@ -122,10 +122,14 @@ export class TraceView {
 
   private renderHead(t: Trace, open: OpenTrace): void {
     const status = t.response?.status ?? t.summary.status;
+    // A websocket consumer's event has no HTTP status: its event stands where the status would.
+    const ws = t.kind === "websocket";
     this.head.replaceChildren(
       // A block trace (lifecycle.record()) has no method or path: its root span's kind and name say what it is.
-      h("span", { class: "badge method", text: t.request.method ?? t.spans[0]?.kind ?? "" }),
-      h("span", { class: `badge status status-${statusClass(status)}`, text: status === null ? "running" : String(status) }),
+      h("span", { class: `badge method${ws ? " method-ws" : ""}`, text: ws ? "WS" : (t.request.method ?? t.spans[0]?.kind ?? "") }),
+      ws
+        ? h("span", { class: "badge ws-event", testid: "ws-event", text: t.duration_ns === null ? "running" : (t.request.event ?? "event") })
+        : h("span", { class: `badge status status-${statusClass(status)}`, text: status === null ? "running" : String(status) }),
       h("span", { class: "trace-path", text: (t.request.path ?? t.spans[0]?.name ?? "") + (t.request.query ? `?${t.request.query}` : "") }),
       h("span", { class: "trace-meta", text: `${t.started_at.replace("T", " ").replace("Z", " UTC")}${open.fileName ? ` · from ${open.fileName}` : ""}` }),
     );
@@ -143,7 +147,9 @@ export class TraceView {
       chip("N+1", String(s.n_plus_one), { cls: s.n_plus_one ? "bad" : "", testid: "chip-n-plus-one" }),
       chip("Templates", String(s.counts["template"] ?? 0), { cls: "kind-chip-template", testid: "chip-templates" }),
       chip("Cache", `${cache.hits} hit · ${cache.misses} miss`, { cls: "kind-chip-cache", testid: "chip-cache", title: cache.other ? `${cache.other} other cache calls (set, delete…)` : "" }),
-      chip("Status", status === null ? "running" : String(status), { cls: `status-${statusClass(status)}`, testid: "chip-status" }),
+      t.kind === "websocket"
+        ? chip("Websocket", websocketOutcome(t), { testid: "chip-websocket" })
+        : chip("Status", status === null ? "running" : String(status), { cls: `status-${statusClass(status)}`, testid: "chip-status" }),
     ];
     const self = Object.entries(s.self_time_ns).filter(([, ns]) => ns > 0).sort((a, b) => b[1] - a[1]);
     if (self.length) {
@@ -224,4 +230,16 @@ export class TraceView {
     this.groups.replaceChildren(...items);
     toggle(this.groups, items.length > 0);
   }
+}
+
+/** What a websocket consumer's event did: its event, then accepted / refused, the close code, frames sent. */
+export function websocketOutcome(t: Trace): string {
+  if (t.duration_ns === null) return "running";
+  const a = t.spans[0]?.attrs ?? {};
+  const parts = [t.request.event ?? "event"];
+  if (a["accepted"] === true) parts.push("accepted");
+  else if (a["accepted"] === false) parts.push("refused");
+  if (typeof a["code"] === "number") parts.push(`code ${a["code"]}`);
+  if (typeof a["sent"] === "number") parts.push(`${a["sent"]} sent`);
+  return parts.join(" · ");
 }
