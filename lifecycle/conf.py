@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
         "lifecycle.instruments.templates",
         "lifecycle.instruments.jinja",
         "lifecycle.instruments.cache",
+        "lifecycle.instruments.http_out",
         "lifecycle.instruments.toolbar",
     ),
     # Spans kept per trace; further spans are counted in trace["dropped"].
