@@ -428,3 +428,21 @@ def test_a_failing_recorder_leaves_the_call_intact(server, library, helper, monk
     else:
         assert http_spans(trace) == []
     safety.reset()
+
+
+# -- the kind: described to the dashboard, streamed live without headers ----------------------------------
+
+
+def test_the_kind_is_described_in_the_trace_and_streamed_with_safe_attributes(server):
+    from lifecycle import kinds
+    from lifecycle.publish import live_span
+
+    call("urllib", f"{server}/ok?token=t0p-s3cret-t0ken")
+    trace = last_trace()
+    assert trace.to_dict()["kinds"]["http_out"] == {"label": "HTTP out", "symbol": "H", "color": "#3f8f8f"}
+    assert kinds.get("http_out").live_attrs == ("method", "url", "status", "library")
+    [span] = http_spans(trace)
+    live = live_span(span)
+    assert live["kind"] == "http_out"
+    assert live["attrs"] == {"method": "GET", "url": f"{server}/ok?token=********", "status": 200,
+                             "library": "urllib"}
