@@ -21,6 +21,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import jsonschema
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client, override_settings
@@ -35,6 +36,7 @@ LIBRARIES = [
     for name, module in (("urllib", "urllib"), ("urllib3", "urllib3"), ("requests", "requests"), ("httpx", "httpx"))
 ]
 VIEWS = Path(__file__).resolve().parent.parent / "testapp" / "views.py"
+SCHEMA = json.loads((Path(lifecycle.__file__).parent / "schema" / "trace-v1.json").read_text())
 BIG = 1024 * 1024
 
 
@@ -207,6 +209,7 @@ def test_redirects(server, library):
         assert shown == [("redirect", 302, None)]
     else:  # one call that followed one redirect
         assert shown == [("redirect", 200, 1)]
+    jsonschema.validate(json.loads(last_trace().to_json()), SCHEMA)
 
 
 @pytest.mark.parametrize("library", [*LIBRARIES, pytest.param("httpx-async", marks=LIBRARIES[-1].marks)])
@@ -221,6 +224,7 @@ def test_a_refused_connection_is_an_error_on_the_span_and_the_callers_exception(
         assert span.attrs["error"].startswith(got["error"].rpartition(".")[2] + ": ")
         assert span.attrs["cause"].startswith("ConnectionRefusedError: "), span.attrs
     assert span.duration_ns is not None
+    jsonschema.validate(json.loads(last_trace().to_json()), SCHEMA)
 
 
 @pytest.mark.parametrize("library", [*LIBRARIES, pytest.param("httpx-async", marks=LIBRARIES[-1].marks)])
@@ -278,7 +282,7 @@ def test_calls_made_by_test_code_inside_a_record_block(server, tmp_path, db):
     assert spans[0].attrs["stack"][0] == ["tests/instruments/test_http_out.py", line,
                                           "test_calls_made_by_test_code_inside_a_record_block"]
     assert trace.summary["counts"]["http_out"] == 2
-    assert json.loads((tmp_path / "calls.json").read_text())["spans"]  # the file was written
+    jsonschema.validate(json.loads((tmp_path / "calls.json").read_text()), SCHEMA)  # the file written
 
 
 @override_settings(LIFECYCLE={"STACK_DEPTH": 0})
@@ -446,3 +450,33 @@ def test_the_kind_is_described_in_the_trace_and_streamed_with_safe_attributes(se
     assert live["kind"] == "http_out"
     assert live["attrs"] == {"method": "GET", "url": f"{server}/ok?token=********", "status": 200,
                              "library": "urllib"}
+
+
+# -- the README's worked example, as a user would copy it -------------------------------------------------
+
+
+def test_the_readme_instrument_records_beside_the_built_in_one(server, tmp_path, monkeypatch):
+    if find_spec("requests") is None:
+        pytest.skip("requests is not installed")
+    from lifecycle import kinds
+    from lifecycle.conf import DEFAULTS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = readme.split("# mysite/instruments.py\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "readme_instruments.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    entry = "readme_instruments.RequestsInstrument"
+    try:
+        with override_settings(LIFECYCLE={"INSTRUMENTS": [*DEFAULTS["INSTRUMENTS"], entry]}):
+            assert call("requests", f"{server}/ok?token=t0p-s3cret-t0ken") == {"status": 200, "size": 5}
+            trace = last_trace()
+        import requests
+
+        assert not hasattr(requests.Session.send.__wrapped__, "__wrapped__")  # uninstalled with the list
+    finally:
+        kinds.unregister("requests_call")
+    outer = next(s for s in trace.spans if s.kind == "requests_call")
+    [inner] = http_spans(trace)
+    assert outer.attrs == {"method": "GET", "url": f"{server}/ok?token=********", "status": 200}
+    assert inner.parent_id == outer.id and inner.attrs["status"] == 200
+    assert trace.kinds["requests_call"] == {"label": "requests", "symbol": "r", "color": "#3f8f8f"}
