@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
         "lifecycle.instruments.templates",
         "lifecycle.instruments.jinja",
         "lifecycle.instruments.cache",
+        "lifecycle.instruments.http_out",
         "lifecycle.instruments.toolbar",
         "lifecycle.instruments.channels",
     ),

@@ -19,4 +19,6 @@ urlpatterns = [
     path("template-queries/", views.template_queries, name="t-template-queries"),
     path("own-spans/", views.own_spans, name="t-own-spans"),
     path("async-own-spans/", views.async_own_spans, name="t-async-own-spans"),
+    path("http/async/", views.http_call_async, name="t-http-async"),
+    path("http/<str:library>/", views.http_call, name="t-http"),
 ]

@@ -140,3 +140,66 @@ async def async_own_spans(request):
     async with lifecycle.span("async block", kind="custom"):
         result = await _async_step()
     return HttpResponse(result)
+
+
+# -- outbound HTTP (tests/instruments/test_http_out.py): the view calls the URL given in ?url= -------------
+
+
+def fetch(library: str, url: str, timeout: float, body: bytes | None) -> tuple[int, int]:
+    """One call with ``library``: (status, length of the body read). Its exceptions are the caller's."""
+    method = "POST" if body is not None else "GET"
+    if library == "urllib":
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, data=body, method=method),  # FETCH-URLLIB
+                                        timeout=timeout) as response:
+                return response.status, len(response.read())
+        except urllib.error.HTTPError as exc:  # a 500: urllib raises it, with the response
+            return exc.code, len(exc.read())
+    if library == "requests":
+        import requests
+
+        response = requests.request(method, url, data=body, timeout=timeout)  # FETCH-REQUESTS
+        return response.status_code, len(response.content)
+    if library == "urllib3":
+        import urllib3
+
+        response = urllib3.request(method, url, body=body, timeout=timeout, retries=False)  # FETCH-URLLIB3
+        return response.status, len(response.data)
+    import httpx
+
+    response = httpx.request(method, url, content=body, timeout=timeout, follow_redirects=True)  # FETCH-HTTPX
+    return response.status_code, len(response.content)
+
+
+def _fetch_args(request) -> tuple[str, float, bytes | None]:
+    body = request.GET.get("body")
+    return request.GET["url"], float(request.GET.get("timeout", "5")), (b"x" * int(body) if body else None)
+
+
+def _outcome(call) -> JsonResponse:
+    try:
+        status, size = call()
+    except Exception as exc:  # the test compares the type with the one raised outside a trace
+        return JsonResponse({"error": f"{type(exc).__module__}.{type(exc).__qualname__}"})
+    return JsonResponse({"status": status, "size": size})
+
+
+def http_call(request, library: str):
+    url, timeout, body = _fetch_args(request)
+    return _outcome(lambda: fetch(library, url, timeout, body))
+
+
+async def http_call_async(request):
+    import httpx
+
+    url, timeout, body = _fetch_args(request)
+    method = "POST" if body is not None else "GET"
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+            response = await client.request(method, url, content=body)  # FETCH-HTTPX-ASYNC
+    except Exception as exc:
+        return JsonResponse({"error": f"{type(exc).__module__}.{type(exc).__qualname__}"})
+    return JsonResponse({"status": response.status_code, "size": len(response.content)})

@@ -19,6 +19,7 @@ const SHOWN: Record<string, string[]> = {
   template: ["template", "origin", "via", "engine"],
   cache: ["op", "key", "hit", "alias", "stack", "template_stack"],
   exception: ["type", "message", "stack", "handled"],
+  http_out: ["method", "url", "status", "request_size", "response_size", "redirects", "library", "error", "cause", "stack", "template_stack"],
 };
 
 function section(title: string, ...body: (Node | null)[]): HTMLElement {
@@ -90,6 +91,32 @@ function sqlSection(span: Span, trace: Trace | null): HTMLElement[] {
   return out;
 }
 
+function size(v: unknown): string {
+  if (typeof v !== "number") return "unknown";
+  return v < 1024 ? formatBytes(v) : `${formatBytes(v)} (${v} bytes)`;
+}
+
+/** An outbound HTTP call: what was asked, what came back (or what went wrong), and the line that called. */
+function httpSections(span: Span): HTMLElement[] {
+  const a = span.attrs;
+  const error = typeof a["error"] === "string" ? a["error"] : null;
+  const status = typeof a["status"] === "number" ? String(a["status"]) : error ? "no response" : "–";
+  const rows: [string, unknown][] = [
+    ["method", str(a["method"])],
+    ["URL", str(a["url"] ?? span.name)],
+    ["status", status],
+    ["request size", size(a["request_size"])],
+    ["response size", size(a["response_size"])],
+  ];
+  if (typeof a["redirects"] === "number") rows.push(["redirects followed", String(a["redirects"])]);
+  rows.push(["library", str(a["library"])]);
+  const out = [section("HTTP call", kvTable(rows, "detail-http"))];
+  if (error) out.push(h("p", { class: "detail-error", testid: "detail-http-error", text: error }));
+  if (typeof a["cause"] === "string") out.push(h("p", { class: "muted", testid: "detail-http-cause", text: `Caused by ${a["cause"]}` }));
+  out.push(...whereSections(span));
+  return out;
+}
+
 function kindSections(span: Span, trace: Trace | null): HTMLElement[] {
   const a = span.attrs;
   switch (span.kind) {
@@ -113,6 +140,8 @@ function kindSections(span: Span, trace: Trace | null): HTMLElement[] {
         ),
         ...whereSections(span),
       ];
+    case "http_out":
+      return httpSections(span);
     case "exception":
       return [
         section(
