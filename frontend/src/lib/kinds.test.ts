@@ -10,10 +10,11 @@ describe("kinds", () => {
     learnKinds({ http_out: { label: "HTTP out", symbol: "H", color: "#3366CC" } });
     expect(kindStyle("http_out")).toMatchObject({ label: "HTTP out", symbol: "H", color: "#3366cc" });
     expect(kindPaint("http_out")).toBe("#3366cc");
-    // The built-in kinds keep their themed CSS variables, whatever a trace says of them.
-    learnKinds({ sql: { label: "Queries", symbol: "X", color: "#000000" } });
-    expect(kindPaint("sql")).toBe("--kind-sql");
-    expect(kindStyle("sql").label).toBe("SQL");
+    // The built-in kinds keep their themed CSS variables; their label and symbol are the server's.
+    expect(kindStyle("resolve").label).toBe("URL resolve");
+    learnKinds({ resolve: { label: "URL resolution", symbol: "u", color: "#000000" } });
+    expect(kindPaint("resolve")).toBe("--kind-resolve");
+    expect(kindStyle("resolve")).toMatchObject({ label: "URL resolution", symbol: "u", color: null });
   });
 
   it("learns the kinds of the hello message", () => {

@@ -1,8 +1,9 @@
-// How each span kind is drawn: a colour and a one-character symbol (colours are never the only cue).
-// The built-in kinds have CSS variables (styles.css, with dark-theme overrides); the canvas reads the same
-// variables. Other kinds are learned from the server: every trace carries the description of the kinds
-// it holds (`kinds`), the websocket's hello message every kind the server's instruments registered
-// (lifecycle.kinds). A kind nobody described gets the neutral style.
+// How each span kind is drawn: a label, a colour and a one-character symbol (colours are never the only
+// cue). The server's registry (lifecycle.kinds) is the source: every trace carries the description of the
+// kinds it holds (`kinds`), the websocket's hello message every kind the server's instruments registered.
+// The built-in kinds below are the fallback for files and servers from before `kinds`, and keep their
+// colours as CSS variables (styles.css, with dark-theme overrides; the canvas reads the same variables).
+// A kind nobody described gets the neutral style.
 
 import { KNOWN_KINDS, type KnownKind } from "./trace-format";
 
@@ -76,9 +77,12 @@ export function parseKinds(raw: unknown): Record<string, KindDescription> {
 /** Remember the description of kinds the dashboard has no style of its own for. */
 export function learnKinds(raw: unknown): void {
   for (const [name, desc] of Object.entries(parseKinds(raw))) {
-    if (isKnownKind(name)) continue; // the built-ins keep their themed colours
     if (!learned.has(name) && learned.size >= MAX_LEARNED) continue;
-    learned.set(name, { cssVar: "", color: desc.color.toLowerCase(), symbol: desc.symbol, label: desc.label });
+    // The built-in kinds keep their themed colours (light and dark: styles.css); their label and symbol
+    // are the server's, like every other kind's.
+    const color = isKnownKind(name) ? null : desc.color.toLowerCase();
+    const cssVar = isKnownKind(name) ? STYLES[name].cssVar : "";
+    learned.set(name, { cssVar, color, symbol: desc.symbol, label: desc.label });
   }
 }
 
@@ -88,7 +92,7 @@ export function forgetKinds(): void {
 }
 
 export function kindStyle(kind: string): KindStyle {
-  return isKnownKind(kind) ? STYLES[kind] : (learned.get(kind) ?? UNKNOWN_KIND);
+  return learned.get(kind) ?? (isKnownKind(kind) ? STYLES[kind] : UNKNOWN_KIND);
 }
 
 /** CSS class suffix for a kind: built-in kinds by name, anything else "unknown" (never user text). */

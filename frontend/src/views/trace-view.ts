@@ -1,7 +1,7 @@
 // The trace view: header, summary chips, N+1 and duplicate groups, and the waterfall.
 
 import { formatDuration, statusClass } from "../lib/format";
-import { GROUP_COLOR_VARS } from "../lib/kinds";
+import { GROUP_COLOR_VARS, kindStyle } from "../lib/kinds";
 import { callChain, chainText, type ChainLine } from "../lib/call-chain";
 import { cacheStats, duplicateCount } from "../lib/summary";
 import type { Frame, TemplateLine, Trace } from "../lib/trace-format";
@@ -154,7 +154,7 @@ export class TraceView {
     const self = Object.entries(s.self_time_ns).filter(([, ns]) => ns > 0).sort((a, b) => b[1] - a[1]);
     if (self.length) {
       chips.push(
-        chip("Self time", self.slice(0, 4).map(([k, ns]) => `${k} ${formatDuration(ns)}`).join(" · "), {
+        chip("Self time", self.slice(0, 4).map(([k, ns]) => `${kindStyle(k).label} ${formatDuration(ns)}`).join(" · "), {
           testid: "chip-self-time",
           title: `Time per kind, exclusive of child spans (each span's own duration stays on the span):\n${self.map(([k, ns]) => `${k}: ${formatDuration(ns)}`).join("\n")}`,
         }),
