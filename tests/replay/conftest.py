@@ -276,7 +276,7 @@ def _replay_defaults(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """These tests choose their record modes: neither CI=true (set by CI services) nor a
     --lifecycle-record option given to the whole run applies. The files they write to temporary
     folders stay out of the run's terminal summary."""
-    from lifecycle import replay_options
+    from lifecycle.replay import options as replay_options
 
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr(replay_options, "cli_mode", None)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from lifecycle.fingerprint import MAX_SQL, fingerprint
-from lifecycle.replay_sql import folded
+from lifecycle.replay.sql import folded
 
 BOOK = 'SELECT "shop_book"."id", "shop_book"."title" FROM "shop_book" WHERE "shop_book"."id" = {} LIMIT {}'
 
