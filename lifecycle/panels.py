@@ -108,7 +108,7 @@ class LifecyclePanel(Panel):
                 "sites": [(site["count"], nplusone.chain_text(site) or "no user frame recorded")
                           for site in g.get("sites") or [g]],
             } for g in summary["duplicate_groups"]],
-            "similar": [{"count": g["count"], "pattern": g["pattern"][:300], "fingerprints": g["fingerprints"]}
+            "similar": [{"count": g["count"], "pattern": g["key"][:300], "fingerprints": g["fingerprints"]}
                         for g in summary.get("similar_groups", ())],
             "rows": rows,
             "more": max(0, len(trace.spans) - 500),

@@ -172,15 +172,6 @@ class Publisher:
             self._layer = layer
         return self._layer
 
-    def prepare(self) -> None:
-        """Resolve the channel layer now (the first resolution imports and builds it: ~1 ms for the
-        in-memory layer, ~0.25 s for channels_redis). Without it, the first drain resolves it in a
-        worker thread, so neither a request nor the event loop waits. Never raises."""
-        try:
-            self.channel_layer()
-        except Exception as exc:
-            report("preparing the channel layer", exc)
-
     @property
     def maxsize(self) -> int:
         if self._maxsize is None:

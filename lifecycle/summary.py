@@ -174,7 +174,7 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     similar = []
     for skey, (count, total, span_ids, fps) in by_similar.items():
         if count >= 2 and len(fps) >= 2:
-            similar.append({"key": skey, "pattern": skey, "count": count, "total_ns": total,
+            similar.append({"key": skey, "count": count, "total_ns": total,
                             "span_ids": sorted(span_ids), "fingerprints": len(fps)})
     similar.sort(key=lambda g: (-g["count"], -g["total_ns"]))
 

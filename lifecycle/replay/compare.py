@@ -24,7 +24,7 @@ from typing import Any
 
 from lifecycle import nplusone, redact
 from lifecycle.fingerprint import fingerprint
-from lifecycle.replay.sql import folded, portable_key
+from lifecycle.replay.sql import portable_key
 from lifecycle.trace import Trace
 
 # Every check, in the order failures are reported; True: on unless switched off.
@@ -160,7 +160,7 @@ def profile(
             if isinstance(sql, str):
                 if any(p.search(sql) for p in ignore):
                     continue
-                fp, text = fingerprint(folded(sql))
+                fp, text = fingerprint(sql)
             else:
                 fp, text = str(attrs.get("fp") or "?"), span.name
             key = portable_key(text) if portable else fp

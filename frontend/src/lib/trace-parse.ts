@@ -190,7 +190,6 @@ function parseSimilarGroup(v: unknown, path: string): SimilarGroup {
   const spanIds = idList(o, "span_ids", path);
   return {
     key: str(o, "key", path, ""),
-    pattern: str(o, "pattern", path, ""),
     count: num(o, "count", path, { int: true, min: 0, dflt: spanIds.length }),
     total_ns: num(o, "total_ns", path, { min: 0, dflt: 0 }),
     span_ids: spanIds,
