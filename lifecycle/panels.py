@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from lifecycle import nplusone
 from lifecycle.instruments.toolbar import suspended_recording
 from lifecycle.recorder import current
+from lifecycle.redact.trace import redact_trace
 from lifecycle.summary import finalize
 from lifecycle.trace import Span, Trace
 
@@ -39,7 +40,7 @@ def snapshot(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     if response is None and status is not None:
         response = {"status": status}
     copy = Trace(trace.id, trace.started_at, None, dict(trace.request), response, trace.resolver, spans)
-    return finalize(copy, secrets, now_ns=now_ns)
+    return finalize(redact_trace(copy, secrets), now_ns=now_ns)
 
 
 class LifecyclePanel(Panel):

@@ -35,6 +35,7 @@ from asgiref.sync import iscoroutinefunction
 from lifecycle import capture, conf, redact
 from lifecycle.instruments import install_all
 from lifecycle.recorder import Recording
+from lifecycle.redact.trace import redact_trace
 from lifecycle.replay.client import (
     AS_RECORDED,
     ReplayError,
@@ -208,7 +209,7 @@ def _run(
     trace = rec.finish()
     trace.request = request_record(response, spec, user)
     trace.response = capture.response_info(response)
-    finalize(trace, rec.secrets)
+    finalize(redact_trace(trace, rec.secrets))
     return trace, response
 
 
@@ -352,7 +353,7 @@ class record:
         }
         if len(requests) != 1:
             trace.resolver = None  # the resolve spans say where each request went
-        finalize(trace, rec.secrets)
+        finalize(redact_trace(trace, rec.secrets))
         self.result = ReplayResult(file, trace, recorded)
         _conclude(
             self.result,

@@ -23,6 +23,7 @@ from typing import Any
 from lifecycle import conf, nplusone
 from lifecycle.instruments import install_all
 from lifecycle.recorder import Recording, clear_current, current
+from lifecycle.redact.trace import redact_trace
 from lifecycle.replay.client import activate_block, deactivate_block
 from lifecycle.replay.compare import _clip
 from lifecycle.summary import finalize
@@ -107,7 +108,7 @@ class Guard:
         trace = rec.finish()
         if len(trace.spans) == 1:
             return groups  # no request of its own: nothing to finalize
-        finalize(trace, rec.secrets)
+        finalize(redact_trace(trace, rec.secrets))
         names = {s.id: s.name for s in trace.spans if s.kind == "request"}
         root = rec.request_span.id
         for group in trace.summary["n_plus_one_groups"]:
