@@ -24,7 +24,7 @@ from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 
 from lifecycle import capture, conf, frames, policy, redact, store
-from lifecycle.publish import get_publisher
+from lifecycle.live.publisher import get_publisher
 from lifecycle.recorder import Recording, clear_current, current
 from lifecycle.redact.trace import redact_trace
 from lifecycle.safety import report

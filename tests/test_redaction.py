@@ -32,7 +32,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from lifecycle import redact, store
 from lifecycle.conf import REDACTED
-from lifecycle.publish import get_publisher
+from lifecycle.live.publisher import get_publisher
 from lifecycle.replay import TraceMismatch, replay_trace
 from lifecycle.replay import options as replay_options
 from lifecycle.trace import Trace
