@@ -11,7 +11,7 @@ import pytest
 from django.test import Client, override_settings
 
 from lifecycle import views
-from lifecycle.live import publisher
+from lifecycle.live import layer
 from lifecycle.live.publisher import get_publisher
 
 pytestmark = pytest.mark.django_db
@@ -60,8 +60,8 @@ def test_not_live_without_channels_installed(monkeypatch):
     def no_channels(name, *args):
         return None if name == "channels" else find_spec(name, *args)
 
-    find_spec = publisher.find_spec
-    monkeypatch.setattr(publisher, "find_spec", no_channels)
+    find_spec = layer.find_spec
+    monkeypatch.setattr(layer, "find_spec", no_channels)
     monkeypatch.setattr(views, "find_spec", no_channels)
     get_publisher().reset_settings()
     config = views.dashboard_config()
