@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import CONFTEST, FIRST_RUN_WRITTEN, RUN_ARGS, TRACE_FILES
+from .conftest import CONFTEST, FIRST_RUN_WRITTEN, ROOT, RUN_ARGS, TRACE_FILES
 
 pytest_plugins = ["pytester"]
 
@@ -247,6 +247,7 @@ def pytest_sessionfinish(session):
 def test_plugin_loads_nothing(pytester, monkeypatch):
     """A project with no Django and no use of lifecycle: the plugin loads neither."""
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    monkeypatch.setenv("PYTHONPATH", ROOT)
     pytester.makeconftest(FREE_CONFTEST)
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
     result = pytester.runpytest_subprocess(*RUN_ARGS[:6], "-s")
