@@ -70,6 +70,7 @@ def _trace_every_test() -> None:
     from lifecycle import safety
     from lifecycle.instruments import install_all
     from lifecycle.recorder import Recording
+    from lifecycle.redact.trace import redact_trace
     from lifecycle.summary import finalize
 
     install_all()
@@ -84,7 +85,7 @@ def _trace_every_test() -> None:
             rec.deactivate()
             try:
                 rec.end(rec.request_span)
-                finalize(rec.finish())
+                finalize(redact_trace(rec.finish(), rec.secrets))
             except Exception as exc:
                 safety.report("finishing a test's trace", exc)
             if safety.failures and safety.failures != _written:

@@ -46,6 +46,7 @@ from typing import Any
 from lifecycle import conf, kinds, policy, redact
 from lifecycle.instruments.channels import CONSUMER
 from lifecycle.recorder import Recording, _recording, clear_current
+from lifecycle.redact.trace import redact_trace
 from lifecycle.safety import report
 
 __all__ = ["TracedConsumerMixin", "traced"]
@@ -186,7 +187,7 @@ def _note_sent(rec: Recording, message: Any) -> None:
 
 
 def _ignored(path: str) -> bool:
-    from lifecycle.routing import WS_PATH
+    from lifecycle.live.routing import WS_PATH
 
     return path.startswith(("/" + WS_PATH, *conf.get("IGNORE_PATHS")))
 
@@ -206,7 +207,7 @@ def _begin(consumer: Any, message: Any) -> Recording | None:
         if rate < 1.0 and random.random() >= rate:
             return None
         from lifecycle.instruments import ensure_installed
-        from lifecycle.publish import get_publisher
+        from lifecycle.live.publisher import get_publisher
 
         ensure_installed()
         publisher = get_publisher()
@@ -255,12 +256,12 @@ def _end(rec: Recording, exc: BaseException | None) -> None:
         clear_current()
     try:
         from lifecycle import store
-        from lifecycle.publish import get_publisher
+        from lifecycle.live.publisher import get_publisher
         from lifecycle.summary import finalize
 
         rec.end(rec.request_span)
         trace = rec.finish()
-        finalize(trace, rec.secrets)
+        finalize(redact_trace(trace, rec.secrets))
         data = trace.to_json()
         row = store.add(trace, data)
         get_publisher().trace_finished(trace, data, row)

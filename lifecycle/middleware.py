@@ -24,8 +24,9 @@ from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 
 from lifecycle import capture, conf, frames, policy, redact, store
-from lifecycle.publish import get_publisher
+from lifecycle.live.publisher import get_publisher
 from lifecycle.recorder import Recording, clear_current, current
+from lifecycle.redact.trace import redact_trace
 from lifecycle.safety import report
 from lifecycle.summary import finalize
 
@@ -115,7 +116,7 @@ class LifecycleMiddleware:
                     trace.response = capture.response_info(response)
                 except Exception as exc:
                     report("capturing the response", exc)
-            finalize(trace, rec.secrets)
+            finalize(redact_trace(trace, rec.secrets))
             data = trace.to_json()
             row = store.add(trace, data)
             get_publisher().trace_finished(trace, data, row)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from lifecycle import kinds, nplusone
 from lifecycle.instruments.toolbar import suspended_recording
 from lifecycle.recorder import current
+from lifecycle.redact.trace import redact_trace
 from lifecycle.summary import finalize
 from lifecycle.trace import Span, Trace
 
@@ -50,7 +51,7 @@ def snapshot(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     if response is None and status is not None:
         response = {"status": status}
     copy = Trace(trace.id, trace.started_at, None, dict(trace.request), response, trace.resolver, spans)
-    return finalize(copy, secrets, now_ns=now_ns)
+    return finalize(redact_trace(copy, secrets), now_ns=now_ns)
 
 
 class LifecyclePanel(Panel):
@@ -119,7 +120,7 @@ class LifecyclePanel(Panel):
                 "sites": [(site["count"], nplusone.chain_text(site) or "no user frame recorded")
                           for site in g.get("sites") or [g]],
             } for g in summary["duplicate_groups"]],
-            "similar": [{"count": g["count"], "pattern": g["pattern"][:300], "fingerprints": g["fingerprints"]}
+            "similar": [{"count": g["count"], "pattern": g["key"][:300], "fingerprints": g["fingerprints"]}
                         for g in summary.get("similar_groups", ())],
             "rows": rows,
             "more": max(0, len(trace.spans) - 500),

@@ -1,42 +1,42 @@
 """The end of a recording: raw span attributes become their JSON form, and the summary is computed.
 
-During a request the SQL instrument keeps the raw parameters and frame tuples (cheap); here, once per
-trace, they are redacted, formatted and fingerprinted, and the per-kind counts and the duplicate
-(N+1) and similar query groups are built.
+During a request the instruments keep raw frame tuples (cheap); here, once per trace, they are formatted,
+the queries fingerprinted, and the per-kind counts and the duplicate (N+1) and similar query groups are
+built. The trace is redacted before (``lifecycle.redact.trace.redact_trace``: SQL parameters, known
+secrets), so that the summary is built from what may be shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
-from lifecycle import conf, kinds, nplusone, redact
+from lifecycle import conf, kinds, nplusone
 from lifecycle.fingerprint import fingerprint, similar_key
 from lifecycle.frames import display
 from lifecycle.trace import Trace
 
 # Per SQL text, what finalize derives from the text alone: (fingerprint key, normalized text, similar-group
-# key, whether its parameters are secret). One lookup per query instead of three cached calls.
-_sql_facts: dict[str, tuple[str, str, str, bool]] = {}
+# key). One lookup per query instead of two cached calls.
+_sql_facts: dict[str, tuple[str, str, str]] = {}
 _CACHE_SIZE = 4096
 
 
 @conf.on_reset
 def _clear() -> None:
-    _sql_facts.clear()  # the secrecy of a statement depends on REDACT_SQL_PATTERNS
+    _sql_facts.clear()  # with the other caches, when the settings change
 
 
-def _facts(sql: str) -> tuple[str, str, str, bool]:
+def _facts(sql: str) -> tuple[str, str, str]:
     key, norm = fingerprint(sql)
-    facts = (key, norm, similar_key(sql), redact.sensitive_sql(sql))
+    facts = (key, norm, similar_key(sql))
     if len(_sql_facts) >= _CACHE_SIZE:
         _sql_facts.clear()
     _sql_facts[sql] = facts
     return facts
 
 
-def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None = None) -> Trace:
-    """``secrets``: values known to be secret (the recording's ``secrets``), replaced everywhere.
+def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
+    """The summary and the JSON forms of a trace already redacted (``redact_trace``).
     ``now_ns``: for a snapshot of a trace still recording (the debug-toolbar panel), the time of the
     snapshot (from the trace start): a span still open counts as running until then."""
     per_kind: dict[str, list[int]] = {}  # kind -> [count, inclusive time, self time]
@@ -59,8 +59,6 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     # tuples are compared by identity: ``shown`` and the slots hold them, so no id is reused meanwhile.
     slots: dict[tuple, list] = {}
     layers: dict[int, Any] = {}
-    limit = conf.get("MAX_VALUE_LENGTH")
-    sql_params = redact.sql_params
     for span in trace.spans:
         kind = span.kind
         duration = span.duration_ns
@@ -100,25 +98,19 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
             if slot is None:
                 slot = slots[slot_key] = _slot(span, sql, attrs.get("template_stack"), raw_stack, request, shown,
                                                by_fp, by_similar, loops)
-            if "raw_params" in attrs:
-                params = sql_params(sql, attrs.pop("raw_params"), attrs.get("many", False), secret=slot[1],
-                                    limit=limit)
-                attrs["params"] = params
-                pkey: Any = tuple(params)  # strings
-            else:
-                params = attrs.get("params")
-                try:
-                    pkey = tuple(params) if params else ()
-                    hash(pkey)
-                except TypeError:
-                    pkey = nplusone.hashable(params)
-            if slot[2] is not None:
-                attrs["stack"] = [*slot[2]]
+            params = attrs.get("params")
+            try:
+                pkey: Any = tuple(params) if params else ()
+                hash(pkey)
+            except TypeError:
+                pkey = nplusone.hashable(params)
+            if slot[1] is not None:
+                attrs["stack"] = [*slot[1]]
             attrs["fp"] = slot[0]
-            slot[8] += 1
-            slot[9] += duration
-            slot[10].append(span_id)
-            slot[11].add(pkey)
+            slot[7] += 1
+            slot[8] += duration
+            slot[9].append(span_id)
+            slot[10].add(pkey)
         elif kind == "middleware":
             # Each layer's own time before and after the next layer (``before_ns``/``after_ns``): a
             # layer's first middleware child is the next layer; parents come before children.
@@ -134,7 +126,7 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
             if isinstance(stack, (tuple, list)) and stack and isinstance(stack[0], tuple):
                 attrs["stack"] = display(stack)
             exceptions.append(span)
-    for key, _secret, _formatted, group, site, loop, sim, _stack, count, total, span_ids, pkeys in slots.values():
+    for key, _formatted, group, site, loop, sim, _stack, count, total, span_ids, pkeys in slots.values():
         group[1] += count
         group[2] += total
         group[3].extend(span_ids)
@@ -174,7 +166,7 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
     similar = []
     for skey, (count, total, span_ids, fps) in by_similar.items():
         if count >= 2 and len(fps) >= 2:
-            similar.append({"key": skey, "pattern": skey, "count": count, "total_ns": total,
+            similar.append({"key": skey, "count": count, "total_ns": total,
                             "span_ids": sorted(span_ids), "fingerprints": len(fps)})
     similar.sort(key=lambda g: (-g["count"], -g["total_ns"]))
 
@@ -192,21 +184,19 @@ def finalize(trace: Trace, secrets: Collection[str] = (), *, now_ns: int | None 
         "status": status,
         "error": error,
     }
-    if secrets:
-        redact.scrub_trace(trace, secrets)
     return trace
 
 
 def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict, by_fp: dict, by_similar: dict,
           loops: nplusone.Collector) -> list:
     """What the queries of one SQL text, call chain and request share, for ``finalize``: [fingerprint key,
-    secret, formatted stack (None: leave the stack as it is), duplicate group, call-site entry of the
+    formatted stack (None: leave the stack as it is), duplicate group, call-site entry of the
     group, N+1 group (None for transaction control), similar group, the stack tuple (held), then the
     count, total time, span ids and distinct parameters of its queries, added to the groups at the end]."""
     facts = _sql_facts.get(sql)
     if facts is None:
         facts = _facts(sql)
-    key, norm, skey, secret = facts
+    key, norm, skey = facts
     formatted = None
     if type(raw_stack) is tuple:
         formatted = shown.get(raw_stack)
@@ -227,7 +217,7 @@ def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict,
     sim = by_similar.get(skey)
     if sim is None:
         sim = by_similar[skey] = [0, 0, [], set()]
-    return [key, secret, formatted, group, site, loop, sim, raw_stack, 0, 0, [], set()]
+    return [key, formatted, group, site, loop, sim, raw_stack, 0, 0, [], set()]
 
 
 _MAX_SITES = 10

@@ -63,10 +63,6 @@ class Span:
             "attrs": self.attrs,
         }
 
-    @property
-    def end_ns(self) -> int | None:
-        return None if self.duration_ns is None else self.start_ns + self.duration_ns
-
     def __repr__(self) -> str:
         return f"<Span {self.id} {self.kind} {self.name!r} parent={self.parent_id}>"
 
@@ -109,9 +105,6 @@ class Trace:
 
     def spans_of(self, kind: str) -> list[Span]:
         return [s for s in self.spans if s.kind == kind]
-
-    def children(self, span: Span) -> list[Span]:
-        return [s for s in self.spans if s.parent_id == span.id]
 
     @property
     def status(self) -> int | None:

@@ -28,8 +28,8 @@ from django.views.decorators.http import require_safe
 
 from lifecycle import conf, policy, store
 from lifecycle.access import AccessContext, cross_site, refused
-from lifecycle.publish import get_publisher
-from lifecycle.routing import WS_PATH
+from lifecycle.live.publisher import get_publisher
+from lifecycle.live.routing import WS_PATH
 
 TEMPLATE = "lifecycle/dashboard.html"
 CONFIG_VERSION = 1

@@ -16,9 +16,9 @@ from django.utils.functional import empty
 
 from lifecycle import store
 from lifecycle.channels import traced
-from lifecycle.guard import Guard
-from lifecycle.publish import get_publisher
+from lifecycle.live.publisher import get_publisher
 from lifecycle.replay import ReplayError, replay_trace
+from lifecycle.replay.guard import Guard
 from lifecycle.trace import Trace
 from tests.conftest import assert_nested
 from tests.testapp import routing

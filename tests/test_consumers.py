@@ -18,9 +18,10 @@ from django.test import AsyncClient, Client, override_settings
 from django.urls import include, path
 
 from demo_site.asgi import application
-from lifecycle import routing, store
-from lifecycle.consumers import CLOSE_BAD_ORIGIN, CLOSE_FORBIDDEN
-from lifecycle.publish import get_publisher
+from lifecycle import store
+from lifecycle.live import routing
+from lifecycle.live.consumer import CLOSE_BAD_ORIGIN, CLOSE_FORBIDDEN
+from lifecycle.live.publisher import get_publisher
 from lifecycle.trace import Trace
 
 WS = "/__lifecycle__/ws/"

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client, override_settings
 
-from lifecycle import publish, views
-from lifecycle.publish import get_publisher
+from lifecycle import views
+from lifecycle.live import layer
+from lifecycle.live.publisher import get_publisher
 
 pytestmark = pytest.mark.django_db
 
@@ -59,8 +60,8 @@ def test_not_live_without_channels_installed(monkeypatch):
     def no_channels(name, *args):
         return None if name == "channels" else find_spec(name, *args)
 
-    find_spec = publish.find_spec
-    monkeypatch.setattr(publish, "find_spec", no_channels)
+    find_spec = layer.find_spec
+    monkeypatch.setattr(layer, "find_spec", no_channels)
     monkeypatch.setattr(views, "find_spec", no_channels)
     get_publisher().reset_settings()
     config = views.dashboard_config()

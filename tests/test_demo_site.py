@@ -643,7 +643,7 @@ def test_parse_database_url_rejects(url: str, message: str) -> None:
 
 @pytest.mark.django_db
 def test_readme_shows_the_card_query_chain_the_demo_records(seeded: str, client: Client) -> None:
-    from lifecycle import compare
+    from lifecycle.replay import compare
 
     client.get(reverse("book-cards"))
     (group,) = [g for g in compare.profile(last_trace()).queries.values() if g.n_plus_one]

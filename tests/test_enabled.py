@@ -17,7 +17,7 @@ import pytest
 from django.test import Client, override_settings
 
 from lifecycle import store
-from lifecycle.publish import get_publisher
+from lifecycle.live.publisher import get_publisher
 from tests.conftest import last_trace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -126,7 +126,7 @@ def test_a_failing_instrument_leaves_the_response_untouched(seeded, monkeypatch,
 
 
 def test_a_failing_publisher_leaves_the_response_untouched(seeded, monkeypatch):
-    from lifecycle import publish
+    from lifecycle.live import publisher as publish
 
     class Broken:
         def __getattr__(self, name):
@@ -255,7 +255,7 @@ def test_transaction_control_is_never_a_duplicate_group(db):
 
 
 def test_with_no_dashboard_listening_span_events_are_not_even_built(db, monkeypatch):
-    from lifecycle import publish
+    from lifecycle.live import publisher as publish
 
     calls = []
     original = publish.Publisher.span_event

@@ -19,7 +19,7 @@ from django.test import AsyncClient, Client, override_settings
 
 from demo_site.asgi import application
 from lifecycle import safety, store
-from lifecycle.publish import BATCH_EVENTS, GROUP, MESSAGE_TYPE, Publisher, get_publisher, live_span
+from lifecycle.live.publisher import BATCH_EVENTS, GROUP, MESSAGE_TYPE, Publisher, get_publisher, live_span
 from lifecycle.recorder import Recording
 from lifecycle.trace import Span
 

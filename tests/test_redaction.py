@@ -30,10 +30,11 @@ from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from lifecycle import redact, replay_options, store
+from lifecycle import redact, store
 from lifecycle.conf import REDACTED
-from lifecycle.publish import get_publisher
+from lifecycle.live.publisher import get_publisher
 from lifecycle.replay import TraceMismatch, replay_trace
+from lifecycle.replay import options as replay_options
 from lifecycle.trace import Trace
 from tests.test_panels import TOOLBAR
 from tests.test_publish import RECORDING, RecordingLayer

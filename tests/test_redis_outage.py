@@ -21,8 +21,9 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.test import AsyncClient, override_settings
 
-from lifecycle import routing, safety, store
-from lifecycle.publish import get_publisher
+from lifecycle import safety, store
+from lifecycle.live import routing
+from lifecycle.live.publisher import get_publisher
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

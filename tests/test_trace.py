@@ -86,3 +86,13 @@ def test_foreign_and_broken_files(tmp_path):
         Trace.load(listing)
     with pytest.raises(TraceFormatError, match="no such trace file"):
         Trace.load(tmp_path / "missing.json")
+
+
+def test_older_files_with_a_similar_group_pattern_still_load():
+    """``similar_groups[].pattern`` (always equal to ``key``) is no longer written; files that carry it load."""
+    data = _valid()
+    group = {"key": "SELECT shop_book", "pattern": "SELECT shop_book", "count": 2, "total_ns": 4, "span_ids": [0],
+             "fingerprints": 2}
+    data["summary"] = {"similar_groups": [group]}
+    jsonschema.validate(data, SCHEMA)
+    assert Trace.from_json(json.dumps(data)).summary["similar_groups"] == [group]

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from lifecycle import store
 from lifecycle.access import AccessContext
-from lifecycle.publish import get_publisher
+from lifecycle.live.publisher import get_publisher
 
 INTERNAL = "127.0.0.1"
 OUTSIDE = "203.0.113.9"

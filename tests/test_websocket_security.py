@@ -21,9 +21,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient, Client, override_settings
 
 from demo_site.asgi import application
-from lifecycle import routing, safety, store
-from lifecycle.consumers import CLOSE_BAD_ORIGIN, CLOSE_FLOOD, CLOSE_FORBIDDEN, Outbox
-from lifecycle.publish import GROUP, get_publisher
+from lifecycle import safety, store
+from lifecycle.live import routing
+from lifecycle.live.consumer import CLOSE_BAD_ORIGIN, CLOSE_FLOOD, CLOSE_FORBIDDEN, Outbox
+from lifecycle.live.publisher import GROUP, get_publisher
 
 WS = "/__lifecycle__/ws/"
 LOCAL = ("127.0.0.1", 50000)  # in INTERNAL_IPS: allowed by the default access rule

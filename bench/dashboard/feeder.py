@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "lifecycle" / "static"
 TEMPLATE = ROOT / "lifecycle" / "templates" / "lifecycle" / "dashboard.html"
 TICK_S = 0.03  # lifecycle's PUBLISH_LINGER
-BATCH_EVENTS = 200  # lifecycle.publish.BATCH_EVENTS
-BATCH_BYTES = 1 << 20  # lifecycle.publish.BATCH_BYTES
-# Attributes of live span events (lifecycle.publish._LIVE_ATTRS for sql; other kinds keep scalars).
+BATCH_EVENTS = 200  # lifecycle.live.queue.BATCH_EVENTS
+BATCH_BYTES = 1 << 20  # lifecycle.live.queue.BATCH_BYTES
+# Attributes of live span events (lifecycle.live.encoding._LIVE_ATTRS for sql; other kinds keep scalars).
 LIVE_SQL_ATTRS = ("sql", "alias", "vendor", "rows", "many")
 
 

@@ -41,7 +41,7 @@ CONSUMER = Kind("consumer", "consumer", "W", "#332288",
 kinds = (CONSUMER, CHANNEL)
 label = "Channels"
 OPERATIONS = ("send", "group_send")
-# The live dashboard's group (lifecycle.publish.GROUP; instruments do not import the publisher).
+# The live dashboard's group (lifecycle.live.layer.GROUP; instruments do not import the publisher).
 DASHBOARD_GROUP = "lifecycle"
 MAX_SHOWN = 200
 _MISSING = object()

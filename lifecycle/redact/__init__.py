@@ -10,6 +10,7 @@
 - ``paths``: URL path arguments with secret names (``reset/<uidb64>/<token>/``), before and after
   resolution.
 - ``marks``: what views mark with Django's ``@sensitive_post_parameters`` and ``@sensitive_variables``.
+- ``trace``: a finished trace, before its summary: SQL parameters, and known secret values everywhere.
 
 ``tests/test_redaction.py`` plants a secret in each carrier and searches every output for it.
 """
@@ -32,7 +33,6 @@ from lifecycle.redact.values import (
     query_string,
     response_headers,
     scrub,
-    scrub_trace,
     sensitive_sql,
     sql_params,
     text,
@@ -43,6 +43,6 @@ from lifecycle.redact.words import looks_secret, sensitive_header, sensitive_nam
 
 __all__ = [
     "ALL", "REDACTED", "URL_HEADERS", "body", "cache_key", "cap", "form_value", "header_value", "headers",
-    "json_value", "looks_secret", "marks", "pairs", "paths", "query_string", "response_headers", "scrub", "scrub_trace",
+    "json_value", "looks_secret", "marks", "pairs", "paths", "query_string", "response_headers", "scrub",
     "sensitive_header", "sensitive_name", "sensitive_sql", "sql_params", "text", "url", "value", "words_of",
 ]

@@ -344,32 +344,6 @@ def scrub(s: str, secrets: Collection[str]) -> str:
     return s
 
 
-def _scrub_any(obj: Any, secrets: Collection[str]) -> Any:
-    if isinstance(obj, str):
-        return scrub(obj, secrets)
-    if isinstance(obj, dict):
-        return {k: _scrub_any(v, secrets) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_scrub_any(v, secrets) for v in obj]
-    return obj
-
-
-def scrub_trace(trace: Any, secrets: Collection[str]) -> None:
-    """Replace known secret values everywhere in a finished trace (span names and attributes, SQL
-    parameters, the request, response, resolver and summary): a URL argument's token in a query's
-    parameters, a marked variable quoted by an exception."""
-    secrets = [s for s in dict.fromkeys(secrets) if s and s != REDACTED]
-    if not secrets:
-        return
-    for span in trace.spans:
-        span.name = scrub(span.name, secrets) if isinstance(span.name, str) else span.name
-        span.attrs = _scrub_any(span.attrs, secrets)
-    trace.request = _scrub_any(trace.request, secrets)
-    trace.response = _scrub_any(trace.response, secrets)
-    trace.resolver = _scrub_any(trace.resolver, secrets)
-    trace.summary = _scrub_any(trace.summary, secrets)
-
-
 # -- SQL parameters and cache keys -------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 
 from lifecycle import safety
-from lifecycle.publish import Publisher
+from lifecycle.live.publisher import Publisher
 from lifecycle.recorder import Recording
 from tests.conftest import last_trace
 

@@ -440,7 +440,7 @@ def test_a_failing_recorder_leaves_the_call_intact(server, library, helper, monk
 
 def test_the_kind_is_described_in_the_trace_and_streamed_with_safe_attributes(server):
     from lifecycle import kinds
-    from lifecycle.publish import live_span
+    from lifecycle.live.encoding import live_span
 
     call("urllib", f"{server}/ok?token=t0p-s3cret-t0ken")
     trace = last_trace()

@@ -10,7 +10,7 @@ from django.core.checks import run_checks
 from django.test import Client, override_settings
 
 from lifecycle import conf, instruments, kinds
-from lifecycle.publish import live_span
+from lifecycle.live.encoding import live_span
 from tests.conftest import last_trace
 from tests.test_panels import TOOLBAR
 from tests.thirdparty import jobqueue

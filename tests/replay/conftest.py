@@ -221,6 +221,9 @@ class Project:
         return json.loads((self.path / "traces" / name).read_text())
 
 
+# The checkout under test, first on the projects' path: an installed lifecycle (an editable install of
+# another checkout) would otherwise be the one their runs import.
+ROOT = str(Path(__file__).resolve().parents[2])
 # Only pytest-django and our plugin matter in the project's runs; fewer plugins, faster runs.
 RUN_ARGS = (
     "-p",
@@ -240,6 +243,7 @@ def _clean_env(env) -> None:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("CI", None)
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # views.py is rewritten within the same second
+    env["PYTHONPATH"] = ROOT
 
 
 @pytest.fixture
@@ -247,6 +251,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Proje
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("PYTHONPATH", ROOT)  # pytester puts the project's folder before it
     return Project(pytester, Path(pytester.path))
 
 
@@ -276,7 +281,7 @@ def _replay_defaults(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """These tests choose their record modes: neither CI=true (set by CI services) nor a
     --lifecycle-record option given to the whole run applies. The files they write to temporary
     folders stay out of the run's terminal summary."""
-    from lifecycle import replay_options
+    from lifecycle.replay import options as replay_options
 
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr(replay_options, "cli_mode", None)

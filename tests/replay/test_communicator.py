@@ -15,7 +15,7 @@ from django.test import Client
 import lifecycle
 from lifecycle import store
 from lifecycle.recorder import current
-from lifecycle.replay_client import _open
+from lifecycle.replay.client import _open
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,4 @@
-"""The comparison of two traces (lifecycle.compare): profiles, each check, portable keys, the message."""
+"""The comparison of two traces (lifecycle.replay.compare): profiles, each check, portable keys, the message."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from lifecycle.compare import CHECKS, compare, format_failure, profile
 from lifecycle.fingerprint import fingerprint
-from lifecycle.replay_sql import portable_key, portable_text
+from lifecycle.replay.compare import CHECKS, compare, format_failure, profile
+from lifecycle.replay.sql import portable_key, portable_text
 from lifecycle.trace import Span, Trace
 
 SQLITE_BOOKS = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import CONFTEST, FIRST_RUN_WRITTEN, RUN_ARGS, TRACE_FILES
+from .conftest import CONFTEST, FIRST_RUN_WRITTEN, ROOT, RUN_ARGS, TRACE_FILES
 
 pytest_plugins = ["pytester"]
 
@@ -237,7 +237,9 @@ import sys
 
 def pytest_sessionfinish(session):
     django = sorted(m for m in sys.modules if m == "django" or m.startswith("django."))
+    # (lifecycle.pytest_plugin, the plugin's former path, is the same module when an older install names it.)
     ours = sorted(m for m in sys.modules if m == "lifecycle" or m.startswith("lifecycle."))
+    ours = [m for m in ours if m != "lifecycle.pytest_plugin"]
     print(f"\\nLOADED django={django} lifecycle={ours}")
 """
 
@@ -245,10 +247,14 @@ def pytest_sessionfinish(session):
 def test_plugin_loads_nothing(pytester, monkeypatch):
     """A project with no Django and no use of lifecycle: the plugin loads neither."""
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    monkeypatch.setenv("PYTHONPATH", ROOT)
     pytester.makeconftest(FREE_CONFTEST)
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
     result = pytester.runpytest_subprocess(*RUN_ARGS[:6], "-s")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
-        ["LOADED django=[[][]] lifecycle=[[]'lifecycle', 'lifecycle._pytest_state', 'lifecycle.pytest_plugin'[]]"]
+        [
+            "LOADED django=[[][]] lifecycle=[[]'lifecycle', 'lifecycle.replay', 'lifecycle.replay._pytest_state', "
+            "'lifecycle.replay.pytest_plugin'[]]"
+        ]
     )

@@ -140,7 +140,7 @@ def test_malformed_trace_file_fails_with_a_clear_message(project, recorded_trace
         result.stdout.fnmatch_lines([line])
     out = result.stdout.str()
     # Each failure points at the test's own line, not into our internals.
-    assert "lifecycle/trace.py" not in out and "lifecycle/replay.py" not in out
+    assert "lifecycle/trace.py" not in out and "lifecycle/replay/" not in out
     assert out.count('lifecycle_replay(f"traces/{name}.json")') == 4
 
 

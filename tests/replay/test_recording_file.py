@@ -1,4 +1,4 @@
-"""Recordings meant for review (lifecycle.replay_file.write_recording): re-recording an unchanged page
+"""Recordings meant for review (lifecycle.replay.file.write_recording): re-recording an unchanged page
 rewrites nothing, a changed page changes the lines of the change, and the file is still a trace.
 
 Each page is recorded twice through the real recorder (lifecycle.replay with record mode ``all`` into a
@@ -22,7 +22,7 @@ from django.urls import path, reverse
 import lifecycle
 from demo_site.shop.models import Author, Book, Review, Tag
 from lifecycle.replay import replay_trace
-from lifecycle.replay_file import FIXED_STARTED_AT, write_recording
+from lifecycle.replay.file import FIXED_STARTED_AT, write_recording
 from lifecycle.trace import Trace
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "lifecycle" / "schema" / "trace-v1.json").read_text())

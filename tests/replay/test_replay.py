@@ -12,8 +12,9 @@ from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client, override_settings
 
 import lifecycle
-from lifecycle import recorder, replay, replay_options, store
+from lifecycle import recorder, replay, store
 from lifecycle.replay import MalformedTrace, ReplayError, TraceMismatch, record_mode, replay_trace
+from lifecycle.replay import options as replay_options
 from lifecycle.trace import Trace, TraceFormatError
 
 from ..conftest import last_trace

@@ -100,7 +100,7 @@ export function serverGroupsFixture(): Mutable {
     },
   ];
   summary["similar_groups"] = [
-    { key: "SELECT … FROM shop_book", pattern: "SELECT … FROM shop_book WHERE …", count: 3, total_ns: 3000, span_ids: [7, 29, 30], fingerprints: 2 },
+    { key: "SELECT … FROM shop_book WHERE …", count: 3, total_ns: 3000, span_ids: [7, 29, 30], fingerprints: 2 },
   ];
   summary["self_time_ns"] = { request: 1_000_000, middleware: 2_000_000, view: 3_000_000, sql: 900_000, template: 4_000_000 };
   return t;

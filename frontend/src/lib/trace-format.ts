@@ -193,8 +193,8 @@ export interface NPlusOneGroup {
 
 /** Same statement shape on the same tables, several fingerprints. */
 export interface SimilarGroup {
+  /** The shape: statement verb and the tables it touches (older files also carry "pattern", equal to it: ignored). */
   key: string;
-  pattern: string;
   count: number;
   total_ns: number;
   span_ids: number[];

@@ -155,7 +155,6 @@ function similarGroup(o: Raw): SimilarGroup {
   const spanIds = list<number>(o["span_ids"]);
   return {
     key: o["key"] as string,
-    pattern: o["pattern"] as string,
     count: o["count"] as number,
     total_ns: o["total_ns"] as number,
     span_ids: spanIds,

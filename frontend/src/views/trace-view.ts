@@ -220,9 +220,9 @@ export class TraceView {
       }));
     }
     for (const g of s.similar_groups) {
-      const label = `Similar: ${g.count} × ${g.pattern}`;
+      const label = `Similar: ${g.count} × ${g.key}`;
       items.push(this.groupButton("similar", {
-        group: g, label, count: g.count, text: g.pattern, site: "", totalNs: g.total_ns,
+        group: g, label, count: g.count, text: g.key, site: "", totalNs: g.total_ns,
         extra: `${g.fingerprints} statements`,
       }));
     }

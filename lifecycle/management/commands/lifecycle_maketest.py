@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from lifecycle.replay_client import ReplayError, spec_from_request
+from lifecycle.replay.client import ReplayError, spec_from_request
 from lifecycle.trace import Trace, TraceFormatError
 
 TEMPLATE = '''"""Replay of {what}, recorded {started_at}.

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lifecycle import _pytest_state, conf
-from lifecycle.compare import CHECKS
-from lifecycle.replay_client import ReplayError
+from lifecycle import conf
+from lifecycle.replay import _pytest_state
+from lifecycle.replay.client import ReplayError
+from lifecycle.replay.compare import CHECKS
 
 __unittest = True
 
@@ -22,7 +23,7 @@ MODES = ("once", "none", "all")
 _MODE_ALIASES = {"overwrite": "all", "new": "once"}
 
 # The --lifecycle-record option and the rootdir that relative paths start from: kept by the pytest plugin in
-# lifecycle._pytest_state (read here on import), and set here directly when this module was imported first.
+# lifecycle.replay._pytest_state (read here on import), and set here directly when this module was imported first.
 cli_mode: str | None = _pytest_state.cli_mode
 base_dir: Path | None = _pytest_state.base_dir
 # What the replays of this run wrote, for the pytest terminal summary.

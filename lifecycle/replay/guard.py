@@ -3,7 +3,7 @@ through the test client, the async client or the live server is recorded in one 
 file; at the end of the test the trace is finalized and its N+1 groups (``lifecycle.nplusone``, the rule
 of the dashboard) are reported.
 
-The block is *open* (``lifecycle.replay_client``: a request in a context with no recording joins the
+The block is *open* (``lifecycle.replay.client``: a request in a context with no recording joins the
 newest open block) but never *active* in the test's context: the test's own queries (fixtures creating
 rows in a loop) are not recorded, cost nothing and are never judged, and a ``lifecycle.record()`` block or
 a ``lifecycle_replay`` call inside the test records its requests itself, as without the guard (the
@@ -23,10 +23,11 @@ import threading
 from typing import Any
 
 from lifecycle import conf, nplusone
-from lifecycle.compare import _clip
 from lifecycle.instruments import install_all
 from lifecycle.recorder import Recording, clear_current, current
-from lifecycle.replay_client import activate_block, deactivate_block
+from lifecycle.redact.trace import redact_trace
+from lifecycle.replay.client import activate_block, deactivate_block
+from lifecycle.replay.compare import _clip
 from lifecycle.summary import finalize
 
 MODES = ("fail", "warn", "off")
@@ -109,7 +110,7 @@ class Guard:
         trace = rec.finish()
         if len(trace.spans) == 1:
             return groups  # no request of its own: nothing to finalize
-        finalize(trace, rec.secrets)
+        finalize(redact_trace(trace, rec.secrets))
         names = {s.id: s.name for s in trace.spans if s.kind == "request"}
         root = rec.request_span.id
         for group in trace.summary["n_plus_one_groups"]:

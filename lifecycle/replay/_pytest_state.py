@@ -1,7 +1,7 @@
 """What the pytest plugin knows before anything else of lifecycle is imported (no imports here: the
 plugin is loaded in every pytest run, Django project or not).
 
-``lifecycle.replay_options`` reads :data:`cli_mode` and :data:`base_dir` when it is imported; the plugin
+``lifecycle.replay.options`` reads :data:`cli_mode` and :data:`base_dir` when it is imported; the plugin
 also sets them on it directly when it was imported first.
 """
 

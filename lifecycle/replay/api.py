@@ -16,7 +16,7 @@ call's ``record_mode=``, then ``LIFECYCLE["REPLAY_RECORD_MODE"]``, then ``CI``.
 A mismatch raises :class:`TraceMismatch` (an ``AssertionError``) whose message lists each failed check
 with the recorded and new numbers, the new or grown SQL fingerprints with the user-code frame that ran
 them, and the path of the new trace, written next to the recorded one as ``NAME.actual.json`` (or in
-``REPLAY_ACTUAL_DIR``). The checks are listed in :data:`lifecycle.compare.CHECKS`; see docs/replay.md.
+``REPLAY_ACTUAL_DIR``). The checks are listed in :data:`lifecycle.replay.compare.CHECKS`; see docs/replay.md.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from typing import Any, TypeVar
 from asgiref.sync import iscoroutinefunction
 
 from lifecycle import capture, conf, redact
-from lifecycle.compare import CHECKS, Comparison, compare, format_failure
 from lifecycle.instruments import install_all
 from lifecycle.recorder import Recording
-from lifecycle.replay_client import (
+from lifecycle.redact.trace import redact_trace
+from lifecycle.replay.client import (
     AS_RECORDED,
     ReplayError,
     RequestSpec,
@@ -49,8 +49,9 @@ from lifecycle.replay_client import (
     send,
     spec_from_request,
 )
-from lifecycle.replay_file import write_recording
-from lifecycle.replay_options import (
+from lifecycle.replay.compare import CHECKS, Comparison, compare, format_failure
+from lifecycle.replay.file import write_recording
+from lifecycle.replay.options import (
     COMMON_OPTIONS,
     MODES,
     REQUEST_OPTIONS,
@@ -213,7 +214,7 @@ def _run(
     trace = rec.finish()
     trace.request = request_record(response, spec, user)
     trace.response = capture.response_info(response)
-    finalize(trace, rec.secrets)
+    finalize(redact_trace(trace, rec.secrets))
     return trace, response
 
 
@@ -222,7 +223,7 @@ def _run(
 
 def _previous(file: Path) -> Trace | None:
     """The recording a rewrite replaces, whose ids, timings and database noise the new file keeps where
-    nothing changed (lifecycle.replay_file); None when it is not a trace any more."""
+    nothing changed (lifecycle.replay.file); None when it is not a trace any more."""
     try:
         return Trace.load(file)
     except TraceFormatError:
@@ -357,7 +358,7 @@ class record:
         }
         if len(requests) != 1:
             trace.resolver = None  # the resolve spans say where each request went
-        finalize(trace, rec.secrets)
+        finalize(redact_trace(trace, rec.secrets))
         self.result = ReplayResult(file, trace, recorded)
         _conclude(
             self.result,
@@ -407,3 +408,8 @@ class ReplayTestMixin:
     ) -> ReplayResult:
         __tracebackhide__ = True
         return replay_trace(path, client if client is not None else getattr(self, "client", None), **options)
+
+
+# Named as users import them (tracebacks and warnings print ``lifecycle.replay.TraceMismatch``).
+for _public in (ReplayError, TraceMismatch, ReplayImproved, MalformedTrace, ReplayResult, ReplayTestMixin, record):
+    _public.__module__ = "lifecycle.replay"

@@ -2,7 +2,6 @@
 
 - :func:`portable_key`: a fingerprint that leaves out what the ORM writes differently on each database
   backend, used when a trace recorded on one backend is replayed on another.
-- :func:`folded`: value lists folded before fingerprinting very long statements (see the comment).
 
 Every expression here is applied once to a length-capped text: linear time.
 """
@@ -11,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-
-from lifecycle.fingerprint import MAX_SQL
 
 # Spellings the ORM varies between backends, left out of the portable key. Each is a plain regular
 # expression applied once to the (already length-capped) normalized text: linear time.
@@ -69,16 +66,3 @@ def _collapse_group_by(text: str) -> str:
         pos = i
     out.append(text[pos:])
     return "".join(out)
-
-
-# fingerprint() caps the text at MAX_SQL characters before it folds value lists, so an IN list of more
-# than ~1000 placeholders is cut open: its fingerprint then depends on the list length, and whatever
-# follows the list is lost. Folding parenthesized placeholder lists first (only in text that long, so
-# that every other fingerprint stays equal to the recorded ``attrs.fp``) keeps replays length-blind.
-_PARAM = r"(?:%s|\?|\$\d+|%\([^)]*\)s|-?\d+(?:\.\d+)?)"
-_LONG_LIST = re.compile(rf"\(\s*{_PARAM}(?:\s*,\s*{_PARAM})+\s*\)")
-
-
-def folded(sql: str) -> str:
-    """``sql`` with its value lists folded to one placeholder when it is longer than ``MAX_SQL``."""
-    return _LONG_LIST.sub("(%s)", sql) if len(sql) > MAX_SQL else sql

@@ -11,7 +11,7 @@ rather than read from ``attrs.fp``, so a trace recorded by an older version stil
 When the two traces come from different database backends (``attrs.vendor``: a trace saved from a
 PostgreSQL site, replayed on SQLite), the ORM writes some statements differently (PostgreSQL groups by
 the primary key only, casts with ``::``, SQLite adds ``ESCAPE``), so queries are then matched by a
-*portable* key that leaves those spellings out (``lifecycle.replay_sql``); the message says so.
+*portable* key that leaves those spellings out (``lifecycle.replay.sql``); the message says so.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 from lifecycle import nplusone, redact
 from lifecycle.fingerprint import fingerprint
-from lifecycle.replay_sql import folded, portable_key
+from lifecycle.replay.sql import portable_key
 from lifecycle.trace import Trace
 
 # Every check, in the order failures are reported; True: on unless switched off.
@@ -160,7 +160,7 @@ def profile(
             if isinstance(sql, str):
                 if any(p.search(sql) for p in ignore):
                     continue
-                fp, text = fingerprint(folded(sql))
+                fp, text = fingerprint(sql)
             else:
                 fp, text = str(attrs.get("fp") or "?"), span.name
             key = portable_key(text) if portable else fp
