@@ -421,7 +421,7 @@ def test_a_failing_recorder_leaves_the_call_intact(server, library, helper, monk
     with caplog.at_level(logging.WARNING, logger="lifecycle"):
         assert call(library, f"{server}/ok") == {"status": 200, "size": 5}
         assert call(library, f"{server}/ok") == {"status": 200, "size": 5}
-    logged = [r for r in caplog.records if r.name == "lifecycle" and isinstance(r.exc_info[1], Down)]
+    logged = [r for r in caplog.records if r.name == "lifecycle" and r.exc_info and isinstance(r.exc_info[1], Down)]
     assert len(logged) == 1 and "http_out instrument" in logged[0].getMessage()
     # Counted at each call (a library built on another one tries again at its seam), logged once.
     assert list(safety.failures) == ["http_out instrument"] and safety.failures["http_out instrument"] >= 2
