@@ -62,6 +62,7 @@ frontend: frontend/node_modules/.installed
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check lifecycle tests demo_site bench django_suite
+	$(PY) -m mypy
 
 test-python: $(VENV)/.installed-dev
 	env -u DATABASE_URL $(PY) -m pytest -p xdist -n 2

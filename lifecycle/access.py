@@ -156,7 +156,7 @@ def fresh_scope(scope: Mapping[str, Any]) -> Mapping[str, Any]:
     ``get_user`` (backend, session hash), on a read-only copy so that the check writes nothing. A scope
     without a session keeps its user, re-read from the database when it is a saved model instance.
     """
-    user = scope.get("user")
+    user: Any = scope.get("user")
     session = scope.get("session")
     key = getattr(session, "session_key", None) if session is not None else None
     if session is not None and "user" in scope:
@@ -168,7 +168,8 @@ def fresh_scope(scope: Mapping[str, Any]) -> Mapping[str, Any]:
             from django.contrib.auth import get_user
 
             store = session.__class__(session_key=key)  # a LazyObject in channels: its __class__ is the store's
-            user = get_user(SimpleNamespace(session=_ReadOnlySession(store)))
+            # get_user reads nothing of the request but its session.
+            user = get_user(SimpleNamespace(session=_ReadOnlySession(store)))  # type: ignore[arg-type]
     elif getattr(user, "pk", None) is not None and hasattr(type(user), "_default_manager"):
         user = type(user)._default_manager.filter(pk=user.pk).first()
     return {**scope, "user": _user_or_anonymous(user)}

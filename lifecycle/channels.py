@@ -54,7 +54,9 @@ __all__ = ["TracedConsumerMixin", "traced"]
 TRACE_KIND = "websocket"
 SPAN_KIND = CONSUMER.name
 kinds.register(CONSUMER)  # described in traces even where LIFECYCLE["INSTRUMENTS"] leaves the instrument out
-EVENTS = {"websocket.connect": "connect", "websocket.receive": "receive", "websocket.disconnect": "disconnect"}
+EVENTS: dict[str | None, str] = {
+    "websocket.connect": "connect", "websocket.receive": "receive", "websocket.disconnect": "disconnect",
+}
 
 
 # -- opting in -------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from importlib.util import find_spec
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from lifecycle import conf, policy
@@ -21,7 +21,7 @@ LIVE_EXTRA = 'pip install "django-request-lifecycle[live]"'
 REDIS_EXTRA = 'pip install "django-request-lifecycle[redis]"'
 DEFAULT_ACCESS = "lifecycle.access.default_access"
 
-_TYPES = {
+_TYPES: dict[str, type | tuple[type, ...]] = {
     "LIVE_SPANS": bool,
     "MAX_SPANS": int, "STACK_DEPTH": int, "MAX_BODY": int, "MAX_VALUE_LENGTH": int,
     "N_PLUS_ONE_THRESHOLD": int, "RECENT_TRACES": int, "PUBLISH_QUEUE_SIZE": int,
@@ -81,7 +81,7 @@ def check_settings(app_configs=None, **kwargs):
             hint="Set LIFECYCLE = {...} with the keys documented in the README, or remove it.",
             id="lifecycle.E002",
         )]
-    problems = []
+    problems: list[CheckMessage] = []
     for key in conf.unknown_keys():
         problems.append(Warning(
             f"LIFECYCLE has an unknown key {key!r}; it is ignored.",

@@ -203,7 +203,9 @@ def _deactivate(rec: Recording) -> None:
 
 # Setters of ``streaming_content`` known to do nothing but store the new iterator (FileResponse's, once
 # its file has gone: a FileResponse built on an iterator).
-_PLAIN_SETTERS = (StreamingHttpResponse._set_streaming_content, FileResponse._set_streaming_content)
+# (The property's private setter is not in django-stubs.)
+_PLAIN_SETTERS = (StreamingHttpResponse._set_streaming_content,  # type: ignore[attr-defined]
+                  FileResponse._set_streaming_content)  # type: ignore[attr-defined]
 
 
 def _content_is_the_servers(response) -> bool:

@@ -94,8 +94,9 @@ class LifecyclePanel(Panel):
         total = max(now, 1)
         rows = []
         for s in trace.spans[:500]:
-            running = s.duration_ns is None
-            shown = max(0, now - s.start_ns) if running else s.duration_ns
+            duration = s.duration_ns
+            running = duration is None
+            shown = max(0, now - s.start_ns) if duration is None else duration
             rows.append({
                 "kind": s.kind, "name": s.name[:200], "depth": depth(s), "running": running,
                 "start_ms": s.start_ns / 1e6, "duration_ms": shown / 1e6,

@@ -71,10 +71,11 @@ def sample_rate() -> float:
 def _load() -> tuple[bool | None, Callable[[Any], Any] | None, float, Any]:
     global _state
     try:
-        state = (switch(), record_callback(), sample_rate(), settings._wrapped)
+        # The stubs' plugin types ``settings`` as the project's settings; it is a LazySettings.
+        state = (switch(), record_callback(), sample_rate(), settings._wrapped)  # type: ignore[misc]
     except ImproperlyConfigured as exc:
         report("reading LIFECYCLE['RECORD_CALLBACK'] and ['RECORD_SAMPLE_RATE'] (recording is off)", exc)
-        state = (False, None, 1.0, settings._wrapped)
+        state = (False, None, 1.0, settings._wrapped)  # type: ignore[misc]
     _state = state
     return state
 

@@ -8,6 +8,7 @@ secrets), so that the summary is built from what may be shown.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from lifecycle import conf, kinds, nplusone
@@ -44,7 +45,7 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
     # [normalized, count, total_ns, span_ids, distinct params, sites, first span, transaction control]
     # and similar ones [count, total_ns, span_ids, distinct fingerprints]. Only groups of two or more
     # become dicts.
-    by_fp: dict[str, list] = {}
+    by_fp: dict[Hashable, list] = {}
     by_similar: dict[str, list] = {}
     loops = nplusone.Collector()
     # Self time: each span's duration goes to its kind, and the part of it its children cover is taken
@@ -58,7 +59,7 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
     # time, span ids and parameters, added to the groups once the spans are read (see _slot). The lists and
     # tuples are compared by identity: ``shown`` and the slots hold them, so no id is reused meanwhile.
     slots: dict[tuple, list] = {}
-    layers: dict[int, Any] = {}
+    layers: dict[int | None, Any] = {}
     for span in trace.spans:
         kind = span.kind
         duration = span.duration_ns
@@ -240,7 +241,7 @@ def _sites(sites: dict[tuple, list]) -> list[dict[str, Any]]:
              "stack": span.attrs.get("stack") or []} for n, span in ranked]
 
 
-def _error(trace: Trace, exceptions: list[Any], info: dict[int, tuple], status: int | None) -> str | None:
+def _error(trace: Trace, exceptions: list[Any], info: dict[int, list], status: int | None) -> str | None:
     """The trace's error: an exception that became a server error (5xx) or left the request unanswered,
     else a 5xx status. An ``Http404`` or ``PermissionDenied`` that Django turned into a 404 or 403 page is
     not an error: its request answered below 500."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from importlib.util import find_spec
+from typing import Any
 
 from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
@@ -46,7 +47,7 @@ _FALLBACK_PAGE = """<!doctype html>
 """
 
 
-def dashboard_config() -> dict[str, object]:
+def dashboard_config() -> dict[str, Any]:
     """The page's config, rendered with ``json_script`` as ``lifecycle-config``.
 
     ``live`` is False where the websocket cannot carry live events: Channels is not installed, or no

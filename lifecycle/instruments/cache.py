@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import sys
 import types
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import CacheHandler, caches
@@ -82,6 +83,7 @@ def _wrap(method, op: str, alias: str, is_async: bool):
     if not isinstance(method, types.MethodType) or func is None:
         func, owner = method, None
     call = func
+    wrapper: Callable[..., Any]
 
     if owner is not None:
         if is_async:
@@ -236,7 +238,7 @@ def install() -> None:
 
     patch(CacheHandler, "create_connection", create_connection, _originals)
     for alias in caches:
-        if hasattr(caches._connections, alias):
+        if hasattr(caches._connections, alias):  # type: ignore[attr-defined]  # initialized: not in the stubs
             wrap_cache(caches[alias], alias)
 
 

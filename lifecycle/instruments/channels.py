@@ -141,7 +141,7 @@ def install() -> None:
         return layer
 
     _originals[(ChannelLayerManager, "_make_backend")] = ChannelLayerManager.__dict__["_make_backend"]
-    ChannelLayerManager._make_backend = _make_backend  # type: ignore[method-assign]
+    ChannelLayerManager._make_backend = _make_backend
 
 
 def uninstall() -> None:

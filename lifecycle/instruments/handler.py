@@ -141,7 +141,9 @@ def _on_request_exception(sender, request=None, **kwargs) -> None:
 def install() -> None:
     if _originals:
         return
-    original_convert = handlers_base.convert_exception_to_response
+    # base's own name for it (imported from django.core.handlers.exception; the stubs do not re-export it):
+    # the handler calls it through base's globals, so that is the name patched.
+    original_convert = handlers_base.convert_exception_to_response  # type: ignore[attr-defined]
     original_resolve = handlers_base.BaseHandler.resolve_request
     original_make_atomic = handlers_base.BaseHandler.make_view_atomic
 

@@ -31,7 +31,7 @@ label = "Jinja2 templates"
 try:
     import jinja2
 except ImportError:  # pragma: no cover - jinja2 is optional
-    jinja2 = None
+    jinja2 = None  # type: ignore[assignment]
 
 _originals: dict = {}
 _active = False
@@ -118,7 +118,7 @@ def install() -> None:
         return template
 
     _originals[(template_class, "_from_namespace")] = original
-    template_class._from_namespace = classmethod(_from_namespace)
+    template_class._from_namespace = classmethod(_from_namespace)  # type: ignore[method-assign, assignment]
 
 
 def uninstall() -> None:

@@ -90,7 +90,7 @@ def install() -> None:
     configure()
     if _originals:
         return
-    original = CursorWrapper._execute_with_wrappers
+    original = CursorWrapper._execute_with_wrappers  # type: ignore[attr-defined]  # private, not in the stubs
     get_recording = _recording.get
 
     @functools.wraps(original)

@@ -33,7 +33,7 @@ label = "Django templates"
 try:  # Django 6.0+
     from django.template.base import PartialTemplate
 except ImportError:  # pragma: no cover - Django 5.2
-    PartialTemplate = None
+    PartialTemplate = None  # type: ignore[misc, assignment]  # the stubs follow Django 6
 
 _originals: dict = {}
 

@@ -24,7 +24,9 @@ Installed only where ``debug_toolbar`` is in INSTALLED_APPS (nothing is imported
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from contextvars import ContextVar, Token
+from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.urls import Resolver404, resolve
@@ -104,6 +106,7 @@ def _leave(entered: tuple[_Scope, Token] | None) -> None:
 
 def _suspend(scope: _Scope, get_response):
     """Suspend ``scope``'s recording; returns ``get_response`` resuming it while the rest of the chain runs."""
+    resumed: Callable[[Any], Any]
     if iscoroutinefunction(get_response):
         async def resumed(request):
             tokens = _resume(scope)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from channels.db import database_sync_to_async
@@ -88,7 +88,7 @@ class Outbox:
     Items waiting are ``(events_json, count)`` batches, or :data:`BACKLOG` (built when it is sent, so a
     backlog asked for many times waits once and is current when it leaves)."""
 
-    BACKLOG = None
+    BACKLOG: Final = None
 
     def __init__(self, window: int, max_bytes: int) -> None:
         self.window = max(1, int(window))
@@ -131,8 +131,11 @@ class Outbox:
             return None
         self.waiting_bytes -= len(first[0])
         batches, size = [first], len(first[0])
-        while self.waiting and self.waiting[0] is not self.BACKLOG and size + len(self.waiting[0][0]) <= MERGE_BYTES:
-            item = self.waiting.popleft()
+        while self.waiting:
+            item = self.waiting[0]
+            if item is self.BACKLOG or size + len(item[0]) > MERGE_BYTES:
+                break
+            self.waiting.popleft()
             self.waiting_bytes -= len(item[0])
             size += len(item[0])
             batches.append(item)
@@ -173,7 +176,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.closed = False
         self.greeted = False
         self.probes_out = 0
-        self.channel_name = None
+        self.channel_name: str | None = None
         self.watch_task: asyncio.Task | None = None
         self.backlog_task: asyncio.Task | None = None
         self.backlog_wanted = False

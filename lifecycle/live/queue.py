@@ -45,6 +45,7 @@ class EventQueue:
         _layer: Any
         _warned_undeliverable: bool
         listeners: int
+        source: str
 
         def _layer_kind(self) -> int: ...
         def channel_layer(self) -> Any: ...

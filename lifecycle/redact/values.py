@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote_plus
 
 import orjson
@@ -190,7 +190,7 @@ def headers(meta: dict[str, Any]) -> dict[str, str]:
     known = _meta_keys
     out: dict[str, str] = {}
     for key, raw in meta.items():
-        entry = known.get(key, False)
+        entry: tuple[str, int] | None | Literal[False] = known.get(key, False)
         if entry is False:
             entry = _meta_key(key)
         if entry is None:
@@ -312,7 +312,7 @@ def text(s: str, extra: Extra = None) -> str:
 
 
 def _pairs_in_text(s: str, extra: Extra) -> str:
-    spans = []
+    spans: list[tuple[int, int]] = []
     for m in _KEY.finditer(s):
         if not _secret(m.group("k"), extra):
             continue
@@ -357,6 +357,7 @@ def sql_params(sql: str, params: Any, many: bool, *, secret: bool | None = None,
     if params is None:
         return []
     if many:
+        count: int | str
         try:
             count = len(params)
         except TypeError:

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from asgiref.sync import iscoroutinefunction
 
@@ -331,7 +331,7 @@ class record:
         self._state = (config, file, recorded, rec, token, label)
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         __tracebackhide__ = True
         assert self._state is not None, "record.__exit__ without __enter__"
         config, file, recorded, rec, token, label = self._state
@@ -370,7 +370,7 @@ class record:
     async def __aenter__(self) -> record:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type, exc, tb) -> bool:
+    async def __aexit__(self, exc_type, exc, tb) -> Literal[False]:
         __tracebackhide__ = True
         return self.__exit__(exc_type, exc, tb)
 

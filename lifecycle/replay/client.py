@@ -238,6 +238,7 @@ def log_in(client: Any, spec: RequestSpec, source: str) -> dict[str, Any] | None
     if isinstance(ref, model):
         user = ref
     else:
+        pk: Any
         username, pk = (ref, None) if isinstance(ref, str) else (ref.get("username"), ref.get("id"))
         if username and REDACTED in str(username) and not isinstance(ref, str):
             username = None  # redacted when recorded: only the id is known

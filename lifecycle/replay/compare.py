@@ -398,8 +398,8 @@ def _suspects(old: Profile, new: Profile, new_keys: list[str]) -> list[str]:
             out.append(f"{shown} redirected to {new.location or 'another page'} where the recording got {was}")
     if new.total_queries < old.total_queries and not new_keys:
         for key, group in old.queries.items():
-            now = new.queries.get(key)
-            most = now.most_from_one_site if now else 0
+            found = new.queries.get(key)
+            most = found.most_from_one_site if found else 0
             if group.most_from_one_site >= 2 and most < group.most_from_one_site:
                 out.append(
                     f"missing data: {_label(group)} ran {group.most_from_one_site} times from one call site "

@@ -54,7 +54,7 @@ def _yield_to_the_middleware() -> None:
     should_record = middleware.LifecycleMiddleware.should_record
     add = store.add
 
-    def guarded_should_record(self, request):  # type: ignore[no-untyped-def]
+    def guarded_should_record(self, request):
         rec = current()
         if rec is not None and rec.request_span.attrs.get("guard"):
             if request.path.startswith(self.ignored_prefixes()) or not policy.should_record(request):
@@ -66,7 +66,7 @@ def _yield_to_the_middleware() -> None:
             return True
         return should_record(self, request)
 
-    def guarded_add(trace, data=None):  # type: ignore[no-untyped-def]
+    def guarded_add(trace, data=None):
         row = add(trace, data)
         with _lock:
             guard = _open[-1] if _open else None
@@ -101,7 +101,7 @@ class Guard:
         with _lock:
             if self in _open:
                 _open.remove(self)
-        groups = []
+        groups: list[dict[str, Any]] = []
         for trace in self.traces:  # a request trace: its root is the request
             name = trace.spans[0].name if trace.spans else "?"
             groups.extend({**g, "request": name} for g in trace.summary.get("n_plus_one_groups") or ())

@@ -18,7 +18,7 @@ project or not (``tests/replay/test_guard.py``: test_plugin_loads_nothing).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -79,7 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _sync_replay_options(*, clear: bool = False) -> None:
     """``lifecycle.replay.options`` reads the state when it is imported; when it was imported before
     pytest_configure (by a conftest), it is told here."""
-    options = sys.modules.get("lifecycle.replay.options")
+    options: Any = sys.modules.get("lifecycle.replay.options")
     if options is not None:
         options.cli_mode = state.cli_mode
         options.base_dir = state.base_dir
@@ -146,7 +146,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if call.when != "call" or not report.passed:
         return report  # a test that fails (or skips) on its own keeps its outcome
@@ -185,6 +186,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # Here (the controller, under xdist) whichever process ran the test.
+    value: Any  # the text, under our _WARNING name
     for name, value in report.user_properties:
         if name == _WARNING:
             state.guard_warnings.append((report.nodeid, value))
