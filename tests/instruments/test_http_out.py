@@ -269,7 +269,7 @@ def test_secrets_in_a_called_url_never_reach_the_trace(server, library):
 def test_calls_made_by_test_code_inside_a_record_block(server, tmp_path, db):
     import urllib.request
 
-    with lifecycle.record(tmp_path / "calls.json") as block:
+    with lifecycle.record(tmp_path / "calls.json", record_mode="all") as block:
         with urllib.request.urlopen(f"{server}/ok?page=1") as response:  # RECORD-CALL
             assert response.read() == b"hello"
         assert Client().get(f"/t/http/urllib/?url={quote(server + '/big', safe='')}").status_code == 200
