@@ -22,4 +22,5 @@ urlpatterns = [
     path("account/login/", views.login_form, name="login-form"),
     path("stream/", views.stream, name="stream"),
     path("live/", views.live_counter, name="live-counter"),
+    path("outbound/", views.outbound, name="outbound"),
 ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, NoReturn
 
@@ -296,3 +298,32 @@ async def _astream_parts(head: str, tail: str) -> AsyncIterator[str]:
 def live_counter(request: HttpRequest) -> HttpResponse:
     """The page of the websocket consumer ``demo_site.shop.consumers.CounterConsumer`` (``/ws/counter/``)."""
     return render(request, "shop/live.html", {"books": Book.objects.count()})
+
+
+async def outbound(request: HttpRequest) -> HttpResponse:
+    """An outbound HTTP call (an ``http_out`` span): this site's own JSON API, fetched over HTTP from the
+    server's own port on the loopback address (never a host taken from the request). Async, with the call
+    in a worker thread: a sync view calling its own server would wait for the thread it holds."""
+    port = _own_port(request)
+    url = f"http://127.0.0.1:{port}{reverse('api-books')}?limit=3" if port else ""
+    titles: list[str] = []
+    problem = "" if port else "this server's port is unknown here (run the demo with make demo)"
+    if url:
+        try:
+            titles = await asyncio.to_thread(_fetch_titles, url)
+        except (OSError, ValueError, KeyError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+    return render(request, "shop/outbound.html", {"url": url, "titles": titles, "problem": problem})
+
+
+def _fetch_titles(url: str) -> list[str]:
+    with urllib.request.urlopen(url, timeout=5) as answer:  # the http_out span's line
+        return [book["title"] for book in json.load(answer)["books"]]
+
+
+def _own_port(request: HttpRequest) -> int | None:
+    try:
+        port = int(request.META.get("SERVER_PORT") or 0)
+    except ValueError:
+        return None
+    return port if 0 < port < 65536 and port != 80 else None
