@@ -131,7 +131,16 @@ def user_info(request) -> dict[str, Any] | None:
                 return None
         except Exception:
             return None
-    wrapped = getattr(lazy, "_wrapped", lazy)
+    return loaded_user(lazy)
+
+
+def loaded_user(user) -> dict[str, Any] | None:
+    """``{"id", "username"}`` of an authenticated user, unwrapping a lazy object only if it was already
+    evaluated (a ``SimpleLazyObject`` or Channels' ``UserLazyObject`` not yet loaded is left alone: loading
+    it would run queries of ours); None otherwise."""
+    if user is None:
+        return None
+    wrapped = getattr(user, "_wrapped", user)
     if wrapped is empty or not getattr(wrapped, "is_authenticated", False):
         return None
     try:

@@ -46,7 +46,6 @@ from typing import Any
 from lifecycle import conf, kinds, policy, redact
 from lifecycle.instruments.channels import CONSUMER
 from lifecycle.recorder import Recording, _recording, clear_current
-from lifecycle.redact.trace import redact_trace
 from lifecycle.safety import report
 
 __all__ = ["TracedConsumerMixin", "traced"]
@@ -257,16 +256,10 @@ def _end(rec: Recording, exc: BaseException | None) -> None:
         report("deactivating a consumer trace", err)
         clear_current()
     try:
-        from lifecycle import store
-        from lifecycle.live.publisher import get_publisher
-        from lifecycle.summary import finalize
+        from lifecycle.middleware import hand_on
 
         rec.end(rec.request_span)
-        trace = rec.finish()
-        finalize(redact_trace(trace, rec.secrets))
-        data = trace.to_json()
-        row = store.add(trace, data)
-        get_publisher().trace_finished(trace, data, row)
+        hand_on(rec.finish(), rec.secrets)
     except Exception as err:
         report("finishing a consumer trace", err)
 
@@ -325,15 +318,6 @@ def _resolver(scope: dict[str, Any], consumer: str) -> dict[str, Any]:
 def _user(scope: dict[str, Any]) -> dict[str, Any] | None:
     """``scope["user"]`` if it is already resolved (Channels' ``AuthMiddleware`` does it before the
     consumer runs); a lazy user that is not is left alone: loading it would run queries of ours."""
-    from django.utils.functional import empty
+    from lifecycle.capture import loaded_user
 
-    user = scope.get("user")
-    if user is None:
-        return None
-    wrapped = user.__dict__.get("_wrapped", user) if hasattr(user, "__dict__") else user
-    if wrapped is empty or not getattr(wrapped, "is_authenticated", False):
-        return None
-    try:
-        return {"id": wrapped.pk, "username": wrapped.get_username()}
-    except Exception:
-        return None
+    return loaded_user(scope.get("user"))

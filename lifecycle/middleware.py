@@ -116,10 +116,7 @@ class LifecycleMiddleware:
                     trace.response = capture.response_info(response)
                 except Exception as exc:
                     report("capturing the response", exc)
-            finalize(redact_trace(trace, rec.secrets))
-            data = trace.to_json()
-            row = store.add(trace, data)
-            get_publisher().trace_finished(trace, data, row)
+            hand_on(trace, rec.secrets)
         except Exception as exc:
             report("finishing a trace", exc)
 
@@ -171,6 +168,15 @@ class LifecycleMiddleware:
             raise
         _deactivate(rec)
         return self.handle_response(rec, request, response)
+
+
+def hand_on(trace, secrets) -> None:
+    """A finished trace redacted (``secrets``: the recording's known secret values), summarized, kept in the
+    recent-trace store and published: the end of every trace, a request's or a consumer's."""
+    finalize(redact_trace(trace, secrets))
+    data = trace.to_json()
+    row = store.add(trace, data)
+    get_publisher().trace_finished(trace, data, row)
 
 
 def _local_prefix(url) -> str:
