@@ -220,12 +220,12 @@ def check_channel_layer(app_configs=None, **kwargs):
 
 @_check(Tags.compatibility)
 def check_instruments(app_configs=None, **kwargs):
-    from lifecycle.instruments import InstrumentError, load
+    from lifecycle.instruments import InstrumentError, entry_list, load
 
-    entries = conf.get("INSTRUMENTS")
-    if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
-        return [Error(f"LIFECYCLE['INSTRUMENTS'] must be a list of dotted paths, got {entries!r}.",
-                      hint="Start from the default, lifecycle.conf.DEFAULTS['INSTRUMENTS'], and add yours.",
+    try:
+        entries = entry_list(conf.get("INSTRUMENTS"))
+    except InstrumentError as exc:
+        return [Error(str(exc), hint="Start from the default, lifecycle.conf.DEFAULTS['INSTRUMENTS'], and add yours.",
                       id="lifecycle.E009")]
     problems = []
     for entry in entries:

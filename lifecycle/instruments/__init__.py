@@ -95,12 +95,8 @@ def label(instrument: Any) -> str:
 def load(entries: Any = None) -> list[tuple[Any, Any]]:
     """``(entry, instrument)`` for each entry of ``LIFECYCLE["INSTRUMENTS"]`` (or ``entries``), its kinds
     registered. Raises :class:`InstrumentError` naming the first entry that cannot be used."""
-    if entries is None:
-        entries = conf.get("INSTRUMENTS")
-    if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
-        raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] must be a list of dotted paths, got {entries!r}.')
     loaded = []
-    for entry in entries:
+    for entry in entry_list(entries if entries is not None else conf.get("INSTRUMENTS")):
         instrument = _resolve(entry)
         for kind in getattr(instrument, "kinds", ()):
             try:
@@ -124,30 +120,34 @@ def install_all() -> None:
         if installed:
             # Each install() is idempotent: one undone by hand (tests) is done again.
             for _entry, instrument in _installed:
-                try:
-                    instrument.install()
-                except Exception as exc:
-                    report(f"installing the {label(instrument)} instrument", exc)
+                _install(instrument, report)
             return
-        _configured = _entries(conf.get("INSTRUMENTS"))
         try:
-            loaded = load()
+            _configured = entry_list(conf.get("INSTRUMENTS"))
         except InstrumentError as exc:
             report("loading LIFECYCLE['INSTRUMENTS']", exc)
-            loaded = []
-            for entry in _configured:
-                try:
-                    loaded.extend(load([entry]))
-                except InstrumentError:
-                    pass
-        for entry, instrument in loaded:
+            _configured = ()
+        # One entry at a time: an entry that cannot be loaded leaves the others recording.
+        for entry in _configured:
             try:
-                instrument.install()
-            except Exception as exc:
-                report(f"installing the {label(instrument)} instrument", exc)
+                loaded = load([entry])
+            except InstrumentError as exc:
+                report("loading LIFECYCLE['INSTRUMENTS']", exc)
                 continue
-            _installed.append((entry, instrument))
+            for item in loaded:
+                if _install(item[1], report):
+                    _installed.append(item)
         installed = True
+
+
+def _install(instrument: Any, report: Any) -> bool:
+    """``instrument.install()``; False (reported once) when it raises."""
+    try:
+        instrument.install()
+    except Exception as exc:
+        report(f"installing the {label(instrument)} instrument", exc)
+        return False
+    return True
 
 
 def ensure_installed() -> None:
@@ -190,6 +190,13 @@ def _reconfigure() -> None:
 
 def _entries(value: Any) -> tuple:
     return tuple(value) if isinstance(value, (list, tuple)) else ()
+
+
+def entry_list(value: Any) -> tuple:
+    """``LIFECYCLE["INSTRUMENTS"]`` as a tuple; InstrumentError when it is not a list of entries."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise InstrumentError(f'LIFECYCLE["INSTRUMENTS"] must be a list of dotted paths, got {value!r}.')
+    return tuple(value)
 
 
 conf.on_reset(_reconfigure)
