@@ -91,7 +91,9 @@ class span:  # lowercase: used like a function, lifecycle.span("name")
         rec, span_, token = self._open.pop()
         try:
             if span_ is not None and exc is not None:
-                span_.attrs["error"] = f"{type(exc).__name__}: {exc}"[:500]
+                from lifecycle import redact
+
+                span_.attrs["error"] = redact.error(exc)
             rec.pop(span_, token)
         except Exception as err:
             report("lifecycle.span", err)

@@ -81,7 +81,7 @@ def _begin(rec: Any, layer: Any, op: str, target: Any, message: Any) -> tuple[An
 def _end(rec: Any, span: Any, token: Any, exc: BaseException | None = None) -> None:
     try:
         if exc is not None and span is not None:
-            span.attrs["error"] = f"{type(exc).__name__}: {exc}"[:500]
+            span.attrs["error"] = redact.error(exc)
         rec.pop(span, token)
     except Exception as err:
         report("channels instrument", err)

@@ -25,6 +25,7 @@ from lifecycle.redact.values import (
     body,
     cache_key,
     cap,
+    error,
     form_value,
     header_value,
     headers,
@@ -42,7 +43,7 @@ from lifecycle.redact.values import (
 from lifecycle.redact.words import looks_secret, sensitive_header, sensitive_name, words_of
 
 __all__ = [
-    "ALL", "REDACTED", "URL_HEADERS", "body", "cache_key", "cap", "form_value", "header_value", "headers",
+    "ALL", "REDACTED", "URL_HEADERS", "body", "cache_key", "cap", "error", "form_value", "header_value", "headers",
     "json_value", "looks_secret", "marks", "pairs", "paths", "query_string", "response_headers", "scrub",
     "sensitive_header", "sensitive_name", "sensitive_sql", "sql_params", "text", "url", "value", "words_of",
 ]

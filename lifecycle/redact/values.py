@@ -311,6 +311,11 @@ def text(s: str, extra: Extra = None) -> str:
     return s
 
 
+def error(exc: BaseException) -> str:
+    """``"TypeName: message"`` of an exception recorded on a span, redacted as free text and capped."""
+    return cap(text(f"{type(exc).__name__}: {exc}"))
+
+
 def _pairs_in_text(s: str, extra: Extra) -> str:
     spans: list[tuple[int, int]] = []
     for m in _KEY.finditer(s):

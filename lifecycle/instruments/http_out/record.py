@@ -60,16 +60,12 @@ def done(span, status: Any, response_size: int | None, redirects: int = 0) -> No
 
 def failed(span, exc: BaseException) -> None:
     try:
-        span.attrs["error"] = _error_text(exc)
+        span.attrs["error"] = redact.error(exc)
         root = _root(exc)
         if root is not exc:
-            span.attrs["cause"] = _error_text(root)
+            span.attrs["cause"] = redact.error(root)
     except Exception as err:
         report(WHAT, err)
-
-
-def _error_text(exc: BaseException) -> str:
-    return redact.cap(redact.text(f"{type(exc).__name__}: {exc}"))
 
 
 def _root(exc: BaseException) -> BaseException:
