@@ -15,4 +15,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("api/traces/", views.api_traces, name="api-traces"),
     path("api/traces/<str:trace_id>/", views.api_trace, name="api-trace"),
+    path("api/traces/<str:trace_id>/spans/<str:span_id>/explain/", views.api_explain, name="api-explain"),
 ]

@@ -17,7 +17,9 @@ import re
 from importlib.util import find_spec
 from typing import Any
 
+from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.shortcuts import render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -25,9 +27,10 @@ from django.urls import get_script_prefix, reverse
 from django.utils.html import escape
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
 
-from lifecycle import conf, policy, store
+from lifecycle import conf, explain, policy, store
 from lifecycle.access import AccessContext, cross_site, refused
 from lifecycle.live.publisher import get_publisher
 from lifecycle.live.routing import WS_PATH
@@ -47,20 +50,22 @@ _FALLBACK_PAGE = """<!doctype html>
 """
 
 
-def dashboard_config() -> dict[str, Any]:
+def dashboard_config(request=None) -> dict[str, Any]:
     """The page's config, rendered with ``json_script`` as ``lifecycle-config``.
 
     ``live`` is False where the websocket cannot carry live events: Channels is not installed, or no
     channel layer is configured for lifecycle (``LIFECYCLE["CHANNEL_LAYER"]`` None, or an alias
     without a layer), decided exactly as the publisher decides whether to publish. The page then polls
     ``api/traces/`` instead of opening a websocket; ``channels`` tells it which of the two to explain.
+    ``csrfToken`` (with a ``request``) is sent as ``X-CSRFToken`` with the POST endpoints.
     """
     base = reverse("lifecycle:dashboard")
     live = get_publisher().has_layer()
     return {"wsUrl": get_script_prefix() + WS_PATH, "apiBase": base + "api/", "version": CONFIG_VERSION,
             "maxTraceBytes": conf.get("DASHBOARD_MAX_TRACE_BYTES"), "maxSpans": conf.get("DASHBOARD_MAX_SPANS"),
             "maxDepth": conf.get("DASHBOARD_MAX_DEPTH"), "live": live,
-            "channels": live or find_spec("channels") is not None}
+            "channels": live or find_spec("channels") is not None,
+            **({"csrfToken": get_token(request)} if request is not None else {})}
 
 
 def _forbidden(page: bool, reason: str) -> HttpResponse:
@@ -70,9 +75,23 @@ def _forbidden(page: bool, reason: str) -> HttpResponse:
     return JsonResponse({"error": reason}, status=403)
 
 
-def guarded(*, page: bool = False):
+class _JsonCsrf(CsrfViewMiddleware):
+    def _reject(self, request, reason):
+        return JsonResponse({"error": f"CSRF check failed ({reason}): reload the dashboard for a fresh token."},
+                            status=403)
+
+
+def _no_view(request) -> HttpResponse:
+    return HttpResponse()
+
+
+_csrf = _JsonCsrf(_no_view)
+
+
+def guarded(*, page: bool = False, methods: tuple[str, ...] = ("GET", "HEAD")):
     """404 where lifecycle is off; refuse other sites' pages and viewers the access callback refuses;
-    harden what is sent."""
+    harden what is sent. A view answering POST (``methods``) also needs Django's CSRF token (``X-CSRFToken``),
+    checked here whether or not the site runs ``CsrfViewMiddleware``."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -81,6 +100,9 @@ def guarded(*, page: bool = False):
                 response = _forbidden(page, "cross-origin request refused")
             elif (reason := refused(AccessContext.from_request(request))) is not None:
                 response = _forbidden(page, reason)
+            elif request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and (
+                    rejected := _csrf.process_view(request, _no_view, (), {})) is not None:
+                response = rejected
             else:
                 response = view(request, *args, **kwargs)
             response["X-Content-Type-Options"] = "nosniff"
@@ -90,7 +112,8 @@ def guarded(*, page: bool = False):
             response["Referrer-Policy"] = "same-origin"
             return response
 
-        hardened = never_cache(require_safe(wrapper))
+        allow = require_safe if methods == ("GET", "HEAD") else require_http_methods(list(methods))
+        hardened = never_cache(allow(wrapper))
 
         @functools.wraps(view)
         def switched(request, *args, **kwargs):
@@ -98,14 +121,15 @@ def guarded(*, page: bool = False):
                 raise Http404
             return hardened(request, *args, **kwargs)
 
-        return switched
+        # CSRF is checked in wrapper, after access, answering JSON: the site's CsrfViewMiddleware skips it.
+        return switched if methods == ("GET", "HEAD") else csrf_exempt(switched)
 
     return decorate
 
 
 @guarded(page=True)
 def dashboard(request):
-    config = dashboard_config()
+    config = dashboard_config(request)
     try:
         get_template(TEMPLATE)
     except TemplateDoesNotExist:
@@ -116,7 +140,8 @@ def dashboard(request):
             config=json_script(config, "lifecycle-config"),
         )
         return HttpResponse(page)
-    return render(request, TEMPLATE, {"config": config})
+    # The CSRF cookie for csrfToken, set even where the site runs no CsrfViewMiddleware.
+    return _csrf.process_response(request, render(request, TEMPLATE, {"config": config}))
 
 
 @guarded()
@@ -148,6 +173,19 @@ def api_trace(request, trace_id: str):
     if request.GET.get("download") not in (None, "", "0", "false"):
         response["Content-Disposition"] = content_disposition_header(True, download_filename(trace_id))
     return response
+
+
+@transaction.non_atomic_requests
+@guarded(methods=("POST",))
+def api_explain(request, trace_id: str, span_id: str):
+    """EXPLAIN of a recorded SELECT (``lifecycle.explain``); ``analyze=1`` (form or query) for EXPLAIN ANALYZE
+    on PostgreSQL. ``{"vendor", "alias", "analyze", "statement", "columns", "rows", "truncated"}`` or
+    ``{"error"}`` with a 4xx."""
+    analyze = (request.POST.get("analyze") or request.GET.get("analyze") or "") not in ("", "0", "false")
+    try:
+        return JsonResponse(explain.explain(trace_id, span_id, analyze=analyze))
+    except explain.Refused as exc:
+        return JsonResponse({"error": exc.message}, status=exc.status)
 
 
 def download_filename(trace_id: str) -> str:
