@@ -30,6 +30,7 @@ export function readConfig(doc: Document): { config: DashboardConfig; warning: s
         // An older server sends neither: it always had the websocket.
         live: typeof data["live"] === "boolean" ? data["live"] : true,
         channels: typeof data["channels"] === "boolean" ? data["channels"] : true,
+        ...(typeof data["csrfToken"] === "string" ? { csrfToken: data["csrfToken"] } : {}),
       },
       warning: null,
     };

@@ -363,6 +363,8 @@ export interface DashboardConfig {
   live: boolean;
   /** Whether Django Channels is installed on the server (says why `live` is false). Missing: true. */
   channels: boolean;
+  /** Django's CSRF token, sent as `X-CSRFToken` with the POST endpoints (EXPLAIN). Missing: none sent. */
+  csrfToken?: string;
 }
 
 /** The server's defaults (LIFECYCLE["DASHBOARD_MAX_TRACE_BYTES"], ["DASHBOARD_MAX_SPANS"], ["DASHBOARD_MAX_DEPTH"]). */

@@ -107,7 +107,7 @@ export class App {
       select: (id) => this.selectSpan(id),
       highlightGroup: (g, label) => this.highlightGroup(g, label),
     });
-    this.detail = new DetailPane();
+    this.detail = new DetailPane({ apiBase: config.apiBase, csrfToken: config.csrfToken ?? null, fetch: this.fetchFn });
     this.errorBanner = new ErrorBanner(() => this.state.set({ errors: [] }));
     const location = deps.location ?? window.location;
     const url = websocketUrl(config.wsUrl, location);

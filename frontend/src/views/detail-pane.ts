@@ -3,6 +3,7 @@
 import type { Span, Trace } from "../lib/trace-format";
 import { h } from "./dom";
 import { renderSpanDetail } from "./span-detail";
+import type { ExplainContext } from "./sql-workbench";
 
 export class DetailPane {
   readonly el: HTMLElement;
@@ -10,7 +11,7 @@ export class DetailPane {
   private trace: Trace | null = null;
   private rendered = false;
 
-  constructor() {
+  constructor(private readonly explain: ExplainContext | null = null) {
     this.el = h("aside", { class: "detail-pane", testid: "span-detail", attrs: { "aria-label": "Span details" } });
     this.update(null, null);
   }
@@ -28,6 +29,6 @@ export class DetailPane {
       this.el.replaceChildren(h("p", { class: "muted empty-detail", text: "Click a span to see its details." }));
       return;
     }
-    this.el.replaceChildren(renderSpanDetail(span, trace));
+    this.el.replaceChildren(renderSpanDetail(span, trace, this.explain));
   }
 }

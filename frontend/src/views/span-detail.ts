@@ -8,6 +8,7 @@ import { stackOf } from "../lib/summary";
 import type { Frame, Span, TemplateAttrs, Trace } from "../lib/trace-format";
 import { h, kvTable } from "./dom";
 import { renderSql } from "./sql-view";
+import { workbenchSections, type ExplainContext } from "./sql-workbench";
 
 /** Attributes shown by the per-kind sections; the rest go into the "Other attributes" table. */
 const SHOWN: Record<string, string[]> = {
@@ -55,7 +56,7 @@ function whereSections(span: Span): HTMLElement[] {
   return out;
 }
 
-function sqlSection(span: Span, trace: Trace | null): HTMLElement[] {
+function sqlSection(span: Span, trace: Trace | null, explain: ExplainContext | null): HTMLElement[] {
   const a = span.attrs;
   const out: HTMLElement[] = [];
   const sql = typeof a["sql"] === "string" ? a["sql"] : span.name;
@@ -71,8 +72,14 @@ function sqlSection(span: Span, trace: Trace | null): HTMLElement[] {
   if (group) {
     const flagged = group.n_plus_one && !loop && trace?.summary.n_plus_one_groups.length === 0;
     const label = `${flagged ? "N+1: " : ""}Duplicated ${group.count} times (${group.identical} with identical params), ${formatDuration(group.total_ns)} in all`;
-    out.push(h("p", { class: flagged ? "detail-warn" : "muted", text: label }));
+    out.push(h("p", { class: flagged ? "detail-warn" : "muted", testid: "detail-duplicate", text: label }));
   }
+  const similar = trace?.summary.similar_groups.find((g) => g.span_ids.includes(span.id));
+  if (similar) {
+    const label = `Similar: ${similar.count} queries of the same shape (${similar.key}) in ${similar.fingerprints} different statements, ${formatDuration(similar.total_ns)} in all`;
+    out.push(h("p", { class: "muted", testid: "detail-similar", text: label }));
+  }
+  out.push(...workbenchSections(span, trace, explain));
   const params = Array.isArray(a["params"]) ? a["params"] : [];
   out.push(
     section(
@@ -117,11 +124,11 @@ function httpSections(span: Span): HTMLElement[] {
   return out;
 }
 
-function kindSections(span: Span, trace: Trace | null): HTMLElement[] {
+function kindSections(span: Span, trace: Trace | null, explain: ExplainContext | null): HTMLElement[] {
   const a = span.attrs;
   switch (span.kind) {
     case "sql":
-      return sqlSection(span, trace);
+      return sqlSection(span, trace, explain);
     case "template": {
       const t = a as Partial<TemplateAttrs>;
       const engine = t.engine === "jinja2" ? "Jinja2" : "Django";
@@ -217,7 +224,8 @@ function kindIcon(kind: string, symbol: string, label: string): HTMLElement {
   return icon;
 }
 
-export function renderSpanDetail(span: Span, trace: Trace | null): HTMLElement {
+/** `explain`: where the SQL workbench asks for EXPLAIN (null: no EXPLAIN button, e.g. in tests or a file). */
+export function renderSpanDetail(span: Span, trace: Trace | null, explain: ExplainContext | null = null): HTMLElement {
   const style = kindStyle(span.kind);
   const root = h("div", { class: "span-detail-body" });
   root.appendChild(
@@ -238,7 +246,7 @@ export function renderSpanDetail(span: Span, trace: Trace | null): HTMLElement {
       ["parent", span.parent_id === null ? "–" : String(span.parent_id)],
     ]),
   );
-  for (const s of kindSections(span, trace)) root.appendChild(s);
+  for (const s of kindSections(span, trace, explain)) root.appendChild(s);
   const known = Object.hasOwn(SHOWN, span.kind);
   const shown = new Set(known ? SHOWN[span.kind] : []);
   const other = Object.entries(span.attrs).filter(([k]) => !shown.has(k));
