@@ -148,7 +148,7 @@ function readableSection(span: Span): HTMLElement {
     "section",
     { class: "detail-section" },
     h("h3", { text: "SQL with parameters (for reading)" }),
-    h("p", { class: "muted", text: "Parameters written in as the trace recorded them, quoted for reading: the database ran the statement with bound parameters." }),
+    h("p", { class: "muted", text: "Quoted for reading: the query ran with bound parameters." }),
     pre,
     h("div", { class: "sql-actions" }, copy, status),
   );
