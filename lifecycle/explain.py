@@ -66,6 +66,14 @@ def explain(trace_id: str, span_id: Any, *, analyze: bool = False) -> dict[str, 
             "rows": rows[:MAX_ROWS], "truncated": len(rows) > MAX_ROWS}
 
 
+def answer(trace_id: str, span_id: Any, *, analyze: bool = False) -> tuple[int, dict[str, Any]]:
+    """``(200, plan)`` or ``(4xx, {"error": why})``: what the HTTP endpoint and the websocket send."""
+    try:
+        return 200, explain(trace_id, span_id, analyze=analyze)
+    except Refused as exc:
+        return exc.status, {"error": exc.message}
+
+
 def recorded_select(trace_id: str, span_id: Any) -> tuple[str, tuple[Any, ...] | None, str, str]:
     """The SQL, parameters, alias and vendor of a recorded SELECT span; :class:`Refused` otherwise."""
     try:
@@ -119,7 +127,7 @@ def recorded_select(trace_id: str, span_id: Any) -> tuple[str, tuple[Any, ...] |
 _NOT_CODE = re.compile(
     r"""--[^\n]*
       | /\*.*?\*/
-      | [Ee]'(?:[^'\\]|\\.|'')*'
+      | (?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'
       | '(?:[^']|'')*'
       | "(?:[^"]|"")*"
       | `(?:[^`]|``)*`

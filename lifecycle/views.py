@@ -182,10 +182,8 @@ def api_explain(request, trace_id: str, span_id: str):
     on PostgreSQL. ``{"vendor", "alias", "analyze", "statement", "columns", "rows", "truncated"}`` or
     ``{"error"}`` with a 4xx."""
     analyze = (request.POST.get("analyze") or request.GET.get("analyze") or "") not in ("", "0", "false")
-    try:
-        return JsonResponse(explain.explain(trace_id, span_id, analyze=analyze))
-    except explain.Refused as exc:
-        return JsonResponse({"error": exc.message}, status=exc.status)
+    status, body = explain.answer(trace_id, span_id, analyze=analyze)
+    return JsonResponse(body, status=status)
 
 
 def download_filename(trace_id: str) -> str:

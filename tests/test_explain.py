@@ -198,6 +198,7 @@ def test_a_select_that_writes_is_stopped_by_the_read_only_transaction():
     "SELECT * INTO t2 FROM t",
     "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x",
     "SELECT 'unterminated",
+    "SELECT * FROM t WHERE name='C:\\' ; DELETE FROM t",
     f"SELECT * FROM t WHERE a = '{REDACTED}'",
 ])
 def test_statements_that_are_not_a_plain_select_are_refused(sql):

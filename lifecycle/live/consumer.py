@@ -38,7 +38,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
-from lifecycle import conf, kinds, policy, store
+from lifecycle import conf, explain, kinds, policy, store
 from lifecycle.access import AccessContext, fresh_scope, refused, websocket_origin_ok
 from lifecycle.live.publisher import GROUP, get_publisher
 from lifecycle.safety import report
@@ -179,6 +179,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.channel_name: str | None = None
         self.watch_task: asyncio.Task | None = None
         self.backlog_task: asyncio.Task | None = None
+        self.explain_task: asyncio.Task | None = None
         self.backlog_wanted = False
         # dropped_events per publishing process: each process counts its own.
         self.dropped_by_source: dict[str, int] = {}
@@ -210,7 +211,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             pass
         finally:
             self.closed = True
-            for task in (self.watch_task, self.backlog_task):
+            for task in (self.watch_task, self.backlog_task, self.explain_task):
                 if task is not None:
                     task.cancel()
 
@@ -269,7 +270,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
-        for task in (self.watch_task, self.backlog_task):
+        for task in (self.watch_task, self.backlog_task, self.explain_task):
             if task is not None:
                 task.cancel()
         if self.joined:
@@ -450,8 +451,40 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "pong"})
         elif kind == "backlog":
             self.want_backlog()
+        elif kind == "explain":
+            await self.want_explain(message)
         else:
-            await self.send_error(f'unknown message type {kind!r}; expected "ping", "backlog" or "ack"')
+            await self.send_error(f'unknown message type {kind!r}; expected "ping", "backlog", "explain" or "ack"')
+
+    async def want_explain(self, message: dict[str, Any]) -> None:
+        """``{"type": "explain", "trace": id, "span": n, "analyze": bool, "ref": r}``: EXPLAIN a recorded SELECT
+        (``lifecycle.explain``, as the HTTP endpoint does) once access is checked again, answered by ``{"type":
+        "explain", "ref": r, "status": 200, "result": {...}}`` or ``{..., "status": 4xx, "error": "..."}``. One
+        at a time: it runs beside the reading of client frames."""
+        ref = message.get("ref")
+        if ref is not None and not (isinstance(ref, (int, str)) and len(str(ref)) <= 64):
+            return await self.send_error("explain: ref must be a short string or integer")
+        if not isinstance(message.get("trace"), str):
+            return await self.send_error(f"explain: expected a trace id string, got {message.get('trace')!r}")
+        if self.explain_task is not None and not self.explain_task.done():
+            return await self.send_error("explain: one EXPLAIN at a time; wait for the answer to the last one")
+        self.explain_task = asyncio.get_running_loop().create_task(self.serve_explain(message, ref))
+
+    async def serve_explain(self, message: dict[str, Any], ref: Any) -> None:
+        try:
+            reason = await self.still_refused()
+            if reason is not None:
+                await self.close(code=CLOSE_FORBIDDEN, reason=close_reason(reason))
+                return
+            status, body = await database_sync_to_async(explain.answer)(
+                message["trace"], message.get("span"), analyze=message.get("analyze") is True)
+            if not self.closed:
+                await self.send_json({"type": "explain", "ref": ref, "status": status,
+                                      **({"error": body["error"]} if "error" in body else {"result": body})})
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            report("explaining a query", exc)
 
     def want_backlog(self) -> None:
         """Send a backlog once the viewer's access is checked again: a check that starts after this
