@@ -82,7 +82,7 @@ def recorded_select(trace_id: str, span_id: Any) -> tuple[str, tuple[Any, ...] |
         trace = None
     if trace is None:
         raise Refused(f"No trace {trace_id!r} in the recent-trace store (it keeps the last RECENT_TRACES "
-                      "traces): record the request again.", 404)
+                      "finished traces): record the request again.", 404)
     if isinstance(span_id, str) and span_id.isdigit():
         span_id = int(span_id)
     if type(span_id) is not int:

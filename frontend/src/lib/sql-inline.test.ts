@@ -29,6 +29,7 @@ describe("literal", () => {
     expect(literal("True", "postgresql")).toBe("TRUE");
     expect(literal("False", "sqlite")).toBe("0");
     expect(literal("-1.5e3", "sqlite")).toBe("-1.5e3");
+    expect(literal("007", "sqlite")).toBe("'007'");
     expect(literal("Decimal('9.99')", "postgresql")).toBe("'9.99'");
     expect(literal("UUID('12345678-1234-5678-1234-567812345678')", "postgresql")).toBe("'12345678-1234-5678-1234-567812345678'");
     expect(literal("datetime.datetime(2026, 12, 7, 17, 0, tzinfo=datetime.timezone.utc)", "postgresql")).toBe("'2026-12-07 17:00:00+00:00'");
@@ -59,6 +60,13 @@ describe("formatSql", () => {
       'ORDER BY "b"."title" ASC',
       "LIMIT 21",
     ]);
+  });
+
+  it("stays linear on a hostile statement nested very deep", () => {
+    const sql = "SELECT " + "(SELECT ".repeat(5000) + "1" + ")".repeat(5000);
+    const formatted = formatSql(sql);
+    expect(formatted.length).toBeLessThan(sql.length * 4);
+    expect(formatted.replace(/\s+/g, "")).toBe(sql.replace(/\s+/g, ""));
   });
 
   it("keeps every non-space character in order", () => {

@@ -9,7 +9,10 @@ export function quoteLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-const NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+// A number as Python's repr writes one ("007" was a string: it stays quoted).
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+// Deeper subqueries are not indented further (a hostile statement nested 10,000 deep stays linear).
+const MAX_INDENT = 12;
 const WRAPPED = /^(?:Decimal|UUID)\('([^'\\]*)'\)$/;
 const DATETIME = /^datetime\.(datetime|date|time)\(([-\d, ]*)(?:, tzinfo=([\w.()=', -]+))?\)$/;
 
@@ -98,7 +101,7 @@ export function formatSql(sql: string): string {
   let between = false;
   const breakLine = (indent: number): void => {
     if (line.trim() !== "") lines.push(line.trimEnd());
-    line = "  ".repeat(indent);
+    line = "  ".repeat(Math.min(indent, MAX_INDENT));
   };
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as SqlToken;
