@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path, reverse
@@ -47,7 +47,14 @@ def writer_view(request):
     return HttpResponse("ran")
 
 
+def other_alias_view(request):
+    with connections["other"].cursor() as cursor:
+        cursor.execute("SELECT x FROM only_on_other WHERE x = %s", [1])
+    return HttpResponse("ok")
+
+
 urlpatterns = [
+    path("other/", other_alias_view),
     path("select/", select_view),
     path("update/", update_view),
     path("secret/", secret_view),
@@ -101,6 +108,17 @@ def test_a_recorded_select_is_explained_on_its_alias():
     else:
         assert body["statement"] == "EXPLAIN" and body["columns"] == ["QUERY PLAN"]
     assert store.size() == before  # the explain itself is never recorded
+
+
+@pytest.mark.django_db(databases=["default", "other"])
+def test_the_query_is_explained_on_the_alias_it_ran_on():
+    with connections["other"].cursor() as cursor:
+        cursor.execute("CREATE TABLE only_on_other (x integer)")
+    trace_id, spans = recorded("/other/")
+    span = next(s for s in spans if "only_on_other" in s.attrs["sql"])
+    status, body = post(trace_id, span.id)
+    assert status == 200, body
+    assert body["alias"] == "other" and "only_on_other" in body["rows"][0][-1]
 
 
 def test_explain_analyze_needs_postgresql():
