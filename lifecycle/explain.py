@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import json
 import re
 from typing import Any
 
@@ -174,6 +175,8 @@ _CUT = re.compile(r"… \(\d+ chars\)\Z")
 _BYTES = re.compile(r"<\d+ bytes>\Z")
 _WRAPPED = re.compile(r"(?:Decimal|UUID)\('([^'\\]*)'\)\Z")
 _DATETIME = re.compile(r"datetime\.(?:datetime|date|time)\(")
+_JSON = re.compile(r"(?:Jsonb|Json)\((.*)\)\Z", re.S)  # psycopg's JSON wrappers (a JSONField's value)
+_OBJECT = re.compile(r"[A-Za-z_][\w.]*\(.*\)\Z", re.S)  # the repr of some other object
 
 
 def param_value(shown: Any, position: int) -> Any:
@@ -205,6 +208,14 @@ def param_value(shown: Any, position: int) -> Any:
         if value is None:
             raise Refused(f"Parameter {position} ({shown[:80]}) cannot be turned back into its value.")
         return value.isoformat(" ") if isinstance(value, datetime.datetime) else value.isoformat()
+    if m := _JSON.match(shown):
+        try:
+            return json.dumps(ast.literal_eval(m.group(1)))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            pass
+    if _OBJECT.match(shown):
+        raise Refused(f"Parameter {position} was recorded as {shown[:80]}, the text of an object that cannot be "
+                      "turned back into its value: the query cannot be explained faithfully.")
     return shown
 
 

@@ -239,13 +239,14 @@ def test_quotes_comments_and_a_final_semicolon_are_fine(sql):
     ("UUID('12345678-1234-5678-1234-567812345678')", "12345678-1234-5678-1234-567812345678"),
     ("datetime.datetime(2026, 12, 7, 17, 0, 5, tzinfo=datetime.timezone.utc)", "2026-12-07 17:00:05+00:00"),
     ("datetime.date(2026, 12, 7)", "2026-12-07"),
+    ("Jsonb({'a': [1, None]})", '{"a": [1, null]}'),
 ])
 def test_recorded_parameters_are_read_back(shown, value):
     assert explain.param_value(shown, 1) == value
 
 
 @pytest.mark.parametrize("shown", [REDACTED, "x" * 10 + "… (5000 chars)", "<12 bytes>",
-                                   "datetime.datetime(__import__('os'))"])
+                                   "datetime.datetime(__import__('os'))", "Point(1, 2)"])
 def test_parameters_that_cannot_be_read_back_are_refused(shown):
     with pytest.raises(explain.Refused):
         explain.param_value(shown, 1)
