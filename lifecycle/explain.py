@@ -60,7 +60,7 @@ def explain(trace_id: str, span_id: Any, *, analyze: bool = False) -> dict[str, 
         else:
             prefix = "EXPLAIN QUERY PLAN"
             columns, rows = _run_sqlite(alias, f"{prefix} {sql}", params)
-    except DatabaseError as exc:
+    except (DatabaseError, TypeError, ValueError) as exc:  # ValueError, TypeError: a parameter not adapted
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise Refused(f"The database refused the EXPLAIN: {type(exc).__name__}: {message}", 422) from None
     return {"vendor": vendor, "alias": alias, "analyze": analyze, "statement": prefix, "columns": columns,
@@ -82,12 +82,12 @@ def recorded_select(trace_id: str, span_id: Any) -> tuple[str, tuple[Any, ...] |
     except ValueError:  # TraceFormatError: a stored trace that no longer reads
         trace = None
     if trace is None:
-        raise Refused(f"No trace {trace_id!r} in the recent-trace store (it keeps the last RECENT_TRACES "
+        raise Refused(f"No trace {trace_id[:80]!r} in the recent-trace store (it keeps the last RECENT_TRACES "
                       "finished traces): record the request again.", 404)
-    if isinstance(span_id, str) and span_id.isdigit():
+    if isinstance(span_id, str) and span_id.isascii() and span_id.isdigit() and len(span_id) <= 18:
         span_id = int(span_id)
     if type(span_id) is not int:
-        raise Refused(f"span: expected a span id (a non-negative integer), got {span_id!r}.")
+        raise Refused(f"span: expected a span id (a non-negative integer), got {str(span_id)[:40]!r}.")
     span = next((s for s in trace.spans if s.id == span_id), None)
     if span is None:
         raise Refused(f"Trace {trace_id!r} has no span {span_id}.", 404)
