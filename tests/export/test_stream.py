@@ -1,0 +1,117 @@
+"""Streaming finished traces over OTLP/HTTP (``LIFECYCLE["OTLP_ENDPOINT"]``) to a real local receiver started by
+the test: a threaded ``http.server`` that decodes every payload with the official ``opentelemetry-proto``
+package (``tests/export/otlp_receiver.py``). No OpenTelemetry Collector binary is available in the package
+registries (it ships as Go binaries and container images), so none is started here."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client, override_settings
+
+from lifecycle.export import stream
+from tests.export.otlp_receiver import Receiver
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "Bearer s3cr3t-token-value"
+
+
+@pytest.fixture(autouse=True)
+def exporter() -> Iterator[stream.OtlpExporter]:
+    exp = stream.exporter()
+    exp.flush(5)
+    exp.reset()
+    yield exp
+    exp.reset()
+
+
+def settings_for(url: str, **more) -> override_settings:
+    return override_settings(LIFECYCLE={"OTLP_ENDPOINT": url, "OTLP_HEADERS": {"Authorization": SECRET}, **more})
+
+
+def dead_url() -> str:
+    """A local port nobody listens on: connections are refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1/traces"
+
+
+def test_finished_traces_reach_the_collector(exporter):
+    client = Client()
+    with Receiver() as receiver, settings_for(receiver.url):
+        for n in (1, 2, 3):
+            assert client.get(f"/t/queries/{n}/").status_code == 200
+        assert exporter.flush(10)
+    assert receiver.errors == []
+    assert receiver.requests, "nothing was sent"
+    headers = receiver.requests[0][0]
+    assert headers["authorization"] == SECRET and headers["content-type"] == "application/json"
+    roots = [s for s in receiver.spans() if not s.parent_span_id]
+    paths = sorted(next(kv.value.string_value for kv in s.attributes if kv.key == "url.path") for s in roots)
+    assert paths == ["/t/queries/1/", "/t/queries/2/", "/t/queries/3/"]
+    assert exporter.stats()["sent"] == 3 and exporter.stats()["failed"] == 0
+
+
+def test_nothing_is_sent_or_queued_when_unset(exporter):
+    with override_settings(LIFECYCLE={}):
+        Client().get("/t/queries/1/")
+    assert exporter.stats()["queued"] == 0
+
+
+def test_a_dead_collector_never_fails_a_request_and_is_logged_once(exporter, caplog):
+    client = Client()
+    with settings_for(dead_url()), caplog.at_level(logging.WARNING, logger="lifecycle"):
+        for _ in range(3):
+            assert client.get("/t/queries/1/").status_code == 200
+            assert exporter.flush(10)
+    stats = exporter.stats()
+    assert stats["failed"] == 3 and stats["sent"] == 0
+    warnings = [r for r in caplog.records if "OTLP endpoint" in r.getMessage()]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "ConnectionRefusedError" in warnings[0].getMessage()
+    assert "s3cr3t" not in caplog.text, "header values are never logged"
+
+
+def test_the_queue_stays_bounded_while_the_collector_hangs(exporter):
+    """The collector takes the first batch and does not answer: requests go on at once, and what waits is
+    bounded by OTLP_QUEUE_SIZE (the oldest dropped and counted)."""
+    hold = threading.Event()
+    client = Client()
+    with Receiver(hold=hold) as receiver, settings_for(receiver.url, OTLP_QUEUE_SIZE=3, OTLP_TIMEOUT=30):
+        assert client.get("/t/queries/1/").status_code == 200
+        assert exporter.flush(0) is False  # the first trace is in flight: the collector holds it
+        assert receiver.arrived.wait(10)
+        for _ in range(10):
+            assert client.get("/t/queries/1/").status_code == 200
+        stats = exporter.stats()
+        assert stats["waiting"] == 3 and stats["dropped"] == 7 and stats["queued"] == 11
+        hold.set()
+        assert exporter.flush(10)
+    assert exporter.stats()["sent"] == 4
+    assert len(receiver.spans()) > 0 and receiver.errors == []
+
+
+def test_a_collector_error_status_counts_as_a_failure(exporter, caplog):
+    with Receiver(status=503) as receiver, settings_for(receiver.url), caplog.at_level(logging.WARNING):
+        Client().get("/t/queries/1/")
+        assert exporter.flush(10)
+    assert exporter.stats()["failed"] == 1 and exporter.stats()["last_error"] == "HTTP 503"
+    assert "HTTP 503" in caplog.text
+
+
+def test_the_export_is_not_recorded_into_a_trace(exporter):
+    """The sender's urllib call runs outside any trace: lifecycle's outbound-HTTP instrument records nothing."""
+    from lifecycle import store
+
+    with Receiver() as receiver, settings_for(receiver.url):
+        Client().get("/t/queries/1/")
+        assert exporter.flush(10)
+    assert len(store.recent()) == 1
+    trace = store.get(store.recent()[0]["id"])
+    assert trace is not None and not trace.spans_of("http_out")
