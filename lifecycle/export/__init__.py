@@ -3,7 +3,7 @@ for OpenTelemetry (Jaeger, Grafana Tempo, any OTLP collector), ``export(trace, "
 file. ``lifecycle.export.stream`` sends finished traces to a collector as they end (``OTLP_ENDPOINT``).
 
     from lifecycle.export import export
-    Path("books.chrome.json").write_bytes(export(trace, "chrome"))
+    Path("books.chrome-trace.json").write_bytes(export(trace, "chrome"))
 
 ``docs/trace-format.md`` ("Exports") describes each format.
 """
@@ -47,8 +47,9 @@ def _otlp(trace: Trace) -> bytes:
 
 FORMATS: dict[str, Format] = {
     "json": Format("json", "lifecycle trace (JSON)", "application/json", ".json", _json),
+    # Not ".chrome.json": speedscope reads a file named so as a Chrome DevTools CPU profile, and refuses it.
     "chrome": Format("chrome", "Chrome Trace Event JSON (Perfetto, speedscope)", "application/json",
-                     ".chrome.json", _chrome),
+                     ".chrome-trace.json", _chrome),
     "otlp": Format("otlp", "OpenTelemetry OTLP/JSON", "application/json", ".otlp.json", _otlp),
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -31,11 +32,16 @@ def record_concurrent() -> Trace:
         left, right = asyncio.Event(), asyncio.Event()
         await asyncio.gather(step("left", left, right), step("right", right, left))
 
-    rec.activate()
-    try:
-        asyncio.run(main())
-    finally:
-        rec.deactivate()
+    def run() -> None:  # in a thread of its own: the caller may be running an event loop (Playwright's)
+        rec.activate()
+        try:
+            asyncio.run(main())
+        finally:
+            rec.deactivate()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
     rec.end(rec.request_span)
     return finalize(rec.finish())
 

@@ -47,7 +47,8 @@ def test_json_is_the_default(trace_url):
     assert json.loads(get(trace_url).content)["format"] == "lifecycle-trace"
 
 
-@pytest.mark.parametrize(("fmt", "suffix"), [("json", ".json"), ("chrome", ".chrome.json"), ("otlp", ".otlp.json")])
+@pytest.mark.parametrize(("fmt", "suffix"),
+                         [("json", ".json"), ("chrome", ".chrome-trace.json"), ("otlp", ".otlp.json")])
 def test_downloads_are_named_by_format(trace_url, fmt, suffix):
     disposition = get(trace_url + f"?format={fmt}&download=1")["Content-Disposition"]
     assert disposition.startswith('attachment; filename="trace-') and disposition.endswith(f'-GET-t-queries-2-'
