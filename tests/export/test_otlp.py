@@ -124,3 +124,37 @@ def test_a_committed_trace_file_converts():
     trace = Trace.load(Path(__file__).parent.parent / "traces" / "book_list.json")
     _, _, spans = decoded(trace)
     assert len(spans) == len([s for s in trace.spans if s.kind != "exception"])
+
+
+def test_outbound_http_is_a_client_span_with_the_server_address():
+    trace = recorded("/t/queries/1/")
+    from lifecycle.trace import Span
+
+    call = Span(len(trace.spans) + 10, 0, "http_out", "GET api.example.com/v1/books", 1000, 5000,
+                {"method": "GET", "url": "https://api.example.com/v1/books?page=2", "library": "requests",
+                 "status": 503, "error": "HTTPError: 503", "stack": [["shop/views.py", 12, "fetch"]]})
+    trace.spans.append(call)
+    _, _, spans = decoded(trace)
+    (client,) = [s for s in spans if attrs(s).get("lifecycle.kind") == "http_out"]
+    assert client.kind == PbSpan.SPAN_KIND_CLIENT
+    a = attrs(client)
+    assert a["http.request.method"] == "GET" and a["url.full"] == "https://api.example.com/v1/books?page=2"
+    assert a["server.address"] == "api.example.com" and a["server.port"] == 443
+    assert a["http.response.status_code"] == 503 and a["error.type"] == "HTTPError"
+    assert a["code.file.path"] == "shop/views.py" and a["code.line.number"] == 12
+    assert client.status.code == Status.STATUS_CODE_ERROR and client.status.message == "HTTPError: 503"
+
+
+def test_a_websocket_trace_is_a_server_span_named_after_its_event():
+    from lifecycle.trace import Span
+
+    trace = Trace("a1b2c3d4e5f60718", "2026-01-01T00:00:00.000000Z", 2000,
+                  {"method": "WS", "path": "/ws/chat/", "scheme": "ws", "event": "receive"}, None,
+                  {"view": "chat.consumers.Chat", "route": None}, [
+                      Span(0, None, "consumer", "receive /ws/chat/", 0, 2000, {"event": "receive"}),
+                  ], kind="websocket")
+    _, _, spans = decoded(trace)
+    assert spans[0].kind == PbSpan.SPAN_KIND_SERVER and spans[0].name == "receive /ws/chat/"
+    a = attrs(spans[0])
+    assert a["url.path"] == "/ws/chat/" and a["url.scheme"] == "ws" and "http.request.method" not in a
+    assert spans[0].start_time_unix_nano == 1767225600 * 10**9
