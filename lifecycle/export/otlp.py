@@ -211,15 +211,17 @@ def _sql_attrs(span: Span) -> tuple[str, dict[str, Any]]:
     vendor = str(a.get("vendor"))
     sql: str = a["sql"] if isinstance(a.get("sql"), str) else span.name
     operation = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else None
+    rows = a.get("rows")
     attrs: dict[str, Any] = {
         "db.system.name": _DB_SYSTEM_NAME.get(vendor, "other_sql"),
         "db.system": _DB_SYSTEM.get(vendor, "other_sql"),
         "db.query.text": sql,
         "db.operation.name": operation,
         "db.namespace": _database_name(a.get("alias")),
-        "db.response.returned_rows": a.get("rows") if isinstance(a.get("rows"), int) else None,
+        # lifecycle's rows is the cursor's rowcount: rows returned only for a SELECT.
+        "db.response.returned_rows": rows if isinstance(rows, int) and operation == "SELECT" else None,
         **_code(a.get("stack")),
-        **_lifecycle_attrs(span, frozenset({"sql", "stack", "rows"})),
+        **_lifecycle_attrs(span, frozenset({"sql", "stack"})),
     }
     return span.name, attrs
 
