@@ -115,3 +115,16 @@ def test_the_export_is_not_recorded_into_a_trace(exporter):
     assert len(store.recent()) == 1
     trace = store.get(store.recent()[0]["id"])
     assert trace is not None and not trace.spans_of("http_out")
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"OTLP_ENDPOINT": "collector:4318"}, "must be an http:// or https:// URL, got 'collector:4318'"),
+    ({"OTLP_HEADERS": [("Authorization", "x")]}, "LIFECYCLE['OTLP_HEADERS'] must be a non-negative dict"),
+    ({"OTLP_QUEUE_SIZE": -1}, "LIFECYCLE['OTLP_QUEUE_SIZE'] must be a non-negative int, got -1"),
+])
+def test_manage_py_check_reports_a_wrong_setting(setting, message):
+    from django.core.checks import run_checks
+
+    with override_settings(LIFECYCLE=setting):
+        errors = [m for m in run_checks() if m.id == "lifecycle.E003"]
+    assert any(message in e.msg for e in errors), [e.msg for e in errors]
