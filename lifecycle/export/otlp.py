@@ -94,6 +94,11 @@ def _epoch_ns(started_at: str) -> int:
 def value(v: Any) -> dict[str, Any]:
     """An OTLP ``AnyValue``: scalars as themselves (int64 as a string), lists as ``arrayValue``, anything
     else as its JSON text."""
+    kind = type(v)  # the common types first, by identity: this runs for every attribute of every span
+    if kind is str:
+        return {"stringValue": v}
+    if kind is int and -(2**63) <= v < 2**63:
+        return {"intValue": str(v)}
     if isinstance(v, bool):
         return {"boolValue": v}
     if isinstance(v, int):
@@ -150,14 +155,17 @@ def _code(stack: Any) -> dict[str, Any]:
             "code.stacktrace": "\n".join(lines)}
 
 
-def _database_name(alias: Any) -> str | None:
+def _database_name(alias: Any, cache: dict[Any, str | None]) -> str | None:
+    if alias in cache:
+        return cache[alias]
     try:
         from django.conf import settings
 
         name = settings.DATABASES.get(alias, {}).get("NAME") if isinstance(alias, str) else None
-    except Exception:
-        return None
-    return str(name) if name else None
+    except Exception:  # settings not configured: a trace converted outside a project
+        name = None
+    cache[alias] = str(name) if name else None
+    return cache[alias]
 
 
 def _lifecycle_attrs(span: Span, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -206,7 +214,7 @@ def _root_attrs(trace: Trace) -> tuple[str, dict[str, Any]]:
     return name, attrs
 
 
-def _sql_attrs(span: Span) -> tuple[str, dict[str, Any]]:
+def _sql_attrs(span: Span, databases: dict[Any, str | None]) -> tuple[str, dict[str, Any]]:
     a = span.attrs
     vendor = str(a.get("vendor"))
     sql: str = a["sql"] if isinstance(a.get("sql"), str) else span.name
@@ -217,7 +225,7 @@ def _sql_attrs(span: Span) -> tuple[str, dict[str, Any]]:
         "db.system": _DB_SYSTEM.get(vendor, "other_sql"),
         "db.query.text": sql,
         "db.operation.name": operation,
-        "db.namespace": _database_name(a.get("alias")),
+        "db.namespace": _database_name(a.get("alias"), databases),
         # lifecycle's rows is the cursor's rowcount: rows returned only for a SELECT.
         "db.response.returned_rows": rows if isinstance(rows, int) and operation == "SELECT" else None,
         **_code(a.get("stack")),
@@ -257,7 +265,7 @@ def _error_type(error: Any) -> str:
 
 
 def _span(trace: Trace, span: Span, base_ns: int, ends: dict[int, int], tid: str,
-          events: list[dict[str, Any]]) -> dict[str, Any]:
+          events: list[dict[str, Any]], databases: dict[Any, str | None]) -> dict[str, Any]:
     start = base_ns + span.start_ns
     end_offset = span.start_ns + span.duration_ns if span.duration_ns is not None else ends.get(span.parent_id or -1)
     end = base_ns + (end_offset if end_offset is not None else span.start_ns)
@@ -279,7 +287,7 @@ def _span(trace: Trace, span: Span, base_ns: int, ends: dict[int, int], tid: str
                  "http.response.status_code": span.attrs.get("status"), **_lifecycle_attrs(span)}
     elif span.kind == "sql":
         kind = KIND_CLIENT
-        name, attrs = _sql_attrs(span)
+        name, attrs = _sql_attrs(span, databases)
     elif span.kind == "http_out":
         kind = KIND_CLIENT
         name, attrs = _http_out_attrs(span)
@@ -338,7 +346,8 @@ def spans(trace: Trace) -> list[dict[str, Any]]:
             ends[span.id] = ends[span.parent_id]
         elif trace.duration_ns is not None:
             ends[span.id] = trace.duration_ns
-    return [_span(trace, span, base, ends, tid, events.get(span.id, [])) for span in kept]
+    databases: dict[Any, str | None] = {}
+    return [_span(trace, span, base, ends, tid, events.get(span.id, []), databases) for span in kept]
 
 
 def resource() -> dict[str, Any]:
