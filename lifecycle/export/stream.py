@@ -8,7 +8,8 @@ OTLP/JSON ``ExportTraceServiceRequest`` (``lifecycle.export.otlp``) and POSTs it
 ``Content-Type: application/json`` (the OTLP/HTTP JSON encoding), with ``OTLP_HEADERS`` and a timeout of
 ``OTLP_TIMEOUT`` seconds.
 
-- Bounded: at most ``OTLP_QUEUE_SIZE`` traces wait; past that the oldest are dropped and counted.
+- Bounded: at most ``OTLP_QUEUE_SIZE`` traces (and :data:`QUEUE_BYTES`) wait; past that the oldest are
+  dropped and counted. A POST carries at most :data:`BATCH_TRACES` traces, :data:`BATCH_BYTES` of them.
 - Failures (a refused connection, a timeout, a non-2xx answer) are counted and logged once per process,
   with the endpoint's credentials and the headers' values left out; the next attempts wait 1, 2, 4 ... up
   to 30 seconds while the queue keeps its bound. Nothing is ever raised into a request.
@@ -38,6 +39,11 @@ from lifecycle.trace import Span, Trace
 logger = logging.getLogger("lifecycle")
 
 BATCH_TRACES = 64
+# A batch stops growing once its traces reach this many bytes of lifecycle JSON (OTLP/JSON is a few times
+# larger: collectors refuse very large requests, 20 MiB by default for the Collector's OTLP receiver).
+BATCH_BYTES = 2 << 20
+# What waits is bounded in bytes too: past this the oldest traces are dropped, whatever OTLP_QUEUE_SIZE says.
+QUEUE_BYTES = 64 << 20
 LINGER = 0.5
 MAX_BACKOFF = 30.0
 
@@ -63,6 +69,7 @@ class OtlpExporter:
     def _init_state(self) -> None:
         self._cond = threading.Condition()
         self._queue: deque[bytes] = deque()
+        self._bytes = 0
         self._thread: threading.Thread | None = None
         self._inflight = 0
         self._flushing = 0
@@ -85,12 +92,14 @@ class OtlpExporter:
             maxsize = max(0, int(conf.get("OTLP_QUEUE_SIZE")))
             with self._cond:
                 queue = self._queue
-                if len(queue) >= maxsize:
+                if not maxsize or len(data) > QUEUE_BYTES:
                     self.dropped += 1
-                    if not maxsize:
-                        return
-                    queue.popleft()
+                    return
+                while queue and (len(queue) >= maxsize or self._bytes + len(data) > QUEUE_BYTES):
+                    self._bytes -= len(queue.popleft())
+                    self.dropped += 1
                 queue.append(data)
+                self._bytes += len(data)
                 self.queued += 1
                 if self._thread is None or not self._thread.is_alive():
                     self._start()
@@ -132,9 +141,15 @@ class OtlpExporter:
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
-            n = min(len(self._queue), BATCH_TRACES)
-            batch = [self._queue.popleft() for _ in range(n)]
-            self._inflight = n
+            batch: list[bytes] = []
+            size = 0
+            queue = self._queue
+            while queue and len(batch) < BATCH_TRACES and (not batch or size + len(queue[0]) <= BATCH_BYTES):
+                data = queue.popleft()
+                size += len(data)
+                batch.append(data)
+            self._bytes -= size
+            self._inflight = len(batch)
             return batch
 
     def _send(self, batch: list[bytes]) -> bool:
@@ -204,6 +219,7 @@ class OtlpExporter:
         """Forget what waits and zero the counters (tests); the thread, if any, keeps running."""
         with self._cond:
             self._queue.clear()
+            self._bytes = 0
             self._warned = False
             self._backoff = 0.0
             self.queued = self.sent = self.batches = self.dropped = self.failed = 0

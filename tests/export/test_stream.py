@@ -128,3 +128,28 @@ def test_manage_py_check_reports_a_wrong_setting(setting, message):
     with override_settings(LIFECYCLE=setting):
         errors = [m for m in run_checks() if m.id == "lifecycle.E003"]
     assert any(message in e.msg for e in errors), [e.msg for e in errors]
+
+
+def test_the_queue_is_bounded_in_bytes_and_batches_in_size(exporter, monkeypatch):
+    """Big traces: what waits stays under QUEUE_BYTES (the oldest dropped), and one POST carries at most
+    BATCH_BYTES of them (always at least one)."""
+    from lifecycle import store
+
+    client = Client()
+    client.get("/t/queries/1/")
+    size = len(store.get_json(store.recent(1)[0]["id"]) or b"")
+    monkeypatch.setattr(stream, "QUEUE_BYTES", int(size * 3.5))  # room for three such traces
+    monkeypatch.setattr(stream, "BATCH_BYTES", size // 2)  # less than one
+    hold = threading.Event()
+    with Receiver(hold=hold) as receiver, settings_for(receiver.url, OTLP_TIMEOUT=30):
+        client.get("/t/queries/1/")
+        exporter.flush(0)
+        assert receiver.arrived.wait(10)  # the first trace is in flight, held by the collector
+        for _ in range(5):
+            client.get("/t/queries/1/")
+        waiting = exporter.stats()["waiting"]
+        assert waiting == 3 and exporter.stats()["dropped"] == 2
+        hold.set()
+        assert exporter.flush(10)
+    roots = [sum(not s.parent_span_id for s in m.resource_spans[0].scope_spans[0].spans) for _, m in receiver.requests]
+    assert roots == [1, 1, 1, 1], "one trace per POST: each is over BATCH_BYTES alone"
