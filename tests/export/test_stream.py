@@ -154,3 +154,12 @@ def test_the_queue_is_bounded_in_bytes_and_batches_in_size(exporter, monkeypatch
         assert exporter.flush(10)
     roots = [sum(not s.parent_span_id for s in m.resource_spans[0].scope_spans[0].spans) for _, m in receiver.requests]
     assert roots == [1, 1, 1, 1], "one trace per POST: each is over BATCH_BYTES alone"
+
+
+def test_credentials_in_the_endpoint_are_not_logged(exporter, caplog):
+    url = dead_url().replace("http://", "http://lifecycle:hunter2-pass@")
+    with settings_for(url), caplog.at_level(logging.WARNING, logger="lifecycle"):
+        assert Client().get("/t/queries/1/").status_code == 200
+        assert exporter.flush(10)
+    assert exporter.stats()["failed"] == 1
+    assert "OTLP endpoint" in caplog.text and "hunter2" not in caplog.text
