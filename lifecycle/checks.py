@@ -31,6 +31,8 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "REPLAY_CHECKS": dict, "REPLAY_TIME_TOLERANCE": (int, float), "REPLAY_TIME_SLACK_MS": (int, float),
     "REPLAY_IGNORE_SQL": (list, tuple), "REPLAY_ACTUAL_DIR": (str, type(None)),
     "REPLAY_RECORD_MODE": (str, type(None)),
+    "OTLP_ENDPOINT": (str, type(None)), "OTLP_HEADERS": dict, "OTLP_SERVICE_NAME": (str, type(None)),
+    "OTLP_TIMEOUT": (int, float), "OTLP_QUEUE_SIZE": int,
 }
 
 
@@ -113,6 +115,13 @@ def check_settings(app_configs=None, **kwargs):
     except ImproperlyConfigured as exc:
         problems.append(Error(str(exc), hint="1.0 (the default) records every request the callback accepts, "
                                              "0.1 one in ten.", id="lifecycle.E003"))
+    endpoint = value.get("OTLP_ENDPOINT")
+    if isinstance(endpoint, str) and endpoint and not endpoint.startswith(("http://", "https://")):
+        problems.append(Error(
+            f"LIFECYCLE['OTLP_ENDPOINT'] must be an http:// or https:// URL, got {endpoint!r}.",
+            hint="The collector's OTLP/HTTP traces URL, e.g. 'http://collector:4318/v1/traces'; None sends nothing.",
+            id="lifecycle.E003",
+        ))
     mode = value.get("REPLAY_RECORD_MODE")
     if isinstance(mode, str) and mode not in ("once", "none", "all", "overwrite"):
         problems.append(Error(

@@ -83,6 +83,18 @@ DEFAULTS: dict[str, Any] = {
     "PUBLISH_LINGER": 0.03,
     # Channel layer alias used to publish (see CHANNEL_LAYERS); None disables publishing.
     "CHANNEL_LAYER": "default",
+    # -- streaming finished traces to an OpenTelemetry collector (lifecycle.export.stream) ------------------
+    # OTLP/HTTP traces URL ("http://collector:4318/v1/traces"); None sends nothing. Traces are sent as
+    # OTLP/JSON from a background thread, in batches; a failure never reaches a request.
+    "OTLP_ENDPOINT": None,
+    # Extra HTTP headers for the collector ({"Authorization": "Bearer ..."}); their values are never logged.
+    "OTLP_HEADERS": {},
+    # The resource's service.name; None: the settings module's package ("shop" for shop.settings).
+    "OTLP_SERVICE_NAME": None,
+    # Seconds to wait for the collector's answer.
+    "OTLP_TIMEOUT": 5.0,
+    # Finished traces waiting to be sent; past it the oldest are dropped and counted.
+    "OTLP_QUEUE_SIZE": 1000,
     # Dotted path to ``callback(viewer: lifecycle.access.AccessContext) -> bool`` deciding who may see the
     # dashboard page, its JSON endpoints and its websocket (viewer has .user, .client_ip, .is_websocket,
     # .headers, .path, and .request or .scope).

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 
 from lifecycle import capture, conf, frames, policy, redact, store
+from lifecycle.export import stream as otlp_stream
 from lifecycle.live.publisher import get_publisher
 from lifecycle.recorder import Recording, clear_current, current
 from lifecycle.redact.trace import redact_trace
@@ -177,6 +178,7 @@ def hand_on(trace, secrets) -> None:
     data = trace.to_json()
     row = store.add(trace, data)
     get_publisher().trace_finished(trace, data, row)
+    otlp_stream.trace_finished(data)
 
 
 def _local_prefix(url) -> str:

@@ -30,7 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from lifecycle import conf, explain, policy, store
+from lifecycle import conf, explain, export, policy, store
 from lifecycle.access import AccessContext, cross_site, refused
 from lifecycle.live.publisher import get_publisher
 from lifecycle.live.routing import WS_PATH
@@ -160,7 +160,12 @@ def api_traces(request):
 
 @guarded()
 def api_trace(request, trace_id: str):
-    """The full trace JSON; ``?download=1`` makes it an attachment with a readable file name."""
+    """The full trace JSON; ``?format=chrome|otlp`` converts it (``lifecycle.export``); ``?download=1`` makes
+    it an attachment with a readable file name."""
+    fmt = request.GET.get("format") or "json"
+    if fmt not in export.FORMATS:
+        return JsonResponse({"error": f"format: expected one of {', '.join(export.FORMATS)}, got {fmt[:40]!r}"},
+                            status=400)
     data = store.get_json(trace_id)
     if data is None:
         return JsonResponse(
@@ -169,9 +174,12 @@ def api_trace(request, trace_id: str):
                       "recorded by another one is not here)"},
             status=404,
         )
-    response = HttpResponse(data, content_type="application/json")
+    if fmt != "json":
+        data = export.export(data, fmt)
+    response = HttpResponse(data, content_type=export.FORMATS[fmt].media_type)
     if request.GET.get("download") not in (None, "", "0", "false"):
-        response["Content-Disposition"] = content_disposition_header(True, download_filename(trace_id))
+        name = download_filename(trace_id).removesuffix(".json") + export.FORMATS[fmt].suffix
+        response["Content-Disposition"] = content_disposition_header(True, name)
     return response
 
 

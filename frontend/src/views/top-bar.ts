@@ -4,6 +4,7 @@ import { parseFilter } from "../lib/filter";
 import type { AppState, ConnectionState } from "../state";
 import { plural } from "../lib/format";
 import { h, setAttr, setText, toggle } from "./dom";
+import { ExportMenu } from "./export-menu";
 
 export interface TopBarActions {
   retryNow(): void;
@@ -52,6 +53,7 @@ export class TopBar {
   private saveBlobUrl: string | null = null;
   private saveBlobText: (() => string) | null = null;
   private saveKey = "";
+  private readonly exportMenu = new ExportMenu();
 
   constructor(actions: TopBarActions) {
     this.pill = h("span", { class: "pill", testid: "connection-state", attrs: { role: "status", "data-state": "connecting" }, text: "connecting" });
@@ -104,6 +106,7 @@ export class TopBar {
       h("span", { class: "spacer" }),
       open,
       this.save,
+      this.exportMenu.el,
     );
   }
 
@@ -135,6 +138,7 @@ export class TopBar {
     this.filterInput.classList.toggle("invalid", errors.length > 0);
     this.filterInput.title = errors.length ? `${errors.join("\n")}\n\n${FILTER_HELP}` : FILTER_HELP;
     this.updateSave(s, apiBase);
+    this.exportMenu.update(s.open, apiBase);
   }
 
   private updateSave(s: AppState, apiBase: string): void {
