@@ -63,6 +63,8 @@ export interface QueryRow {
   after: Amount;
   change: QueryChange;
   countDelta: number;
+  /** Change of its total time in percent; null unless both traces ran it. */
+  durationPct: number | null;
   /** Where each side ran it, most first (at most MAX_SITES). */
   sitesBefore: CallSiteCount[];
   sitesAfter: CallSiteCount[];
@@ -280,7 +282,7 @@ function compareQueries(a: Trace, b: Trace): QueryRow[] {
     const ay = { count: y?.count ?? 0, ns: y?.ns ?? 0 };
     const text = x?.text ?? y?.text ?? key;
     const change: QueryChange = !x ? "new" : !y ? "gone" : ay.count > bx.count ? "grown" : ay.count < bx.count ? "fewer" : "same";
-    return { key, text, before: bx, after: ay, change, countDelta: ay.count - bx.count, sitesBefore: topSites(x), sitesAfter: topSites(y) };
+    return { key, text, before: bx, after: ay, change, countDelta: ay.count - bx.count, durationPct: x && y ? pct(bx.ns, ay.ns) : null, sitesBefore: topSites(x), sitesAfter: topSites(y) };
   });
   return byLargestChange(rows);
 }

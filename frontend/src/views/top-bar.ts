@@ -12,6 +12,8 @@ export interface TopBarActions {
   togglePause(): void;
   setFilter(text: string): void;
   openFile(file: File): void;
+  /** Compare the open trace with another one (views/compare-view.ts). */
+  compare(): void;
 }
 
 const PILL_TEXT: Record<ConnectionState, string> = {
@@ -49,6 +51,7 @@ export class TopBar {
   private readonly missed: HTMLElement;
   private readonly save: HTMLAnchorElement;
   private readonly fileInput: HTMLInputElement;
+  private readonly compare: HTMLButtonElement;
   private saveBlobUrl: string | null = null;
   private saveBlobText: (() => string) | null = null;
   private saveKey = "";
@@ -89,6 +92,9 @@ export class TopBar {
         this.save.href = this.saveBlobUrl;
       }
     });
+    this.compare = h("button", { class: "btn", testid: "compare-button", text: "Compare with…", title: "Compare the open trace with another request or a trace file", attrs: { type: "button" } });
+    this.compare.addEventListener("click", () => actions.compare());
+    this.compare.hidden = true;
     this.el = h(
       "header",
       { class: "top-bar", testid: "top-bar" },
@@ -104,6 +110,7 @@ export class TopBar {
       h("span", { class: "spacer" }),
       open,
       this.save,
+      this.compare,
     );
   }
 
@@ -135,6 +142,7 @@ export class TopBar {
     this.filterInput.classList.toggle("invalid", errors.length > 0);
     this.filterInput.title = errors.length ? `${errors.join("\n")}\n\n${FILTER_HELP}` : FILTER_HELP;
     this.updateSave(s, apiBase);
+    toggle(this.compare, !!s.open?.base && s.open.base.duration_ns !== null);
   }
 
   private updateSave(s: AppState, apiBase: string): void {
