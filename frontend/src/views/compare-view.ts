@@ -11,7 +11,7 @@ import type { ListRow, Trace } from "../lib/trace-format";
 import { TooLargeError, readLimited, tooLargeMessage, type Limits } from "../lib/trace-limits";
 import { FormatError, decodeTraceFile, errorText, parseTraceText } from "../lib/trace-parse";
 import { isRunning } from "../lib/trace-store";
-import { h, isTextEntry } from "./dom";
+import { h } from "./dom";
 import { renderChain } from "./trace-view";
 
 /** A trace to compare and how to name it ("GET /books/ · 200", or the file's name). */
@@ -220,9 +220,11 @@ export class CompareView {
     this.el.addEventListener("keydown", (ev) => {
       if (ev.key === "Escape") {
         ev.preventDefault();
-        if (isTextEntry(ev.target) && (ev.target as HTMLInputElement).value) (ev.target as HTMLInputElement).value = "";
-        else this.close();
-        if (ev.target === this.pickFilter) this.renderPicks();
+        // In the filter, Esc first clears it.
+        if (ev.target === this.pickFilter && this.pickFilter.value) {
+          this.pickFilter.value = "";
+          this.renderPicks();
+        } else this.close();
       }
       ev.stopPropagation();
     });
