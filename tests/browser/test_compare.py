@@ -71,6 +71,7 @@ def test_compare_the_n_plus_one_page_with_its_fix(page, demo_server, artifacts):
     assert sql_kind.locator("[data-testid=compare-kind-a]").inner_text().endswith(f"· {1 + BOOKS}")
     assert sql_kind.locator("[data-testid=compare-kind-b]").inner_text().endswith("· 2")
     page.screenshot(path=str(artifacts / "compare-n-plus-one-fix.png"), full_page=True)
+    page.locator("[data-testid=compare-spans-section]").screenshot(path=str(artifacts / "compare-spans.png"))
 
     # The other way round, the author fingerprint is new in B, +20, from the same line.
     page.locator("[data-testid=compare-swap]").click()
@@ -107,8 +108,12 @@ def test_compare_with_a_file_and_a_hostile_one(page, demo_server, artifacts):  #
     assert "spans" in error.inner_text()
     assert page.locator("[data-testid=compare-view]").get_attribute("data-state") == "pick"
 
-    file_input.set_input_files({"name": "books.actual.json", "mimeType": "application/json",
-                                "buffer": json.dumps(saved).encode()})
+    # Dropped on the page while the dialog is open: the trace to compare with.
+    page.evaluate("""(text) => {
+        const data = new DataTransfer();
+        data.items.add(new File([text], "books.actual.json", {type: "application/json"}));
+        document.body.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+    }""", json.dumps(saved))
     page.wait_for_selector("[data-testid=compare-view][data-state=done]", timeout=10000)
     assert "books.actual.json" in page.locator("[data-testid=compare-side-b]").inner_text()
     top = first_query(page)

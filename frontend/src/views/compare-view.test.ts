@@ -1,6 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "./app";
+import { CompareView } from "./compare-view";
+import { parseTrace } from "../lib/trace-parse";
 import bookList from "../lib/__fixtures__/book-list-n-plus-one.json";
 import orderError from "../lib/__fixtures__/order-error-500.json";
 import { FakeSocket, row } from "../lib/test-helpers";
@@ -100,5 +102,20 @@ describe("Compare with…", () => {
     expect((q(`[data-testid=compare-query][data-key="a1b2c3d4e5f6"]`) as HTMLElement).dataset["change"]).toBe("new");
     q("[data-testid=compare-close]")?.click();
     expect(dialog().dataset["state"]).toBe("closed");
+  });
+});
+
+describe("CompareView", () => {
+  it("refuses a file over the dashboard's limit before reading it", async () => {
+    const reportError = vi.fn();
+    const view = new CompareView({ apiBase: "/api/", fetch: fetchMock as unknown as typeof fetch, limits: { maxTraceBytes: 1000, maxSpans: 100, maxDepth: 10 }, rows: () => [], held: () => null, reportError });
+    document.body.appendChild(view.el);
+    view.open({ trace: parseTrace(structuredClone(bookList)), fileName: "books.json" });
+    expect(q(".cmp-empty")?.textContent).toBe("No other finished request yet: open a file, or load a page of your site.");
+    await view.openFile(new File(["x".repeat(5000)], "huge.actual.json"));
+    const error = qa("[data-testid=compare-error]").at(-1)?.textContent ?? "";
+    expect(error).toBe('huge.actual.json is too large to open (5 KB, more than the dashboard\'s limit of 1 KB, LIFECYCLE["DASHBOARD_MAX_TRACE_BYTES"]).');
+    expect(reportError).toHaveBeenCalledWith(error);
+    view.close();
   });
 });

@@ -115,7 +115,7 @@ function spanRow(r: SpanRow): HTMLElement {
     h(
       "td",
       { class: "cmp-path", title: [...above, step.label].join("\n› ") },
-      above.length ? h("span", { class: "cmp-parent", text: `${above.at(-1) ?? ""} ›` }) : null,
+      above.length ? h("span", { class: "cmp-parent", text: `${above.length > 2 ? "… › " : ""}${above.slice(-2).join(" › ")} ›` }) : null,
       h("span", { class: "cmp-span" }, kindIcon(step.kind), name, step.renamed ? h("span", { class: "cmp-renamed", text: ` → ${step.renamed}` }) : null),
     ),
     h("td", { class: "cmp-num" }, h("span", { text: countText(r.before, r.after) }), " ", h("strong", { class: "cmp-delta", text: signed(r.countDelta) })),
