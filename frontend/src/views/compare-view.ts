@@ -440,14 +440,14 @@ export class CompareView {
         "compare-queries-section",
         queries.shown.length ? table("compare-queries", ["", "Count A → B", "Time A → B", "Normalized SQL and where it ran"], queries.shown) : h("p", { class: "cmp-empty", text: c.queries.length ? "The same queries, as often." : "No SQL in either trace." }),
         queries.more ? `${queries.more} more not shown.` : "",
-        this.sameToggle("queries", queries.same, "unchanged fingerprint", this.showSameQueries, (on) => (this.showSameQueries = on)),
+        this.sameToggle("queries", queries.same, `${plural(queries.same, "fingerprint")} run as often`, this.showSameQueries, (on) => (this.showSameQueries = on)),
       ),
       this.section(
         "Spans by path",
         "compare-spans-section",
         spans.shown.length ? table("compare-spans", ["", "Span (path from the request)", "Count A → B", "Time A → B"], spans.shown) : h("p", { class: "cmp-empty", text: "The same spans, as many of each." }),
         spans.more ? `${spans.more} more not shown.` : "",
-        this.sameToggle("spans", spans.same, "unchanged path", this.showSameSpans, (on) => (this.showSameSpans = on)),
+        this.sameToggle("spans", spans.same, `${plural(spans.same, "path")} with the same count (by time change)`, this.showSameSpans, (on) => (this.showSameSpans = on)),
       ),
       this.section("Self time per kind", "compare-kinds-section", table("compare-kinds", ["Kind", "A", "B", "B − A"], c.kinds.map((k) => kindRow(k, maxKind)))),
     );
@@ -457,10 +457,11 @@ export class CompareView {
     return h("section", { class: "cmp-section", testid }, h("h3", { text: title }), ...body.filter((x) => x !== "").map((x) => (typeof x === "string" ? h("p", { class: "cmp-more", text: x }) : x)));
   }
 
+  /** "Show the 14 paths with the same count": the unchanged rows, hidden until asked for. */
   private sameToggle(name: string, count: number, what: string, on: boolean, set: (on: boolean) => void): HTMLElement | string {
     if (!count) return "";
     const testid = `compare-same-${name}`;
-    const b = h("button", { class: "btn btn-small cmp-same-toggle", testid, text: on ? `Hide the ${plural(count, what)}` : `Show the ${plural(count, what)}`, attrs: { type: "button", "aria-pressed": String(on) } });
+    const b = h("button", { class: "btn btn-small cmp-same-toggle", testid, text: `${on ? "Hide" : "Show"} the ${what}`, attrs: { type: "button", "aria-pressed": String(on) } });
     b.addEventListener("click", () => {
       set(!on);
       this.renderResult();
