@@ -243,6 +243,22 @@ interface QueryGroup {
   sites: Map<string, CallSiteCount>;
 }
 
+/**
+ * A call site's identity, read straight from the attributes (a trace can hold 10,000 queries): its
+ * template lines' file and line, then its frames, as summary.ts groups sites. The chain is built once a site.
+ */
+function siteKey(span: Span): string {
+  let key = "";
+  const ts = span.attrs["template_stack"];
+  if (Array.isArray(ts)) {
+    for (const e of ts) if (e !== null && typeof e === "object") key += `${String((e as Record<string, unknown>)["file"])}:${String((e as Record<string, unknown>)["line"])}\n`;
+  }
+  key += "\u0000";
+  const st = span.attrs["stack"];
+  if (Array.isArray(st)) for (const f of st) if (Array.isArray(f)) key += `${String(f[0])}:${String(f[1])}:${String(f[2])}\n`;
+  return key;
+}
+
 function queryGroups(trace: Trace, normalized: ReadonlyMap<string, string>): Map<string, QueryGroup> {
   const out = new Map<string, QueryGroup>();
   for (const s of trace.spans) {
@@ -256,11 +272,13 @@ function queryGroups(trace: Trace, normalized: ReadonlyMap<string, string>): Map
     }
     g.count++;
     g.ns += s.duration_ns ?? 0;
-    const chain = callChain(templateStackOf(s), stackOf(s));
-    const text = chainText(chain);
-    const site = g.sites.get(text);
+    const k = siteKey(s);
+    const site = g.sites.get(k);
     if (site) site.count++;
-    else g.sites.set(text, { count: 1, chain, text });
+    else {
+      const chain = callChain(templateStackOf(s), stackOf(s));
+      g.sites.set(k, { count: 1, chain, text: chainText(chain) });
+    }
   }
   return out;
 }
