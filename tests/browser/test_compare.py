@@ -98,6 +98,7 @@ def test_compare_with_a_file_and_a_hostile_one(page, demo_server, artifacts):  #
     page.locator("[data-testid=compare-button]").click()
     page.wait_for_selector("[data-testid=compare-view][data-state=pick]", timeout=5000)
     file_input = page.locator("[data-testid=compare-file-input]")
+    assert page.locator(f"[data-testid=compare-pick][data-trace-id='{books['id']}']").is_visible()
 
     # A file that is not a trace gets the dashboard's error, naming the file and the field.
     file_input.set_input_files({"name": "broken.actual.json", "mimeType": "application/json",
@@ -107,6 +108,7 @@ def test_compare_with_a_file_and_a_hostile_one(page, demo_server, artifacts):  #
     assert error.inner_text().startswith("Could not open broken.actual.json")
     assert "spans" in error.inner_text()
     assert page.locator("[data-testid=compare-view]").get_attribute("data-state") == "pick"
+    page.screenshot(path=str(artifacts / "compare-picker-error.png"))
 
     # Dropped on the page while the dialog is open: the trace to compare with.
     page.evaluate("""(text) => {
