@@ -1,3 +1,6 @@
+/// <reference types="node" />
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { compareTraces, pathOf, percentText, signed, type SpanRow } from "./compare";
 import { parseTrace } from "./trace-parse";
@@ -43,6 +46,11 @@ function fixed(keep = 0): Trace {
   if (keep < 2) summary["duplicate_groups"] = [];
   else (summary["duplicate_groups"] as Mutable[])[0]!["count"] = keep;
   return parseTrace(t);
+}
+
+/** A replay recording of the demo (tests/traces/): real traces, as the server wrote them. */
+function recording(name: string): Trace {
+  return parseTrace(JSON.parse(readFileSync(fileURLToPath(new URL(`../../../tests/traces/${name}.json`, import.meta.url)), "utf-8")));
 }
 
 const labels = (r: SpanRow): string[] => pathOf(r).map((s) => s.label);
@@ -109,6 +117,22 @@ describe("comparing an N+1 page with its fix", () => {
     const c = compareTraces(nPlusOne(), nPlusOne());
     expect(c.spans.every((r) => r.change === "same" && r.countDelta === 0)).toBe(true);
     expect(c.queries.every((q) => q.change === "same")).toBe(true);
+  });
+});
+
+describe("comparing the demo's recordings of /books/ and /books/fixed/", () => {
+  it("finds the author query gone, from the template line, and the tag includes added", () => {
+    const c = compareTraces(recording("book_list"), recording("book_list_fixed"));
+    const authors = c.queries[0]!;
+    expect(authors).toMatchObject({ change: "gone", countDelta: -20 });
+    expect(authors.text).toContain('FROM "shop_author"');
+    expect(authors.sitesBefore[0]!.chain[0]).toEqual({ kind: "template", where: "shop/book_list.html:21", what: "{{ book.author.name }}" });
+    expect(c.queries.filter((q) => q.change === "new")).toHaveLength(2); // the JOIN and the tag prefetch
+    const removed = c.spans.find((r) => r.change === "removed" && r.step.kind === "sql" && r.countDelta === -20)!;
+    expect(pathOf(removed).map((s) => s.label).slice(-3, -1)).toEqual(["shop/book_list.html", "shop/base.html"]);
+    expect(c.spans.find((r) => r.change === "added" && r.step.label === "shop/_tags.html")?.countDelta).toBe(20);
+    expect(c.spans.find((r) => r.depth === 0)?.step).toMatchObject({ label: "GET /books/", renamed: "GET /books/fixed/" });
+    expect([c.before.queries, c.after.queries]).toEqual([21, 2]);
   });
 });
 
