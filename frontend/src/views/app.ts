@@ -19,6 +19,7 @@ import { LiveSocket } from "../live-socket";
 import { State, type OpenTrace } from "../state";
 import { DetailPane } from "./detail-pane";
 import { h } from "./dom";
+import { CompareView } from "./compare-view";
 import { bindFileDrop } from "./file-drop";
 import { bindShortcuts, shortcutsHelp } from "./shortcuts";
 import { ConnectionBanner, ErrorBanner, LiveOffNote } from "./error-banner";
@@ -47,6 +48,7 @@ export class App {
   readonly list: RequestList;
   readonly traceView: TraceView;
   readonly detail: DetailPane;
+  readonly compare: CompareView;
   private readonly errorBanner: ErrorBanner;
   private readonly connectionBanner: ConnectionBanner;
   private readonly dropZone: HTMLElement;
@@ -98,6 +100,7 @@ export class App {
       togglePause: () => this.togglePause(),
       setFilter: (text) => this.state.set({ filterText: text }),
       openFile: (file) => void this.openFile(file),
+      compare: () => this.startCompare(),
     });
     this.list = new RequestList(
       (id) => this.openTrace(id),
@@ -108,6 +111,14 @@ export class App {
       highlightGroup: (g, label) => this.highlightGroup(g, label),
     });
     this.detail = new DetailPane({ apiBase: config.apiBase, csrfToken: config.csrfToken ?? null, fetch: this.fetchFn });
+    this.compare = new CompareView({
+      apiBase: config.apiBase,
+      fetch: this.fetchFn,
+      limits: this.limits,
+      rows: () => this.store.rows().map((e) => e.row),
+      held: (id) => this.store.get(id)?.trace ?? null,
+      reportError: (text) => this.state.reportError(text),
+    });
     this.errorBanner = new ErrorBanner(() => this.state.set({ errors: [] }));
     const location = deps.location ?? window.location;
     const url = websocketUrl(config.wsUrl, location);
@@ -126,6 +137,7 @@ export class App {
       h("main", { class: "panes" }, this.list.el, this.traceView.el, this.detail.el),
       this.dropZone,
       this.help,
+      this.compare.el,
     );
 
     this.poller = new ListPoller(
@@ -185,7 +197,8 @@ export class App {
       },
       signal,
     );
-    bindFileDrop(this.dropZone, (file) => void this.openFile(file), signal);
+    // While comparing, a dropped file is the trace to compare with.
+    bindFileDrop(this.dropZone, (file) => void (this.compare.isOpen ? this.compare.openFile(file) : this.openFile(file)), signal);
     this.ticker = setInterval(() => {
       if (this.state.get().retryAt !== null) this.renderChrome();
     }, 1000);
@@ -412,6 +425,14 @@ export class App {
       highlight: null,
       open: { id: trace.id, source: "file", fileName: file.name, fileText: text, base: trace, loading: false, error: null },
     });
+  }
+
+  /** Opens the compare dialog on the open trace, once it has finished. */
+  startCompare(): void {
+    const open = this.state.get().open;
+    const trace = this.displayedTrace();
+    if (!open || !trace || trace.duration_ns === null) return;
+    this.compare.open({ trace, fileName: open.source === "file" ? open.fileName : null });
   }
 
   /** The trace to show for the open one: the full trace, or the fetched one grown by live spans. */

@@ -13,6 +13,8 @@ export interface TopBarActions {
   togglePause(): void;
   setFilter(text: string): void;
   openFile(file: File): void;
+  /** Compare the open trace with another one (views/compare-view.ts). */
+  compare(): void;
 }
 
 const PILL_TEXT: Record<ConnectionState, string> = {
@@ -50,6 +52,7 @@ export class TopBar {
   private readonly missed: HTMLElement;
   private readonly save: HTMLAnchorElement;
   private readonly fileInput: HTMLInputElement;
+  private readonly compare: HTMLButtonElement;
   private saveBlobUrl: string | null = null;
   private saveBlobText: (() => string) | null = null;
   private saveKey = "";
@@ -91,6 +94,9 @@ export class TopBar {
         this.save.href = this.saveBlobUrl;
       }
     });
+    this.compare = h("button", { class: "btn", testid: "compare-button", text: "Compare with…", title: "Compare the open trace with another request or a trace file", attrs: { type: "button" } });
+    this.compare.addEventListener("click", () => actions.compare());
+    this.compare.hidden = true;
     this.el = h(
       "header",
       { class: "top-bar", testid: "top-bar" },
@@ -107,6 +113,7 @@ export class TopBar {
       open,
       this.save,
       this.exportMenu.el,
+      this.compare,
     );
   }
 
@@ -139,6 +146,7 @@ export class TopBar {
     this.filterInput.title = errors.length ? `${errors.join("\n")}\n\n${FILTER_HELP}` : FILTER_HELP;
     this.updateSave(s, apiBase);
     this.exportMenu.update(s.open, apiBase);
+    toggle(this.compare, !!s.open?.base && s.open.base.duration_ns !== null);
   }
 
   private updateSave(s: AppState, apiBase: string): void {
