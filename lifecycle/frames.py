@@ -90,6 +90,7 @@ def forget_anchor(memo: dict[int, tuple], nodes: bool = False) -> None:
     memo.pop(id(sys._getframe(1)), None)
     if nodes:
         memo.pop(_NODE_LINES, None)
+        memo.pop(_RECENT, None)
 
 
 _library_dirs: tuple[str, ...] | None = None
@@ -153,7 +154,7 @@ def user_frames(depth: int, frame: FrameType | None = None, memo: dict[int, tupl
 
 
 def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None = None,
-            in_template: bool = False) -> tuple[tuple[Frame, ...], list[dict] | None]:
+            in_template: bool = False, base: int = 0) -> tuple[tuple[Frame, ...], list[dict] | None]:
     """Up to ``depth`` user frames from ``frame`` outwards, innermost first, and the template lines the
     walk passed (``template_stack``: None when it passed none).
 
@@ -168,13 +169,23 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
     ``memo``: the recording's ``anchors``, per anchor frame (by id) the user frames and template lines above
     it, and the line of each template node met (under key 0). The entries of a span's ``template_stack`` are
     shared with the other spans of the trace that ran under the same node: read them, never change them.
+    ``base``: ``frame`` is ``sys._getframe(base)`` of our caller. With it, the call paths from ``frame`` to a
+    remembered anchor are remembered too, and the next query made by the same path (the next turn of a
+    template loop) is recognized without a walk (see ``_known_path``).
     """
     if depth <= 0:
         return (), None
+    if base and memo is not None:
+        recent = memo.get(_RECENT)
+        if recent is not None:
+            known = _known_path(recent, memo, base + 2)
+            if known is not None:
+                return known
     f = frame
     out: list[Frame] = []
     where: list[dict] | None = None
     want = True  # the next node met is one of the template lines
+    reached = None  # (anchor frame, its memo entry): the walk ended at a remembered anchor past new ones
     get = _is_user.get
     # Anchors passed on this walk, innermost first: (frame id, len(out), len(where) when reached). With
     # anchors pending the walk goes on to the first remembered anchor (or the end), for the memo.
@@ -211,12 +222,16 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
                         above = memo.get(id(f))
                         if above is not None:
                             if pending is None:
-                                return _above(above, out, where, depth)
+                                found = _above(above, out, where, depth)
+                                if base:
+                                    _learn_path(frame, f, above, memo, found)
+                                return found
                             out.extend(above[0])
                             if above[1]:
                                 if where is None:
                                     where = []
                                 where.extend(above[1])
+                            reached = f, above
                             break
                         if pending is None:
                             pending = []
@@ -233,8 +248,89 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
     if pending is not None:
         lines = tuple(where) if where is not None else ()
         for key, at, lines_at in pending:
-            memo[key] = (tuple(out[at:at + depth]), lines[lines_at:], {})  # type: ignore[index]
-    return tuple(out[:depth]), where
+            memo[key] = (tuple(out[at:at + depth]), lines[lines_at:], {}, {})  # type: ignore[index]
+    found = tuple(out[:depth]), where
+    if reached is not None and base:
+        _learn_path(frame, reached[0], reached[1], memo, found)  # type: ignore[arg-type]
+    return found
+
+
+# The memo's key of the anchors whose call paths were remembered last, newest first (1 is no object's id).
+_RECENT = 1
+_MAX_RECENT = 3
+_MAX_PATHS = 16  # call paths remembered per anchor
+
+
+def _learn_path(frame: FrameType | None, anchor: FrameType, entry: tuple, memo: dict, found: tuple) -> None:
+    """Remember how the walk from ``frame`` reached the remembered ``anchor`` and what it found.
+
+    What a later query must match to be given ``found`` without a walk (``_known_path``): the same anchor
+    frame at the same distance, the same template node in each ``render_annotated`` frame on the way (the
+    node's identity: its template line, and the {% include %} that rendered its template), and the same code
+    and line in each user frame on the way. The frames between are library frames, which the walk skips.
+    Not learned: a path through a Jinja2 template (its line is the frame's), or one longer than a walk would
+    be worth skipping (the distance is what ``sys._getframe`` walks in C)."""
+    paths = entry[3]
+    if len(paths) >= _MAX_PATHS:
+        return
+    checks = []
+    get = _is_user.get
+    f = frame
+    n = 0
+    while f is not None and f is not anchor:
+        code = f.f_code
+        kind = get(code.co_filename, _UNSEEN)
+        if kind == _USER:
+            checks.append((n, code, f.f_lineno))
+        elif kind == _NODES:
+            if code is _node_code[code.co_filename]:
+                checks.append((n, None, f.f_locals.get("self")))
+        elif kind in (_JINJA, _UNSEEN):
+            return
+        f = f.f_back
+        n += 1
+        if n > 200:
+            return
+    if f is None:
+        return
+    paths.setdefault(n, []).append((tuple(checks), found))
+    recent = memo.get(_RECENT)
+    key = id(anchor)
+    if recent is None:
+        memo[_RECENT] = [key]
+    elif not recent or recent[0] != key:
+        if key in recent:
+            recent.remove(key)
+        recent.insert(0, key)
+        del recent[_MAX_RECENT:]
+
+
+def _known_path(recent: list, memo: dict, base: int) -> tuple | None:
+    """What a walk would find, if the stack from ``sys._getframe(base)`` of our caller up to a remembered
+    anchor follows a path learned before (``_learn_path``). ``sys._getframe(n)`` steps over the frames in
+    between without making their frame objects, which is what a walk spends most on."""
+    getframe = sys._getframe
+    for key in recent:
+        entry = memo.get(key)
+        if entry is None:
+            continue  # that anchor returned
+        for n, learned in entry[3].items():
+            try:
+                if id(getframe(base + n)) != key:
+                    continue
+            except ValueError:  # a shorter stack
+                continue
+            for checks, found in learned:
+                for at, code, value in checks:
+                    f = getframe(base + at)
+                    if code is None:
+                        if f.f_locals.get("self") is not value:
+                            break
+                    elif f.f_code is not code or f.f_lineno != value:
+                        break
+                else:
+                    return found
+    return None
 
 
 _MAX_JOINED = 256  # call chains remembered per anchor frame

@@ -47,7 +47,7 @@ def _begin(rec, db, sql, params, many):
             # fault-injection tests patch that name).
             parent = _parent.get()
             stack, lines = user_frames(_depth, sys._getframe(2), rec.anchors,
-                                       parent is not None and parent.kind == "template")
+                                       parent is not None and parent.kind == "template", 2)
             attrs["stack"] = stack
             if lines is not None:
                 attrs["template_stack"] = lines

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client, override_settings
 
-from demo_site.shop.models import Book
+from demo_site.shop.models import Book, Review
 from tests.conftest import last_trace
 
 pytestmark = pytest.mark.urls("tests.instruments.template_lines_app")
@@ -150,3 +150,89 @@ def test_a_query_deeper_than_stack_depth_still_names_its_template_line(books):
     (query,) = [s for s in rec.trace.spans if s.kind == "sql"]
     assert [f[2] for f in query.attrs["stack"]] == ["_first_author"]
     assert [(e["line"], e["source"]) for e in query.attrs["template_stack"]] == [(2, "{{ shelf.first_author }}")]
+
+
+# The queries of a loop's later turns are recognized by their call path (lifecycle.frames._known_path)
+# instead of a walk: each must still name its own template line and user frame, also where two paths have
+# the same length (the same card included from two lines, two nodes of one line's depth, one property
+# reaching the database from one of two lines, or through one of two functions, by turn).
+
+
+def _render_recorded(source: str, context: dict) -> list:
+    from django.template import engines
+
+    from lifecycle.recorder import Recording
+
+    rec = Recording("block", "test")
+    rec.activate()
+    try:
+        engines["django"].from_string(source).render(context)
+    finally:
+        rec.deactivate()
+    return [s for s in rec.trace.spans if s.kind == "sql"]
+
+
+def _reviews_a(book):
+    return Review.objects.filter(book=book).count()
+
+
+def _reviews_b(book):
+    return Review.objects.filter(book=book).count()
+
+
+class Turn:
+    """One turn of a loop: its properties reach the database from one line or another, by turn."""
+
+    def __init__(self, book, odd: bool) -> None:
+        self.book, self.odd = book, odd
+
+    @property
+    def reviews(self):
+        if self.odd:
+            return Review.objects.filter(book=self.book).count()  # odd turns
+        return Review.objects.filter(book=self.book).count()  # even turns
+
+    @property
+    def dispatched(self):
+        return (_reviews_a if self.odd else _reviews_b)(self.book)
+
+
+def _line_of(function, marker: str) -> int:
+    import inspect
+
+    lines, first = inspect.getsourcelines(function)
+    return first + next(i for i, text in enumerate(lines) if marker in text)
+
+
+def test_the_same_card_included_from_two_lines_of_a_loop_names_each_include(debug, books):
+    queries = _render_recorded('{% for book in books %}\n{% include "template_lines/_reviews.html" %}\n'
+                               '{% include "template_lines/_reviews.html" %}\n{% endfor %}',
+                               {"books": list(Book.objects.order_by("pk"))})
+    assert len(queries) == 6
+    card = line("_reviews.html", 1, "{{ book.reviews.count }}")
+    assert [q.attrs["template_stack"][:2] for q in queries] == [
+        [card, {"template": "<unknown source>", "file": "<unknown source>", "line": n,
+                "source": '{% include "template_lines/_reviews.html" %}'}] for _ in range(3) for n in (2, 3)]
+
+
+def test_two_nodes_of_a_loop_body_each_name_their_line(debug, books):
+    queries = _render_recorded("{% for book in books %}\n{{ book.reviews.count }}\n{{ book.tags.count }}\n"
+                               "{% endfor %}", {"books": list(Book.objects.order_by("pk"))})
+    assert [(q.attrs["template_stack"][0]["line"], q.attrs["template_stack"][0]["source"]) for q in queries] == [
+        (2, "{{ book.reviews.count }}"), (3, "{{ book.tags.count }}")] * 3
+
+
+def test_a_property_reaching_the_database_from_two_lines_names_the_line_of_each_turn(debug, books):
+    turns = [Turn(book, i % 2 == 1) for i, book in enumerate(list(Book.objects.order_by("pk")) * 2)]
+    queries = _render_recorded("{% for turn in turns %}{{ turn.reviews }}{% endfor %}", {"turns": turns})
+    odd, even = _line_of(Turn.reviews.fget, "# odd turns"), _line_of(Turn.reviews.fget, "# even turns")
+    assert [q.attrs["stack"][0][1:] for q in queries] == [
+        (odd if turn.odd else even, "reviews") for turn in turns]
+    assert all(q.attrs["template_stack"][0]["source"] == "{{ turn.reviews }}" for q in queries)
+
+
+def test_a_property_calling_one_of_two_functions_names_the_function_of_each_turn(debug, books):
+    turns = [Turn(book, i % 2 == 1) for i, book in enumerate(list(Book.objects.order_by("pk")) * 2)]
+    queries = _render_recorded("{% for turn in turns %}{{ turn.dispatched }}{% endfor %}", {"turns": turns})
+    assert [q.attrs["stack"][0][2] for q in queries] == ["_reviews_a" if t.odd else "_reviews_b" for t in turns]
+    assert all(q.attrs["stack"][1][2] == "dispatched" for q in queries)
