@@ -178,7 +178,7 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
     if base and memo is not None:
         recent = memo.get(_RECENT)
         if recent is not None:
-            known = _known_path(recent, memo, base + 2)
+            known = _known_path(recent, memo, base + 2)  # type: ignore[arg-type]  # the memo's list entry
             if known is not None:
                 return known
     f = frame
@@ -273,7 +273,7 @@ def _learn_path(frame: FrameType | None, anchor: FrameType, entry: tuple, memo: 
     paths = entry[3]
     if len(paths) >= _MAX_PATHS:
         return
-    checks = []
+    checks: list[tuple[int, object, object]] = []
     get = _is_user.get
     f = frame
     n = 0
