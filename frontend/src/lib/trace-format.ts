@@ -70,9 +70,14 @@ export interface RequestInfo {
 
 export interface ResponseInfo {
   status: number;
+  /** Redacted (Set-Cookie, Authorization... "********"). */
   headers: Record<string, string>;
   size: number | null;
   streaming: boolean;
+  /** A JSON or text response's body (<= RESPONSE_BODY_BYTES, redacted); null otherwise, absent in older files. */
+  body?: string | null;
+  /** Why the body was not kept: "HTML", "streaming", "too large (...)", "content type image/png"... */
+  body_omitted?: string | null;
 }
 
 export interface ResolverInfo {

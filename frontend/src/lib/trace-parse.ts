@@ -240,6 +240,8 @@ export function parseTrace(v: unknown, path = "trace", limits?: Pick<Limits, "ma
           headers: (res["headers"] as Record<string, string> | undefined) ?? {},
           size: (res["size"] as number | null | undefined) ?? null,
           streaming: res["streaming"] === true,
+          ...(res["body"] !== undefined ? { body: (res["body"] as string | null) ?? null } : {}),
+          ...(res["body_omitted"] !== undefined ? { body_omitted: (res["body_omitted"] as string | null) ?? null } : {}),
         }
       : null,
     resolver: rsv
