@@ -293,6 +293,14 @@ export interface ListRow {
   error: string | null;
   view: string | null;
   url_name: string | null;
+  /** The redacted query string ("page=2&token=********"), cut to 200 characters; "" from older servers. */
+  query: string;
+  /** The username the trace records, or null (anonymous, or the site did not load the user). */
+  user: string | null;
+  /** Distinct SQL statements, normalized (literals as "?"), each cut to 160 chars, at most 20: what `sql:` searches. */
+  sql: string[];
+  /** Distinct template names, at most 20: what `template:` searches. */
+  templates: string[];
 }
 
 export type LiveEvent =
@@ -368,6 +376,8 @@ export interface DashboardConfig {
   live: boolean;
   /** Whether Django Channels is installed on the server (says why `live` is false). Missing: true. */
   channels: boolean;
+  /** Django's CSRF token, sent as X-CSRFToken with the API's POST requests (clear). Missing (an older server): "". */
+  csrfToken?: string;
 }
 
 /** The server's defaults (LIFECYCLE["DASHBOARD_MAX_TRACE_BYTES"], ["DASHBOARD_MAX_SPANS"], ["DASHBOARD_MAX_DEPTH"]). */
