@@ -103,7 +103,7 @@ export class RequestList {
     this.newAbove = h("button", { class: "new-above", testid: "new-above", attrs: { type: "button" } });
     this.newAbove.hidden = true;
     this.newAbove.addEventListener("click", () => this.scrollToTop());
-    this.el = h("section", { class: "request-list" }, h("div", { class: "list-head" }, this.count, this.kindChips), this.newAbove, this.scroller, this.empty);
+    this.el = h("section", { class: "request-list" }, h("div", { class: "list-head" }, this.count, this.newAbove, this.kindChips), this.scroller, this.empty);
     this.el.addEventListener("pointerenter", () => (this.hovering = true));
     this.el.addEventListener("pointerleave", () => {
       this.hovering = false;
@@ -274,8 +274,8 @@ export class RequestList {
     const el = h(
       "div",
       { class: "request-row", testid: "request-row", attrs: { role: "option" } },
-      h("div", { class: "row-line" }, method, status, path, query),
-      h("div", { class: "row-line row-meta" }, duration, h("span", { class: "row-bar" }, barFill), queries, nplus1, error, when, user),
+      h("div", { class: "row-line" }, method, status, path, query, when),
+      h("div", { class: "row-line row-meta" }, duration, h("span", { class: "row-bar" }, barFill), queries, nplus1, error, user),
     );
     return { el, method, status, path, query, duration, barFill, queries, nplus1, error, when, user, entry: null, index: -1 };
   }

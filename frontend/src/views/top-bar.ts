@@ -71,7 +71,7 @@ export class TopBar {
       class: "filter",
       testid: "filter-input",
       title: FILTER_HELP,
-      attrs: { type: "search", placeholder: "Filter  ( / )   books status:5xx has:n+1 -has:error slower:200ms", "aria-label": "Filter requests", spellcheck: "false", autocomplete: "off" },
+      attrs: { type: "search", placeholder: "Filter  ( / )   books status:5xx sql:author user:alice since:5m", "aria-label": "Filter requests", spellcheck: "false", autocomplete: "off" },
     });
     this.filterInput.addEventListener("input", () => actions.setFilter(this.filterInput.value));
     this.filterReport = h("span", { class: "filter-report", testid: "filter-errors", attrs: { role: "status", "aria-live": "polite" } });
