@@ -168,8 +168,10 @@ def response_info(response) -> dict[str, Any]:
 
 
 # Text types whose body a trace keeps (with JSON: application/json, */*+json): what an API answers. HTML is
-# the page itself (shown by the browser, and the heaviest body of a site): not kept.
-_TEXT_TYPES = ("application/xml", "application/x-www-form-urlencoded")
+# the page itself (shown by the browser, and the heaviest body of a site), CSS and JavaScript are assets:
+# not kept (their redaction, a scan of the whole text, would cost each request for nothing).
+_TEXT_TYPES = frozenset({"text/plain", "text/csv", "text/xml", "application/xml", "text/markdown",
+                         "application/x-www-form-urlencoded"})
 
 
 def response_body(response, streaming: bool, length: int | None) -> tuple[str | None, str | None]:
@@ -182,8 +184,7 @@ def response_body(response, streaming: bool, length: int | None) -> tuple[str | 
         return None, "streaming"
     content_type = response.get("Content-Type", "") or ""
     ctype = content_type.split(";", 1)[0].strip().lower()
-    if not (ctype == "application/json" or ctype.endswith("+json") or ctype in _TEXT_TYPES
-            or (ctype.startswith("text/") and ctype != "text/html")):
+    if not (ctype == "application/json" or ctype.endswith("+json") or ctype in _TEXT_TYPES):
         if length == 0:
             return None, None
         return None, "HTML" if ctype in ("text/html", "application/xhtml+xml") else f"content type {ctype or 'none'}"

@@ -146,22 +146,17 @@ class Trace:
 
     def _content(self) -> dict[str, list[str]]:
         """The distinct SQL statements (normalized: literals as ``?``) and template names of the trace, in
-        the order they first ran, capped (``ROW_ITEMS``)."""
+        the order they first ran, capped (``ROW_ITEMS``). Comprehensions: this runs for every request."""
+        spans = self.spans
+        texts = dict.fromkeys([s.attrs.get("sql") for s in spans if s.kind == "sql"])
+        names = dict.fromkeys([s.attrs.get("template", s.name) for s in spans if s.kind == "template"])
         sql: dict[str, None] = {}
-        texts: set[str] = set()
-        templates: dict[str, None] = {}
-        for span in self.spans:
-            kind = span.kind
-            if kind == "sql":
-                text = span.attrs.get("sql")
-                if len(sql) < ROW_ITEMS and isinstance(text, str) and text not in texts:
-                    texts.add(text)
-                    sql[_cut(fingerprint(text)[1], ROW_SQL_CHARS)] = None
-            elif kind == "template":
-                name = span.attrs.get("template", span.name)
-                if len(templates) < ROW_ITEMS and isinstance(name, str):
-                    templates[name] = None
-        return {"sql": list(sql), "templates": list(templates)}
+        for text in texts:
+            if isinstance(text, str):
+                sql[_cut(fingerprint(text)[1], ROW_SQL_CHARS)] = None
+                if len(sql) == ROW_ITEMS:
+                    break
+        return {"sql": list(sql), "templates": [n for n in names if isinstance(n, str)][:ROW_ITEMS]}
 
     # -- JSON ------------------------------------------------------------------------------------------
 

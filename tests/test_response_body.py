@@ -140,3 +140,19 @@ def test_streaming_responses_are_never_read():
     assert (streamed["body"], streamed["body_omitted"], streamed["streaming"]) == (None, "streaming", True)
     download = response_of("/download/")
     assert (download["body"], download["body_omitted"]) == (None, "streaming")
+
+
+def script(request):
+    return HttpResponse("var token = 'x';", content_type="text/javascript")
+
+
+def csv(request):
+    return HttpResponse("id,title\n1,Dune\n", content_type="text/csv")
+
+
+urlpatterns += [path("script/", script), path("csv/", csv)]
+
+
+def test_assets_are_not_kept_and_csv_is():
+    assert response_of("/script/")["body_omitted"] == "content type text/javascript"
+    assert response_of("/csv/")["body"] == "id,title\n1,Dune\n"
