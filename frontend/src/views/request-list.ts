@@ -82,6 +82,11 @@ export class RequestList {
       const top = this.scroller.scrollTop;
       if (top === this.top) return;
       this.top = top;
+      // Back at the top with the pointer elsewhere (keyboard): the waiting rows come in.
+      if (top === 0 && !this.hovering && this.pending.holding) {
+        this.redo();
+        return;
+      }
       this.renderRows();
       this.updateNewAbove();
     });
