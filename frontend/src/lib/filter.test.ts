@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { kindChoice, matches, parseAgoMs, parseFilter, parseTimeMs, tokenize, withKind } from "./filter";
+import { kindChoice, matches, nearestKey, parseAgoMs, parseFilter, parseTimeMs, tokenize, withKind } from "./filter";
 import { row } from "./test-helpers";
 
 const rows = [
@@ -178,13 +178,22 @@ describe("finding any request", () => {
     const f = parseFilter("colour:red books tempate:_card status:6xx after:noon since:soon view:", NOW);
     expect(f.errors).toEqual([
       expect.stringMatching(/^colour: unknown key \(use status, method, view, url, sql, template, user/),
-      expect.stringMatching(/^tempate: unknown key/),
+      expect.stringMatching(/^tempate: unknown key, did you mean template:\?/),
       expect.stringContaining("status:6xx: use 5xx, 404, 400-499"),
       expect.stringContaining("after:noon: use a time of day like 14:02"),
       expect.stringContaining("since:soon: use a duration like 90s"),
       "view: needs a value, e.g. view:book_list",
     ]);
     expect(f.terms.map((t) => t.text)).toEqual(["books"]);
+  });
+});
+
+describe("nearestKey", () => {
+  it("suggests the key a typo is closest to, and none for words far from every key", () => {
+    expect(nearestKey("stauts")).toBe("status");
+    expect(nearestKey("usr")).toBe("user");
+    expect(nearestKey("urlname")).toBe("url");
+    expect(nearestKey("colour")).toBeNull();
   });
 });
 

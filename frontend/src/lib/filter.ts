@@ -241,9 +241,34 @@ function termFor(key: string, value: string, nowMs: number): Predicate | string 
       const t = nowMs - ms;
       return (r) => startedMs(r) >= t;
     }
-    default:
-      return `${key}: unknown key (use ${FILTER_KEYS.join(", ")})`;
+    default: {
+      const near = nearestKey(key);
+      return `${key}: unknown key${near ? `, did you mean ${near}:?` : ""} (use ${FILTER_KEYS.join(", ")})`;
+    }
   }
+}
+
+/** The filter key a typo is closest to (at most 2 edits away), for the report. */
+export function nearestKey(typed: string): string | null {
+  let best: string | null = null;
+  let bestD = 3;
+  for (const k of [...FILTER_KEYS, ...Object.keys(ALIASES)]) {
+    const d = editDistance(typed, k);
+    if (d < bestD) [best, bestD] = [ALIASES[k] ?? k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
 }
 
 const EXAMPLES: Record<string, string> = {
