@@ -124,7 +124,8 @@ export class RequestList {
 
   /**
    * New data: filter, redraw. At the top with nothing selected the list follows the newest; once the user
-   * scrolled or selected, the rows under their eyes stay put and arrivals collect behind "N new".
+   * scrolled or selected, the rows under their eyes stay put; while the pointer is over the list or it is
+   * scrolled, arrivals wait behind "N new ↑" (PendingRows).
    */
   setRows(all: readonly TraceEntry[], filter: Filter, kind: KindChoice = "all"): void {
     this.last = { all, filter, kind };
@@ -218,11 +219,6 @@ export class RequestList {
       this.redo();
     }
     this.scrollTo(0);
-  }
-
-  /** How many new rows wait above (shown as "N new ↑"). */
-  get waitingCount(): number {
-    return this.waiting;
   }
 
   private scrollTo(top: number): void {
