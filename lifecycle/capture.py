@@ -151,22 +151,68 @@ def loaded_user(user) -> dict[str, Any] | None:
 
 def response_info(response) -> dict[str, Any]:
     streaming = bool(getattr(response, "streaming", False))
-    size = None if streaming else _size(response)
-    return {
+    length = None if streaming else _length(response)
+    headers = redact.response_headers(response.items())
+    cookies = getattr(response, "cookies", None)
+    if cookies:  # sent by the server as Set-Cookie headers, not among response.items()
+        headers["Set-Cookie"] = redact.header_value(
+            "Set-Cookie", ", ".join(morsel.OutputString() for morsel in cookies.values()))
+    info: dict[str, Any] = {
         "status": response.status_code,
-        "headers": redact.response_headers(response.items()),
-        "size": size,
+        "headers": headers,
+        "size": length if length is not None or streaming else len(response.content),
         "streaming": streaming,
     }
+    info["body"], info["body_omitted"] = response_body(response, streaming, length)
+    return info
 
 
-def _size(response) -> int:
-    # CommonMiddleware has set Content-Length on most responses: ``response.content`` would join (copy)
-    # the whole body to measure it.
+# Text types whose body a trace keeps (with JSON: application/json, */*+json): what an API answers. HTML is
+# the page itself (shown by the browser, and the heaviest body of a site), CSS and JavaScript are assets:
+# not kept (their redaction, a scan of the whole text, would cost each request for nothing).
+_TEXT_TYPES = frozenset({"text/plain", "text/csv", "text/xml", "application/xml", "text/markdown",
+                         "application/x-www-form-urlencoded"})
+
+
+def response_body(response, streaming: bool, length: int | None) -> tuple[str | None, str | None]:
+    """``(body, omitted_reason)`` of a JSON or text response, redacted like a request body.
+
+    Cheap before it is known to be kept: a streaming response (``FileResponse`` included) is never read,
+    the content type and size are read from the headers (or the content's parts, not joined), and the
+    content is copied only when it is JSON or text and within ``RESPONSE_BODY_BYTES``."""
+    if streaming:
+        return None, "streaming"
+    limit = conf.get("RESPONSE_BODY_BYTES")
+    if limit <= 0:
+        return None, None  # turned off
+    content_type = response.get("Content-Type", "") or ""
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    if not (ctype == "application/json" or ctype.endswith("+json") or ctype in _TEXT_TYPES):
+        if length == 0:
+            return None, None
+        return None, "HTML" if ctype in ("text/html", "application/xhtml+xml") else f"content type {ctype or 'none'}"
+    encoding = (response.get("Content-Encoding") or "identity").strip().lower()
+    if encoding != "identity":
+        return None, f"encoded ({encoding})"
+    if length is not None and length > limit:
+        return None, f"too large ({length} bytes > RESPONSE_BODY_BYTES {limit})"
+    try:
+        raw = response.content
+    except Exception:  # a response class of the site's own whose content cannot be read (yet): left alone
+        return None, "content not readable"
+    return redact.body(raw, content_type, setting="RESPONSE_BODY_BYTES")
+
+
+def _length(response) -> int | None:
+    """The body's size without joining (copying) it: CommonMiddleware has set Content-Length on most
+    responses; else the sum of the parts an ``HttpResponse`` keeps (None for an unknown class)."""
     length = response.get("Content-Length")
     if length is not None:
         try:
             return int(length)
         except ValueError:
             pass
-    return len(response.content)
+    parts = getattr(response, "_container", None)
+    if isinstance(parts, list) and all(type(p) is bytes for p in parts):
+        return sum(map(len, parts))
+    return None

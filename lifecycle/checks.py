@@ -23,7 +23,7 @@ DEFAULT_ACCESS = "lifecycle.access.default_access"
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "LIVE_SPANS": bool,
-    "MAX_SPANS": int, "STACK_DEPTH": int, "MAX_BODY": int, "MAX_VALUE_LENGTH": int,
+    "MAX_SPANS": int, "STACK_DEPTH": int, "MAX_BODY": int, "RESPONSE_BODY_BYTES": int, "MAX_VALUE_LENGTH": int,
     "N_PLUS_ONE_THRESHOLD": int, "RECENT_TRACES": int, "PUBLISH_QUEUE_SIZE": int,
     "PUBLISH_LINGER": (int, float),
     "IGNORE_PATHS": (list, tuple), "HIDE_IN_STACKTRACES": (list, tuple), "REDACT_FIELDS": (list, tuple),

@@ -69,6 +69,9 @@ DEFAULTS: dict[str, Any] = {
     "REDACT_SQL_PATTERNS": ("password", "session_key", "session_data", "token", "secret"),
     # Request bodies larger than this (bytes) are not kept; 0 keeps no bodies.
     "MAX_BODY": 4096,
+    # JSON and text responses (not HTML) up to this size (bytes) are kept, redacted like request bodies;
+    # larger ones, streaming responses and other content types are not. 0 keeps none (and reads none).
+    "RESPONSE_BODY_BYTES": 64 * 1024,
     # Longest string kept for one SQL parameter or header value.
     "MAX_VALUE_LENGTH": 200,
     # A duplicate-query group of at least this many queries is flagged as an N+1.

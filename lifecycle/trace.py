@@ -1,8 +1,9 @@
 """The one data shape: a trace of spans, and its versioned JSON form.
 
-This module imports nothing else of ours but ``trace_schema``. ``docs/trace-format.md`` describes every
-field, ``lifecycle/schema/trace-v1.json`` is its JSON Schema (what a valid file is: ``lifecycle.trace_schema``
-applies it when a trace is read) and ``frontend/src/lib/trace-format.ts`` mirrors it.
+This module imports nothing else of ours but ``trace_schema`` and ``fingerprint`` (for the list row).
+``docs/trace-format.md`` describes every field, ``lifecycle/schema/trace-v1.json`` is its JSON Schema (what a
+valid file is: ``lifecycle.trace_schema`` applies it when a trace is read) and
+``frontend/src/lib/trace-format.ts`` mirrors it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,18 @@ from typing import Any
 import orjson
 
 from lifecycle import trace_schema
+from lifecycle.fingerprint import fingerprint
 
 FORMAT = "lifecycle-trace"
 VERSION = 1
 
+
+# What a list row carries of a trace's content, for the dashboard's sql: and template: filters: at most this
+# many distinct statements (normalized, each cut to ROW_SQL_CHARS) and template names; and the query string
+# cut to ROW_QUERY_CHARS. A row stays small: the backlog holds RECENT_TRACES of them.
+ROW_ITEMS = 20
+ROW_SQL_CHARS = 160
+ROW_QUERY_CHARS = 200
 
 _HINTS = {
     "format": ": this is not a django-request-lifecycle trace",
@@ -129,7 +138,25 @@ class Trace:
             "view": resolver.get("view"),
             "url_name": resolver.get("url_name"),
             "event": self.request.get("event"),  # a websocket trace's consumer event; None for a request
+            # Already redacted in the trace's request (lifecycle.capture.request_info, redact_trace).
+            "query": _cut(self.request.get("query") or "", ROW_QUERY_CHARS),
+            "user": _username(self.request.get("user")),
+            **self._content(),
         }
+
+    def _content(self) -> dict[str, list[str]]:
+        """The distinct SQL statements (normalized: literals as ``?``) and template names of the trace, in
+        the order they first ran, capped (``ROW_ITEMS``). Comprehensions: this runs for every request."""
+        spans = self.spans
+        texts = dict.fromkeys([s.attrs.get("sql") for s in spans if s.kind == "sql"])
+        names = dict.fromkeys([s.attrs.get("template", s.name) for s in spans if s.kind == "template"])
+        sql: dict[str, None] = {}
+        for text in texts:
+            if isinstance(text, str):
+                sql[_cut(fingerprint(text)[1], ROW_SQL_CHARS)] = None
+                if len(sql) == ROW_ITEMS:
+                    break
+        return {"sql": list(sql), "templates": [n for n in names if isinstance(n, str)][:ROW_ITEMS]}
 
     # -- JSON ------------------------------------------------------------------------------------------
 
@@ -206,6 +233,15 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"<Trace {self.id} {self.request.get('method')} {self.request.get('path')} {len(self.spans)} spans>"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _username(user: Any) -> str | None:
+    name = user.get("username") if isinstance(user, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _json_default(value: Any) -> Any:

@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.management import call_command
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.test import Client, override_settings
 from django.urls import include, path, reverse
 from django.utils.encoding import force_bytes
@@ -150,6 +150,8 @@ PLANTED = {
     "exception message password=": "PLANTEDexcpw20",
     "@sensitive_post_parameters field": "PLANTEDmarkedfield21",
     "@sensitive_variables local": "PLANTEDmarkedvar22",
+    "response JSON body access_token": "PLANTEDrespbody23",
+    "response cookie": "PLANTEDrespcookie24",
 }
 
 
@@ -169,7 +171,10 @@ def planted_page(request, uidb64, token):
 
 @csrf_exempt
 def planted_body(request):
-    return HttpResponse(f"{len(request.body)} bytes")
+    response = JsonResponse({"received": len(request.body),
+                             "access_token": PLANTED["response JSON body access_token"]})
+    response.set_cookie("sessionid", PLANTED["response cookie"])
+    return response
 
 
 @sensitive_variables("memo")

@@ -16,7 +16,7 @@ function page(json: string): Document {
 describe("readConfig", () => {
   it("reads the dashboard's limits", () => {
     const { config } = readConfig(page('{"wsUrl": "/ws/", "apiBase": "/api", "version": 1, "maxTraceBytes": 2000, "maxSpans": 50, "maxDepth": 16}'));
-    expect(config).toEqual({ wsUrl: "/ws/", apiBase: "/api/", version: 1, maxTraceBytes: 2000, maxSpans: 50, maxDepth: 16, live: true, channels: true });
+    expect(config).toEqual({ wsUrl: "/ws/", apiBase: "/api/", version: 1, maxTraceBytes: 2000, maxSpans: 50, maxDepth: 16, live: true, channels: true, csrfToken: "" });
   });
 
   it("keeps the defaults for limits an older server does not send, or that are not positive integers", () => {
@@ -37,5 +37,12 @@ describe("readConfig live", () => {
     expect(config.live).toBe(true);
     expect(config.channels).toBe(true);
     expect(readConfig(page('{"live": "no"}')).config.live).toBe(true);
+  });
+});
+
+describe("readConfig csrfToken", () => {
+  it("reads the token the page's POST requests send", () => {
+    expect(readConfig(page('{"csrfToken": "abc123"}')).config.csrfToken).toBe("abc123");
+    expect(readConfig(page("{}")).config.csrfToken).toBe("");
   });
 });

@@ -3,7 +3,7 @@
 import { DEFAULT_LIMITS, type DashboardConfig } from "./lib/trace-format";
 import { isObject } from "./lib/validate";
 
-export const DEFAULT_CONFIG: DashboardConfig = { wsUrl: "/__lifecycle__/ws/", apiBase: "/__lifecycle__/api/", version: 1, ...DEFAULT_LIMITS, live: true, channels: true };
+export const DEFAULT_CONFIG: DashboardConfig = { wsUrl: "/__lifecycle__/ws/", apiBase: "/__lifecycle__/api/", version: 1, ...DEFAULT_LIMITS, live: true, channels: true, csrfToken: "" };
 
 export function readConfig(doc: Document): { config: DashboardConfig; warning: string | null } {
   const el = doc.getElementById("lifecycle-config");
@@ -30,7 +30,7 @@ export function readConfig(doc: Document): { config: DashboardConfig; warning: s
         // An older server sends neither: it always had the websocket.
         live: typeof data["live"] === "boolean" ? data["live"] : true,
         channels: typeof data["channels"] === "boolean" ? data["channels"] : true,
-        ...(typeof data["csrfToken"] === "string" ? { csrfToken: data["csrfToken"] } : {}),
+        csrfToken: str("csrfToken", ""),
       },
       warning: null,
     };

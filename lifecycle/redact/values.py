@@ -241,18 +241,20 @@ def _json_text(raw: str, extra: Extra) -> str | None:
         return None
 
 
-def body(raw: bytes, content_type: str, extra: Extra = None) -> tuple[str | None, str | None]:
+def body(raw: bytes, content_type: str, extra: Extra = None, *,
+         setting: str = "MAX_BODY") -> tuple[str | None, str | None]:
     """``(body, omitted_reason)``: a small body with secret fields redacted, or why it was not kept.
 
     ``extra``: the view's ``sensitive_post_parameters`` (names, or ``"__ALL__"``), secret whatever their
     names. Form bodies keep their field names; JSON keeps its keys; other text (``text/plain``, XML, no
     content type) has its ``key=value``, ``key: value``, ``<key>value</key>`` pairs, URLs and tokens
-    redacted, and is read as JSON when it is JSON."""
-    limit = conf.get("MAX_BODY")
+    redacted, and is read as JSON when it is JSON. ``setting``: the size limit (``MAX_BODY`` for request
+    bodies, ``RESPONSE_BODY_BYTES`` for responses)."""
+    limit = conf.get(setting)
     if not raw:
         return None, None
     if len(raw) > limit:
-        return None, f"too large ({len(raw)} bytes > MAX_BODY {limit})"
+        return None, f"too large ({len(raw)} bytes > {setting} {limit})"
     ctype = content_type.split(";", 1)[0].strip().lower()
     try:
         decoded = raw.decode("utf-8")

@@ -59,6 +59,8 @@ def test_consumer_events_are_listed_opened_and_filtered(page, demo_server, artif
     page.wait_for_selector("[data-testid=trace-view][data-state=done]", timeout=10000)
     page.locator("[data-testid=waterfall-row][data-kind=sql]").first.wait_for(timeout=5000)
 
+    # The pointer rests on the list since the click, so new rows would wait above it: move it away.
+    page.mouse.move(700, 880)
     live.close()
     ws_row(page, "disconnect /ws/counter/")
 

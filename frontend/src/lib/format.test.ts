@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatDuration, parseDurationNs, statusClass, timeKeyUs } from "./format";
+import { formatBytes, formatDuration, formatTimeOfDay, parseDurationNs, statusClass, timeKeyUs } from "./format";
 import { backoffDelay, websocketUrl } from "./backoff";
 
 describe("format", () => {
@@ -47,5 +47,12 @@ describe("reconnect", () => {
     expect(websocketUrl("/__lifecycle__/ws/", { protocol: "http:", host: "localhost:8000" })).toBe("ws://localhost:8000/__lifecycle__/ws/");
     expect(websocketUrl("/__lifecycle__/ws/", { protocol: "https:", host: "example.test" })).toBe("wss://example.test/__lifecycle__/ws/");
     expect(websocketUrl("wss://other/ws/", { protocol: "http:", host: "x" })).toBe("wss://other/ws/");
+  });
+});
+
+describe("formatTimeOfDay", () => {
+  it("shows a row's start as the local time of day", () => {
+    expect(formatTimeOfDay(new Date(2026, 11, 7, 9, 5, 3, 250).toISOString())).toBe("09:05:03");
+    expect(formatTimeOfDay("not a time")).toBe("");
   });
 });

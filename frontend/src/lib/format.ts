@@ -57,6 +57,15 @@ export function formatAge(iso: string, nowMs: number): string {
   return new Date(t).toLocaleTimeString();
 }
 
+/** "14:02:31": the time of day of an ISO timestamp in the browser's time zone (what after:/before: filter on). */
+export function formatTimeOfDay(iso: string): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "";
+  const d = new Date(t);
+  const two = (n: number): string => String(n).padStart(2, "0");
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
 export function statusClass(status: number | null): string {
   if (status === null) return "running";
   if (status >= 500) return "5xx";

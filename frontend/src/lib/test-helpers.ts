@@ -33,6 +33,10 @@ export function row(id: string, over: Partial<ListRow> = {}): ListRow {
     error: null,
     view: null,
     url_name: null,
+    query: "",
+    user: null,
+    sql: [],
+    templates: [],
     ...over,
   };
 }

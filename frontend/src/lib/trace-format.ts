@@ -70,9 +70,14 @@ export interface RequestInfo {
 
 export interface ResponseInfo {
   status: number;
+  /** Redacted (Set-Cookie, Authorization... "********"). */
   headers: Record<string, string>;
   size: number | null;
   streaming: boolean;
+  /** A JSON or text response's body (<= RESPONSE_BODY_BYTES, redacted); null otherwise, absent in older files. */
+  body?: string | null;
+  /** Why the body was not kept: "HTML", "streaming", "too large (...)", "content type image/png"... */
+  body_omitted?: string | null;
 }
 
 export interface ResolverInfo {
@@ -288,6 +293,14 @@ export interface ListRow {
   error: string | null;
   view: string | null;
   url_name: string | null;
+  /** The redacted query string ("page=2&token=********"), cut to 200 characters; "" from older servers. */
+  query: string;
+  /** The username the trace records, or null (anonymous, or the site did not load the user). */
+  user: string | null;
+  /** Distinct SQL statements, normalized (literals as "?"), each cut to 160 chars, at most 20: what `sql:` searches. */
+  sql: string[];
+  /** Distinct template names, at most 20: what `template:` searches. */
+  templates: string[];
 }
 
 export type LiveEvent =
@@ -363,7 +376,7 @@ export interface DashboardConfig {
   live: boolean;
   /** Whether Django Channels is installed on the server (says why `live` is false). Missing: true. */
   channels: boolean;
-  /** Django's CSRF token, sent as `X-CSRFToken` with the POST endpoints (EXPLAIN). Missing: none sent. */
+  /** Django's CSRF token, sent as `X-CSRFToken` with the API's POST requests (EXPLAIN, clear). Missing (an older server): "". */
   csrfToken?: string;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FormatError, parseServerMessage, parseTrace, parseTraceText } from "./trace-parse";
+import { FormatError, parseRow, parseServerMessage, parseTrace, parseTraceText } from "./trace-parse";
 import { BOOK_LIST_LINES, at, fixture, serverGroupsFixture } from "./test-helpers";
 
 describe("parseTrace", () => {
@@ -218,5 +218,20 @@ describe("parseServerMessage", () => {
     expect(end?.e === "trace.end" && end.trace).toBeNull();
     expect(r.warnings).toHaveLength(3);
     expect(r.warnings[0]).toBe('events.events[1].span.id: expected an integer, got "1"');
+  });
+});
+
+describe("list rows: query, user, statements and templates", () => {
+  const base = { id: "abc", started_at: "2026-12-07T14:02:00.000000Z", method: "GET", path: "/books/", status: 200, duration_ns: 5 };
+  it("reads them, and an older server's row without them as empty", () => {
+    const r = parseRow({ ...base, query: "page=2", user: "alice", sql: ["SELECT ?"], templates: ["a.html"] }, "row");
+    expect([r.query, r.user, r.sql, r.templates]).toEqual(["page=2", "alice", ["SELECT ?"], ["a.html"]]);
+    const old = parseRow(base, "row");
+    expect([old.query, old.user, old.sql, old.templates]).toEqual(["", null, [], []]);
+  });
+
+  it("refuses a row whose lists are not lists of strings", () => {
+    expect(() => parseRow({ ...base, sql: "SELECT 1" }, "row")).toThrow('row.sql: expected an array of strings, got "SELECT 1"');
+    expect(() => parseRow({ ...base, templates: [1] }, "row")).toThrow("row.templates: expected an array of strings, got an array of 1");
   });
 });

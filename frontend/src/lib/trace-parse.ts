@@ -240,6 +240,8 @@ export function parseTrace(v: unknown, path = "trace", limits?: Pick<Limits, "ma
           headers: (res["headers"] as Record<string, string> | undefined) ?? {},
           size: (res["size"] as number | null | undefined) ?? null,
           streaming: res["streaming"] === true,
+          ...(res["body"] !== undefined ? { body: (res["body"] as string | null) ?? null } : {}),
+          ...(res["body_omitted"] !== undefined ? { body_omitted: (res["body_omitted"] as string | null) ?? null } : {}),
         }
       : null,
     resolver: rsv
@@ -340,7 +342,19 @@ export function parseRow(v: unknown, path: string): ListRow {
     error: strOrNull(o, "error", path),
     view: strOrNull(o, "view", path),
     url_name: strOrNull(o, "url_name", path),
+    query: str(o, "query", path, ""),
+    user: strOrNull(o, "user", path),
+    sql: strings(o, "sql", path),
+    templates: strings(o, "templates", path),
   };
+}
+
+/** A row's list of strings (`sql`, `templates`); absent (an older server): []. */
+function strings(o: Json, key: string, path: string): string[] {
+  const v = o[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) fail(join(path, key), "an array of strings", v);
+  return v as string[];
 }
 
 /**

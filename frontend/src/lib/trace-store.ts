@@ -194,6 +194,13 @@ export class TraceStore {
     this.evict();
   }
 
+  /** Forgets every trace (the top bar's Clear); counters of events stay. */
+  clear(): void {
+    this.entries.clear();
+    this.traceVersions.clear();
+    this.changed();
+  }
+
   /** Keep this trace (the open one) whatever the cap; null unpins. */
   pin(id: string | null): void {
     this.pinned = id;

@@ -3,6 +3,7 @@
 // no live events (config.live false) no socket is opened: the list is polled over HTTP instead, as it
 // also is while a socket keeps failing to connect.
 
+import { clearServerTraces } from "../lib/clear-traces";
 import { learnKinds } from "../lib/kinds";
 import { POLL_FALLBACK_AFTER, websocketUrl } from "../lib/backoff";
 import { kindChoice, parseFilter, withKind, type Filter } from "../lib/filter";
@@ -101,6 +102,7 @@ export class App {
       setFilter: (text) => this.state.set({ filterText: text }),
       openFile: (file) => void this.openFile(file),
       compare: () => this.startCompare(),
+      clear: () => void this.clearTraces(),
     });
     this.list = new RequestList(
       (id) => this.openTrace(id),
@@ -362,6 +364,19 @@ export class App {
       this.refreshList();
       this.refreshOpenTrace();
     }
+  }
+
+  /** The top bar's Clear: the list empties at once; the server is asked to forget its traces too. */
+  async clearTraces(): Promise<void> {
+    this.store.clear();
+    if (this.frozenRows) this.frozenRows = [];
+    const open = this.state.get().open;
+    // The open trace stays on screen, unless it was still loading: the server no longer has it.
+    if (open?.source === "server" && !open.base) this.state.set({ open: null, selectedTraceId: null });
+    this.listVersionShown = -1;
+    this.refreshList();
+    const problem = await clearServerTraces(this.config.apiBase, this.config.csrfToken ?? "", this.fetchFn);
+    if (problem) this.state.reportError(problem);
   }
 
   // ---- the open trace

@@ -1,7 +1,10 @@
 // The request list: newest on top, virtualized with a fixed row height and a pool of row elements.
+// While the user reads it (the pointer over it, or scrolled away from the top) new rows wait above behind
+// "N new ↑" (lib/pending-rows.ts), so the row under the pointer does not move.
 
 import { matches, rowText, type Filter, type KindChoice } from "../lib/filter";
-import { formatDuration, statusClass } from "../lib/format";
+import { formatDuration, formatTimeOfDay, statusClass } from "../lib/format";
+import { PendingRows } from "../lib/pending-rows";
 import type { TraceEntry } from "../lib/trace-store";
 import { isRunning } from "../lib/trace-store";
 import { visibleRange } from "../lib/waterfall-layout";
@@ -15,11 +18,14 @@ interface RowEls {
   method: HTMLElement;
   status: HTMLElement;
   path: HTMLElement;
+  query: HTMLElement;
   duration: HTMLElement;
   barFill: HTMLElement;
   queries: HTMLElement;
   nplus1: HTMLElement;
   error: HTMLElement;
+  when: HTMLElement;
+  user: HTMLElement;
   entry: TraceEntry | null;
   index: number;
 }
@@ -44,6 +50,12 @@ export class RequestList {
   private top = 0;
   /** Height of the viewport, kept by a ResizeObserver (read when there is none). */
   private viewH = 0;
+  /** Rows that arrived while the user was reading the list, not shown yet. */
+  private readonly pending = new PendingRows<TraceEntry>();
+  private hovering = false;
+  /** Of the waiting rows, those the filter lets through ("N new ↑"). */
+  private waiting = 0;
+  private last: { all: readonly TraceEntry[]; filter: Filter; kind: KindChoice } | null = null;
 
   constructor(
     private readonly onSelect: (id: string) => void,
@@ -70,6 +82,11 @@ export class RequestList {
       const top = this.scroller.scrollTop;
       if (top === this.top) return;
       this.top = top;
+      // Back at the top with the pointer elsewhere (keyboard): the waiting rows come in.
+      if (top === 0 && !this.hovering && this.pending.holding) {
+        this.redo();
+        return;
+      }
       this.renderRows();
       this.updateNewAbove();
     });
@@ -91,27 +108,43 @@ export class RequestList {
     this.newAbove = h("button", { class: "new-above", testid: "new-above", attrs: { type: "button" } });
     this.newAbove.hidden = true;
     this.newAbove.addEventListener("click", () => this.scrollToTop());
-    this.el = h("section", { class: "request-list" }, h("div", { class: "list-head" }, this.count, this.kindChips), this.newAbove, this.scroller, this.empty);
+    this.el = h("section", { class: "request-list" }, h("div", { class: "list-head" }, this.count, this.newAbove, this.kindChips), this.scroller, this.empty);
+    this.el.addEventListener("pointerenter", () => (this.hovering = true));
+    this.el.addEventListener("pointerleave", () => {
+      this.hovering = false;
+      // At the top again, the waiting rows come in now that nothing is under the pointer.
+      if (this.pending.holding && this.scroller.scrollTop === 0) this.redo();
+    });
+  }
+
+  /** Applies the last rows again (the user stopped reading, or released the waiting rows). */
+  private redo(): void {
+    if (this.last) this.setRows(this.last.all, this.last.filter, this.last.kind);
   }
 
   /**
    * New data: filter, redraw. At the top with nothing selected the list follows the newest; once the user
-   * scrolled or selected, the rows under their eyes stay put and arrivals collect behind "N new".
+   * scrolled or selected, the rows under their eyes stay put; while the pointer is over the list or it is
+   * scrolled, arrivals wait behind "N new ↑" (PendingRows).
    */
   setRows(all: readonly TraceEntry[], filter: Filter, kind: KindChoice = "all"): void {
+    this.last = { all, filter, kind };
     // Geometry is read once, before any write: no layout forced in the middle of a live update.
     const top = this.scroller.scrollTop;
     const view = this.viewHeight();
     const anchor = top > 0 || this.selectedId !== null ? this.anchorRow(top, view) : null;
+    const { shown, waiting } = this.pending.split(all, this.hovering || top > 0);
+    this.waiting = filter.terms.length ? waiting.filter((e) => matches(filter, e.row)).length : waiting.length;
     const out: TraceEntry[] = [];
     let slowest = 1;
     let websocket = false;
-    for (const e of all) {
+    for (const e of shown) {
       if (e.row.kind === "websocket") websocket = true;
       if (filter.terms.length && !matches(filter, e.row)) continue;
       out.push(e);
       if (e.row.duration_ns !== null && e.row.duration_ns > slowest) slowest = e.row.duration_ns;
     }
+    if (!websocket) websocket = waiting.some((e) => e.row.kind === "websocket");
     this.shown = out;
     this.slowest = slowest;
     toggle(this.kindChips, websocket || kind !== "all");
@@ -179,8 +212,12 @@ export class RequestList {
     this.scroller.focus();
   }
 
-  /** Back to the newest rows (and to following them). */
+  /** Back to the newest rows, the waiting ones included (and to following them). */
   scrollToTop(): void {
+    if (this.pending.holding) {
+      this.pending.release();
+      this.redo();
+    }
     this.scrollTo(0);
   }
 
@@ -198,8 +235,10 @@ export class RequestList {
 
   private updateNewAbove(): void {
     const above = Math.floor(this.top / LIST_ROW_HEIGHT);
-    toggle(this.newAbove, above > 0);
-    setText(this.newAbove, `↑ ${above} newer`);
+    toggle(this.newAbove, above > 0 || this.waiting > 0);
+    setText(this.newAbove, this.waiting > 0 ? `${this.waiting} new ↑` : `↑ ${above} newer`);
+    setAttr(this.newAbove, "data-waiting", String(this.waiting));
+    this.newAbove.title = this.waiting > 0 ? "Requests that arrived while you were reading the list: show them" : "Back to the newest requests";
   }
 
   /** What to keep in place: the selected row when it is in view, else the first visible one. */
@@ -225,18 +264,21 @@ export class RequestList {
     const method = h("span", { class: "badge method" });
     const status = h("span", { class: "badge status" });
     const path = h("span", { class: "row-path" });
+    const query = h("span", { class: "row-query" });
     const duration = h("span", { class: "row-duration" });
     const barFill = h("span", { class: "row-bar-fill" });
     const queries = h("span", { class: "row-queries" });
     const nplus1 = h("span", { class: "badge nplus1", text: "N+1", title: "N+1 queries" });
     const error = h("span", { class: "row-error", text: "⚠", title: "error" });
+    const when = h("span", { class: "row-when" });
+    const user = h("span", { class: "row-user" });
     const el = h(
       "div",
       { class: "request-row", testid: "request-row", attrs: { role: "option" } },
-      h("div", { class: "row-line" }, method, status, path),
-      h("div", { class: "row-line row-meta" }, duration, h("span", { class: "row-bar" }, barFill), queries, nplus1, error),
+      h("div", { class: "row-line" }, method, status, path, query, when),
+      h("div", { class: "row-line row-meta" }, duration, h("span", { class: "row-bar" }, barFill), queries, nplus1, error, user),
     );
-    return { el, method, status, path, duration, barFill, queries, nplus1, error, entry: null, index: -1 };
+    return { el, method, status, path, query, duration, barFill, queries, nplus1, error, when, user, entry: null, index: -1 };
   }
 
   private fillRow(r: RowEls, e: TraceEntry, index: number): void {
@@ -272,7 +314,14 @@ export class RequestList {
     toggle(r.status, !(websocket && row.status === null && !running));
     const name = rowText(row);
     setText(r.path, name);
-    r.path.title = `${websocket ? "websocket " : `${row.method} `}${name}${row.view ? `\n${row.view}` : ""}`;
+    r.path.title = `${websocket ? "websocket " : `${row.method} `}${name}${row.query ? `?${row.query}` : ""}${row.view ? `\n${row.view}` : ""}`;
+    setText(r.query, row.query ? `?${row.query}` : "");
+    toggle(r.query, row.query !== "");
+    setText(r.when, formatTimeOfDay(row.started_at));
+    r.when.title = row.started_at;
+    setText(r.user, row.user ?? "");
+    r.user.title = row.user ? `user ${row.user}` : "";
+    toggle(r.user, row.user !== null);
     setText(r.duration, running ? "running" : formatDuration(row.duration_ns));
     r.barFill.style.width = running ? "100%" : `${Math.max(1, ((row.duration_ns ?? 0) / this.slowest) * 100).toFixed(1)}%`;
     setText(r.queries, `${row.queries} q · ${row.duplicates} dup`);

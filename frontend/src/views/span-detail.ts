@@ -7,6 +7,7 @@ import { callChain, templateStackOf } from "../lib/call-chain";
 import { stackOf } from "../lib/summary";
 import type { Frame, Span, TemplateAttrs, Trace } from "../lib/trace-format";
 import { h, kvTable } from "./dom";
+import { responseBodySection } from "./response-body";
 import { renderSql } from "./sql-view";
 import { workbenchSections, type ExplainContext } from "./sql-workbench";
 
@@ -212,7 +213,9 @@ function requestSections(t: Trace): HTMLElement[] {
         ]),
       ),
     );
-    if (Object.keys(t.response.headers).length) out.push(section("Response headers", kvTable(Object.entries(t.response.headers))));
+    if (Object.keys(t.response.headers).length) out.push(section("Response headers", kvTable(Object.entries(t.response.headers), "response-headers")));
+    const body = responseBodySection(t.response);
+    if (body) out.push(body);
   }
   if (t.dropped.spans > 0) out.push(h("p", { class: "detail-warn", text: `${t.dropped.spans} spans not kept (${t.dropped.reason ?? "limit reached"})` }));
   return out;

@@ -15,6 +15,8 @@ export interface TopBarActions {
   openFile(file: File): void;
   /** Compare the open trace with another one (views/compare-view.ts). */
   compare(): void;
+  /** Empties the list, here and on the server. */
+  clear(): void;
 }
 
 const PILL_TEXT: Record<ConnectionState, string> = {
@@ -38,7 +40,7 @@ export function pillState(s: Pick<AppState, "connection" | "layer" | "layerError
 }
 
 export const FILTER_HELP =
-  "Filter requests: path text, status:5xx, status:404, method:post, has:n+1, has:error, has:dup, is:running, slower:200ms, faster:5ms, kind:websocket, kind:request; prefix - to negate";
+  "Filter requests: path or query text, status:5xx, status:404, status:400-499, method:post, view:book_list, url:book-list, sql:shop_author, template:_card.html, user:alice, slower:200ms, faster:5ms, after:14:02, before:14:10, since:5m, has:n+1, has:error, has:dup, has:user, is:running, kind:websocket; prefix - to negate";
 
 export class TopBar {
   readonly el: HTMLElement;
@@ -50,6 +52,8 @@ export class TopBar {
   private readonly pausedNote: HTMLElement;
   private readonly dropped: HTMLElement;
   private readonly missed: HTMLElement;
+  /** What the filter did not understand, beside the box. */
+  private readonly filterReport: HTMLElement;
   private readonly save: HTMLAnchorElement;
   private readonly fileInput: HTMLInputElement;
   private readonly compare: HTMLButtonElement;
@@ -72,9 +76,13 @@ export class TopBar {
       class: "filter",
       testid: "filter-input",
       title: FILTER_HELP,
-      attrs: { type: "search", placeholder: "Filter  ( / )   books status:5xx has:n+1 -has:error slower:200ms", "aria-label": "Filter requests", spellcheck: "false", autocomplete: "off" },
+      attrs: { type: "search", placeholder: "Filter  ( / )   books status:5xx sql:author user:alice since:5m", "aria-label": "Filter requests", spellcheck: "false", autocomplete: "off" },
     });
     this.filterInput.addEventListener("input", () => actions.setFilter(this.filterInput.value));
+    this.filterReport = h("span", { class: "filter-report", testid: "filter-errors", attrs: { role: "status", "aria-live": "polite" } });
+    this.filterReport.hidden = true;
+    const clear = h("button", { class: "btn", testid: "clear-button", text: "Clear", title: "Remove every recorded request, from this list and from the server", attrs: { type: "button" } });
+    clear.addEventListener("click", () => actions.clear());
     this.dropped = h("span", { class: "dropped", testid: "dropped-events", title: "Events the server could not send (the dashboard fell behind or the buffer was full)" });
     this.dropped.hidden = true;
     this.missed = h("span", { class: "missed", testid: "missed-events", attrs: { role: "status" }, title: "Live events the server did not send to this page because it read them too slowly (the rows and traces are still on the server: open them)" });
@@ -107,6 +115,8 @@ export class TopBar {
       this.pause,
       this.pausedNote,
       this.filterInput,
+      this.filterReport,
+      clear,
       this.dropped,
       this.missed,
       h("span", { class: "spacer" }),
@@ -144,6 +154,9 @@ export class TopBar {
     const errors = parseFilter(s.filterText).errors;
     this.filterInput.classList.toggle("invalid", errors.length > 0);
     this.filterInput.title = errors.length ? `${errors.join("\n")}\n\n${FILTER_HELP}` : FILTER_HELP;
+    toggle(this.filterReport, errors.length > 0);
+    setText(this.filterReport, errors.length ? `Not understood: ${errors.join("; ")}` : "");
+    this.filterReport.title = errors.join("\n");
     this.updateSave(s, apiBase);
     this.exportMenu.update(s.open, apiBase);
     toggle(this.compare, !!s.open?.base && s.open.base.duration_ns !== null);
