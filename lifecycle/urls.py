@@ -14,5 +14,6 @@ app_name = "lifecycle"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("api/traces/", views.api_traces, name="api-traces"),
+    path("api/traces/clear/", views.api_clear, name="api-clear"),  # before <trace_id>: "clear" is not an id
     path("api/traces/<str:trace_id>/", views.api_trace, name="api-trace"),
 ]

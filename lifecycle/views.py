@@ -18,6 +18,7 @@ from importlib.util import find_spec
 from typing import Any
 
 from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.shortcuts import render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -25,7 +26,8 @@ from django.urls import get_script_prefix, reverse
 from django.utils.html import escape
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_http_methods
 
 from lifecycle import conf, policy, store
 from lifecycle.access import AccessContext, cross_site, refused
@@ -47,20 +49,22 @@ _FALLBACK_PAGE = """<!doctype html>
 """
 
 
-def dashboard_config() -> dict[str, Any]:
+def dashboard_config(request=None) -> dict[str, Any]:
     """The page's config, rendered with ``json_script`` as ``lifecycle-config``.
 
     ``live`` is False where the websocket cannot carry live events: Channels is not installed, or no
     channel layer is configured for lifecycle (``LIFECYCLE["CHANNEL_LAYER"]`` None, or an alias
     without a layer), decided exactly as the publisher decides whether to publish. The page then polls
     ``api/traces/`` instead of opening a websocket; ``channels`` tells it which of the two to explain.
+    ``csrfToken`` (with ``request``): what the page sends as ``X-CSRFToken`` with its POST requests.
     """
     base = reverse("lifecycle:dashboard")
     live = get_publisher().has_layer()
     return {"wsUrl": get_script_prefix() + WS_PATH, "apiBase": base + "api/", "version": CONFIG_VERSION,
             "maxTraceBytes": conf.get("DASHBOARD_MAX_TRACE_BYTES"), "maxSpans": conf.get("DASHBOARD_MAX_SPANS"),
             "maxDepth": conf.get("DASHBOARD_MAX_DEPTH"), "live": live,
-            "channels": live or find_spec("channels") is not None}
+            "channels": live or find_spec("channels") is not None,
+            **({"csrfToken": get_token(request)} if request is not None else {})}
 
 
 def _forbidden(page: bool, reason: str) -> HttpResponse:
@@ -70,9 +74,23 @@ def _forbidden(page: bool, reason: str) -> HttpResponse:
     return JsonResponse({"error": reason}, status=403)
 
 
-def guarded(*, page: bool = False):
+class _CsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check, answering a failure in JSON (whether or not the site runs the middleware)."""
+
+    def _reject(self, request, reason):
+        return JsonResponse({"error": f"CSRF check failed: {reason}. Send the dashboard config's csrfToken as the "
+                                      "X-CSRFToken header."}, status=403)
+
+
+def _csrf_refusal(request, view) -> HttpResponse | None:
+    return _CsrfCheck(lambda r: HttpResponse()).process_view(request, view, (), {})
+
+
+def guarded(*, page: bool = False, methods: tuple[str, ...] = ("GET", "HEAD")):
     """404 where lifecycle is off; refuse other sites' pages and viewers the access callback refuses;
-    harden what is sent."""
+    harden what is sent. ``methods``: those the view answers (others get 405); a view taking POST also
+    gets Django's CSRF check, answered in JSON."""
+    unsafe = any(m not in ("GET", "HEAD", "OPTIONS", "TRACE") for m in methods)
 
     def decorate(view):
         @functools.wraps(view)
@@ -81,6 +99,8 @@ def guarded(*, page: bool = False):
                 response = _forbidden(page, "cross-origin request refused")
             elif (reason := refused(AccessContext.from_request(request))) is not None:
                 response = _forbidden(page, reason)
+            elif unsafe and (refusal := _csrf_refusal(request, view)) is not None:
+                response = refusal
             else:
                 response = view(request, *args, **kwargs)
             response["X-Content-Type-Options"] = "nosniff"
@@ -90,7 +110,7 @@ def guarded(*, page: bool = False):
             response["Referrer-Policy"] = "same-origin"
             return response
 
-        hardened = never_cache(require_safe(wrapper))
+        hardened = never_cache(require_http_methods(list(methods))(wrapper))
 
         @functools.wraps(view)
         def switched(request, *args, **kwargs):
@@ -104,8 +124,9 @@ def guarded(*, page: bool = False):
 
 
 @guarded(page=True)
+@ensure_csrf_cookie
 def dashboard(request):
-    config = dashboard_config()
+    config = dashboard_config(request)
     try:
         get_template(TEMPLATE)
     except TemplateDoesNotExist:
@@ -130,24 +151,46 @@ def api_traces(request):
         limit = int(limit)
     publisher = get_publisher()
     return JsonResponse({"traces": store.recent(limit), "dropped_events": publisher.dropped_events,
-                         "publisher": publisher.stats()})
+                         "publisher": publisher.stats(), "store": store.stats()})
 
 
 @guarded()
 def api_trace(request, trace_id: str):
     """The full trace JSON; ``?download=1`` makes it an attachment with a readable file name."""
-    data = store.get_json(trace_id)
+    try:
+        data = store.get_json(trace_id)
+    except store.StoreError as exc:
+        return JsonResponse({"error": str(exc)}, status=503)
     if data is None:
-        return JsonResponse(
-            {"error": f"no trace {trace_id!r} in this process's recent-trace store (it keeps the last "
-                      "RECENT_TRACES traces that this server process recorded; with several processes, a trace "
-                      "recorded by another one is not here)"},
-            status=404,
-        )
+        return JsonResponse({"error": not_found(trace_id)}, status=404)
     response = HttpResponse(data, content_type="application/json")
     if request.GET.get("download") not in (None, "", "0", "false"):
         response["Content-Disposition"] = content_disposition_header(True, download_filename(trace_id))
     return response
+
+
+def not_found(trace_id: str) -> str:
+    """Why ``trace_id`` is not served: where traces are kept and for how long."""
+    backend = store.backend()
+    kept = "the RECENT_TRACES newest"
+    if conf.get("TRACE_MAX_AGE") is not None:
+        kept += " of the last TRACE_MAX_AGE seconds"
+    if not backend.shared:
+        return (f"no trace {trace_id!r} in this process's memory (it keeps {kept} traces that this server process "
+                "recorded; with several processes, a trace recorded by another one is not here: set "
+                "LIFECYCLE['TRACE_STORE'] to 'sqlite' or 'redis' to share them)")
+    return (f"no trace {trace_id!r} in the trace store, {backend.describe()} (it keeps {kept} traces of every "
+            "process that shares it; it may have been cleared or pushed out by newer ones)")
+
+
+@guarded(methods=("POST",))
+def api_clear(request):
+    """``POST``: forget every recorded trace, in every process sharing the trace store."""
+    try:
+        store.clear()
+    except store.StoreError as exc:
+        return JsonResponse({"error": str(exc)}, status=503)
+    return JsonResponse({"cleared": True})
 
 
 def download_filename(trace_id: str) -> str:

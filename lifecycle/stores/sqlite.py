@@ -1,0 +1,170 @@
+"""``SQLiteStore``: a SQLite file of its own (never the site's database), shared by the processes of one machine.
+
+WAL mode, so that the server processes' writers and the readers (the dashboard, ``manage.py lifecycle
+traces``) do not wait for each other; one connection per thread and process.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from lifecycle.safety import report
+from lifecycle.stores.base import Entry, StoreError, TraceStore, checked_row, checked_trace, project_key
+
+SCHEMA_VERSION = 1
+# Written in the file, so that another program's SQLite file is never taken for (and pruned as) ours.
+APPLICATION_ID = 0x4C494643  # "LIFC"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS traces (id TEXT PRIMARY KEY, added_at REAL NOT NULL, row BLOB NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS traces_added_at ON traces (added_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
+"""
+
+
+def default_path() -> Path:
+    """``<temp dir>/django-request-lifecycle/<project>-<hash>.sqlite3``: one file per project, kept across
+    restarts, outside the project (nothing to ignore in git)."""
+    return Path(tempfile.gettempdir()) / "django-request-lifecycle" / f"{project_key()}.sqlite3"
+
+
+class SQLiteStore(TraceStore):
+    """Options: ``path``, the file (default: :func:`default_path`); its folder is created if missing."""
+
+    def __init__(self, *, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path = Path(path) if path is not None else default_path()
+        self._local = threading.local()
+
+    def describe(self) -> str:
+        return f"the SQLite file {self.path}"
+
+    def _connect(self) -> sqlite3.Connection:
+        local = self._local
+        if getattr(local, "pid", None) == os.getpid() and local.conn is not None:
+            return local.conn
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+            try:
+                self._prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the trace store, {self.describe()}: {exc}") from None
+        local.pid, local.conn = os.getpid(), conn
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        # Where WAL cannot work (a network file system) SQLite keeps its default journal: slower, still right.
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("BEGIN IMMEDIATE")  # one process at a time looks at (and creates) the schema
+        try:
+            application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if tables and application_id != APPLICATION_ID:
+                raise StoreError(f"{self.describe()} is not a lifecycle trace store (another program's database?); "
+                                 "set LIFECYCLE['TRACE_STORE_OPTIONS'] = {'path': ...} to a file of its own")
+            if tables and version > SCHEMA_VERSION:
+                raise StoreError(f"{self.describe()} was written by a newer django-request-lifecycle (store "
+                                 f"version {version}, this one reads {SCHEMA_VERSION}); delete it or set another path")
+            if not tables:
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _run(self, what: str, fn):
+        try:
+            return fn(self._connect())
+        except StoreError:
+            raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"{what} {self.describe()} failed: {type(exc).__name__}: {exc}") from None
+
+    def write(self, entries: list[Entry]) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO traces (id, added_at, row, data) VALUES (?, ?, ?, ?)",
+                    [(e.id, e.added_at, _row_json(e.row), e.data) for e in entries],
+                )
+                if self.max_age is not None:
+                    conn.execute("DELETE FROM traces WHERE added_at < ?", (self.cutoff(),))
+                conn.execute("DELETE FROM traces WHERE id NOT IN "
+                             "(SELECT id FROM traces ORDER BY added_at DESC LIMIT ?)", (self.max_traces,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        self._run("writing to", run)
+
+    def recent(self, limit: int) -> list[tuple[float, dict[str, Any]]]:
+        rows = self._run("reading", lambda conn: conn.execute(
+            "SELECT id, added_at, row FROM traces WHERE added_at >= ? ORDER BY added_at DESC LIMIT ?",
+            (self.cutoff(), max(0, limit))).fetchall())
+        out = []
+        for trace_id, added_at, raw in rows:
+            row = checked_row(raw, trace_id)
+            if row is None or not isinstance(added_at, (int, float)):
+                report("reading a damaged trace store row",
+                       StoreError(f"trace {trace_id!r} in {self.describe()} has a damaged list row; left out"))
+                continue
+            out.append((float(added_at), row))
+        return out
+
+    def get_json(self, trace_id: str) -> bytes | None:
+        found = self._run("reading", lambda conn: conn.execute(
+            "SELECT data FROM traces WHERE id = ? AND added_at >= ?", (trace_id, self.cutoff())).fetchone())
+        if found is None:
+            return None
+        data = found[0]
+        if isinstance(data, str):
+            data = data.encode()
+        if not isinstance(data, bytes):
+            raise StoreError(f"trace {trace_id!r} in {self.describe()} is damaged: its data is a "
+                             f"{type(data).__name__}, not JSON")
+        return checked_trace(data, trace_id, self.describe())
+
+    def cleared_at(self) -> float:
+        found = self._run("reading", lambda conn: conn.execute(
+            "SELECT value FROM meta WHERE key = 'cleared_at'").fetchone())
+        return float(found[0]) if found and isinstance(found[0], (int, float)) else 0.0
+
+    def clear(self) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("DELETE FROM traces")
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('cleared_at', ?)", (time.time(),))
+            conn.execute("COMMIT")
+
+        self._run("clearing", run)
+
+    def close(self) -> None:
+        super().close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            conn.close()
+            self._local.conn = None
+
+
+def _row_json(row: dict[str, Any]) -> bytes:
+    import orjson
+
+    return orjson.dumps(row, default=str)
