@@ -25,7 +25,8 @@ from lifecycle.stores import Entry, StoreError, TraceStore, from_settings
 from lifecycle.stores.memory import MemoryStore
 from lifecycle.trace import Trace
 
-__all__ = ["RecentTraces", "StoreError", "add", "backend", "clear", "flush", "get", "get_json", "recent", "size"]
+__all__ = ["RecentTraces", "StoreError", "add", "backend", "backend_error", "clear", "flush", "get", "get_json",
+           "recent", "size", "stats"]
 
 
 class RecentTraces:
@@ -179,3 +180,9 @@ stats = _default.stats
 def backend() -> TraceStore:
     """The backend this process's traces go to (``LIFECYCLE["TRACE_STORE"]``)."""
     return _default.backend
+
+
+def backend_error() -> str | None:
+    """Why the configured backend could not be made (this process then keeps its traces in memory only)."""
+    _default.backend  # noqa: B018 - made on first use
+    return _default.backend_error
