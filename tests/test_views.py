@@ -215,9 +215,12 @@ def test_dashboard_page_carries_its_config():
     match = re.search(r'<script id="lifecycle-config" type="application/json">(.*?)</script>',
                       response.content.decode(), re.S)
     assert match, "the page must render its config with json_script"
-    assert json.loads(match.group(1)) == {"wsUrl": "/__lifecycle__/ws/", "apiBase": "/__lifecycle__/api/",
-                                          "version": 1, "maxTraceBytes": 50_000_000, "maxSpans": 50_000,
-                                          "maxDepth": 256, "live": True, "channels": True}
+    config = json.loads(match.group(1))
+    # The token the page sends as X-CSRFToken with its POST requests (api/traces/clear/).
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", config.pop("csrfToken"))
+    assert config == {"wsUrl": "/__lifecycle__/ws/", "apiBase": "/__lifecycle__/api/",
+                      "version": 1, "maxTraceBytes": 50_000_000, "maxSpans": 50_000,
+                      "maxDepth": 256, "live": True, "channels": True}
 
 
 def test_the_dashboards_own_requests_are_not_recorded():
