@@ -12,7 +12,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
-from lifecycle import store
 from lifecycle.store import RecentTraces
 from lifecycle.stores.sqlite import SQLiteStore
 from lifecycle.trace import Trace

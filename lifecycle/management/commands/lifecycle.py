@@ -12,6 +12,7 @@ or Redis), so it sees what they recorded; with the memory store there is nothing
 from __future__ import annotations
 
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +112,9 @@ class Command(BaseCommand):
 def _exporter() -> tuple[Any, list[str]]:
     """``lifecycle.export`` and its formats, or None and ``["json"]`` where it is not installed."""
     try:
-        from lifecycle import export
+        export = import_module("lifecycle.export")
     except ModuleNotFoundError as exc:
-        if exc.name not in ("lifecycle.export",):
+        if exc.name != "lifecycle.export":
             raise
         return None, ["json"]
     return export, list(export.formats())
