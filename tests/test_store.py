@@ -206,7 +206,21 @@ def test_the_settings_choose_the_store(db_file):
     assert sqlite3.connect(db_file).execute("SELECT id FROM traces").fetchall() == [("aeae000000000001",)]
 
 
-def test_the_default_store_is_a_sqlite_file_of_the_project_in_the_temp_folder(settings):
+def test_under_pytest_the_default_store_is_memory():
+    from lifecycle.stores import selected
+
+    with override_settings(LIFECYCLE={"TRACE_STORE": None}):
+        assert selected() == "lifecycle.stores.memory.MemoryStore"  # a test run leaves the project's store alone
+
+
+@pytest.fixture
+def outside_pytest(monkeypatch):
+    from lifecycle.replay import _pytest_state
+
+    monkeypatch.setattr(_pytest_state, "running", False)
+
+
+def test_the_default_store_is_a_sqlite_file_of_the_project_in_the_temp_folder(settings, outside_pytest):
     from lifecycle import conf
     from lifecycle.stores import selected
     from lifecycle.stores.sqlite import default_path
@@ -220,7 +234,7 @@ def test_the_default_store_is_a_sqlite_file_of_the_project_in_the_temp_folder(se
         assert str(path) != str(settings.DATABASES["default"]["NAME"])
 
 
-def test_with_a_redis_channel_layer_the_default_store_is_its_redis():
+def test_with_a_redis_channel_layer_the_default_store_is_its_redis(outside_pytest):
     from lifecycle.stores import selected
     from lifecycle.stores.redis import channel_layer_url
 

@@ -7,8 +7,9 @@
   reaches it.
 
 ``None`` (the default) is ``"redis"`` where lifecycle publishes on a ``channels_redis`` layer (its Redis),
-else ``"sqlite"``. A backend of your own subclasses :class:`~lifecycle.stores.base.TraceStore` and is named
-by its dotted path; ``TRACE_STORE_OPTIONS`` are keyword arguments of the class.
+else ``"sqlite"``; under pytest (lifecycle's plugin) it is ``"memory"``. A backend of your own subclasses
+:class:`~lifecycle.stores.base.TraceStore` and is named by its dotted path; ``TRACE_STORE_OPTIONS`` are
+keyword arguments of the class.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def selected() -> str:
     from lifecycle import conf
 
     name = conf.get("TRACE_STORE")
+    if name is None and _under_pytest():
+        name = "memory"
     if name is None:
         from lifecycle.stores.redis import channel_layer_url
 
@@ -78,3 +81,10 @@ def from_settings() -> TraceStore:
             f"LIFECYCLE['TRACE_STORE_OPTIONS'] = {options!r} does not suit {cls.__name__} ({exc}).") from None
     except (StoreError, ValueError) as exc:
         raise ImproperlyConfigured(f"LIFECYCLE['TRACE_STORE'] = {path!r}: {exc}") from None
+
+
+def _under_pytest() -> bool:
+    import sys
+
+    state = sys.modules.get("lifecycle.replay._pytest_state")
+    return bool(getattr(state, "running", False))
