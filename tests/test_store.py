@@ -245,6 +245,23 @@ def test_with_a_redis_channel_layer_the_default_store_is_its_redis(outside_pytes
         assert channel_layer_url() == "redis://cache.internal:6380/2"
 
 
+def test_the_default_file_lies_in_a_folder_only_its_user_can_read(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    backend = SQLiteStore()
+    folder = backend.path.parent
+    assert folder.parent == tmp_path and folder.name.startswith("django-request-lifecycle-")
+    worker(backend).add(sample("a1a1000000000001"))
+    assert backend.flush(10)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    backend.close()
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # a folder of that name made by another user is refused
+        os.chown(folder, 12345, 12345)
+        with pytest.raises(StoreError, match="belongs to another user"):
+            SQLiteStore().recent(1)
+
+
 @pytest.mark.parametrize(("value", "options", "says"), [
     ("lifecycle.stores.nope.Store", {}, "cannot be imported"),
     ("lifecycle.trace.Trace", {}, "expected a subclass of lifecycle.stores.TraceStore"),

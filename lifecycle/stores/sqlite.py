@@ -7,6 +7,7 @@ traces``) do not wait for each other; one connection per thread and process.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -29,9 +30,30 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
 
 
 def default_path() -> Path:
-    """``<temp dir>/django-request-lifecycle/<project>-<hash>.sqlite3``: one file per project, kept across
-    restarts, outside the project (nothing to ignore in git)."""
-    return Path(tempfile.gettempdir()) / "django-request-lifecycle" / f"{project_key()}.sqlite3"
+    """``<temp dir>/django-request-lifecycle-<user>/<project>-<hash>.sqlite3``: one file per project, kept
+    across restarts, outside the project (nothing to ignore in git), in a folder only its user can read."""
+    return Path(tempfile.gettempdir()) / f"django-request-lifecycle-{_user()}" / f"{project_key()}.sqlite3"
+
+
+def _user() -> str:
+    try:
+        import getpass
+
+        name = getpass.getuser()
+    except Exception:  # no user name (a container's numeric uid): the id
+        name = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name) or "user"
+
+
+def _private_folder(folder: Path) -> None:
+    """Make ``folder`` readable by this user only; refuse one that another user made (a shared temp dir)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if hasattr(os, "getuid"):
+        info = folder.lstat()
+        if folder.is_symlink() or info.st_uid != os.getuid():
+            raise OSError(f"{folder} belongs to another user; set LIFECYCLE['TRACE_STORE_OPTIONS'] = {{'path': ...}}")
+        if info.st_mode & 0o077:
+            folder.chmod(0o700)
 
 
 class SQLiteStore(TraceStore):
@@ -40,6 +62,7 @@ class SQLiteStore(TraceStore):
     def __init__(self, *, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.path = Path(path) if path is not None else default_path()
+        self._private = path is None
         self._local = threading.local()
 
     def describe(self) -> str:
@@ -50,7 +73,10 @@ class SQLiteStore(TraceStore):
         if getattr(local, "pid", None) == os.getpid() and local.conn is not None:
             return local.conn
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self._private:
+                _private_folder(self.path.parent)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
             try:
                 self._prepare(conn)
