@@ -7,7 +7,8 @@ whose one sentence says which rule refused and how to allow it, and nothing abou
 from another site's page (``lifecycle.access.cross_site``) is refused the same way, so that no CORS
 setting of the site can make the JSON readable elsewhere. Responses are never cached, never framed by
 another page, and JSON is served with ``nosniff`` and ``Cross-Origin-Resource-Policy: same-origin``
-(never readable as a script).
+(never readable as a script). The one POST endpoint (``api/traces/clear/``) also needs Django's CSRF token,
+which the page's config carries.
 """
 
 from __future__ import annotations

@@ -278,6 +278,12 @@ def test_a_bad_store_setting_is_reported_by_the_checks_and_traces_stay_in_memory
         assert says in store.backend_error()
 
 
+def test_a_bad_age_bound_is_reported():
+    with override_settings(LIFECYCLE={"TRACE_MAX_AGE": "a week"}):
+        errors = [e for e in run_checks() if e.id == "lifecycle.E003"]
+    assert len(errors) == 1 and "TRACE_MAX_AGE" in errors[0].msg
+
+
 # -- Redis -----------------------------------------------------------------------------------------------
 
 

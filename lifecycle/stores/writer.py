@@ -21,6 +21,9 @@ from lifecycle.safety import report
 
 _writers: weakref.WeakSet[Writer] = weakref.WeakSet()
 EXIT_FLUSH_SECONDS = 2.0
+# Seconds the writer waits after a first entry for more, so that a busy server's traces go in a few
+# transactions rather than one each (and its thread wakes once per batch, not per request).
+LINGER = 0.05
 
 
 class Writer:
@@ -41,6 +44,7 @@ class Writer:
         self._pending: list[Any] = []
         self._inflight = 0
         self._closing = False
+        self._hurry = False  # flush() waits: write without lingering
         self._thread: threading.Thread | None = None
 
     def submit(self, item: Any) -> None:
@@ -56,7 +60,8 @@ class Writer:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=f"lifecycle-{self.name}-writer", daemon=True)
                 self._thread.start()
-            self._cond.notify_all()
+            if len(self._pending) == 1:  # the writer waits for a first entry; later ones wait for the linger
+                self._cond.notify_all()
 
     def _run(self) -> None:
         while True:
@@ -65,6 +70,10 @@ class Writer:
                     self._cond.wait()
                 if not self._pending:
                     return
+                deadline = time.monotonic() + LINGER
+                while not (self._closing or self._hurry) and (remaining := deadline - time.monotonic()) > 0:
+                    self._cond.wait(remaining)
+                self._hurry = False
             with self._io:
                 with self._cond:
                     batch, self._pending = self._pending, []
@@ -85,6 +94,8 @@ class Writer:
         """Wait until everything submitted is written (or failed); False if ``timeout`` passed first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
+            self._hurry = True
+            self._cond.notify_all()
             while self._pending or self._inflight:
                 if self._thread is None or not self._thread.is_alive():
                     return False
