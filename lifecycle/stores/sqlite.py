@@ -132,8 +132,12 @@ class SQLiteStore(TraceStore):
                 )
                 if self.max_age is not None:
                     conn.execute("DELETE FROM traces WHERE added_at < ?", (self.cutoff(),))
-                conn.execute("DELETE FROM traces WHERE id NOT IN "
-                             "(SELECT id FROM traces ORDER BY added_at DESC LIMIT ?)", (self.max_traces,))
+                if self.max_traces == 0:
+                    conn.execute("DELETE FROM traces")
+                else:  # by the added_at index (a NOT IN of the newest ids costs several times more)
+                    conn.execute("DELETE FROM traces WHERE added_at < "
+                                 "(SELECT added_at FROM traces ORDER BY added_at DESC LIMIT 1 OFFSET ?)",
+                                 (self.max_traces - 1,))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
