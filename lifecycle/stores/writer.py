@@ -94,8 +94,9 @@ class Writer:
         """Wait until everything submitted is written (or failed); False if ``timeout`` passed first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            self._hurry = True
-            self._cond.notify_all()
+            if self._pending:
+                self._hurry = True
+                self._cond.notify_all()
             while self._pending or self._inflight:
                 if self._thread is None or not self._thread.is_alive():
                     return False
