@@ -175,15 +175,14 @@ def api_trace(request, trace_id: str):
 def not_found(trace_id: str) -> str:
     """Why ``trace_id`` is not served: where traces are kept and for how long."""
     backend = store.backend()
-    kept = "the RECENT_TRACES newest"
-    if conf.get("TRACE_MAX_AGE") is not None:
-        kept += " of the last TRACE_MAX_AGE seconds"
+    age = ", none older than TRACE_MAX_AGE seconds" if conf.get("TRACE_MAX_AGE") is not None else ""
     if not backend.shared:
-        return (f"no trace {trace_id!r} in this process's memory (it keeps {kept} traces that this server process "
-                "recorded; with several processes, a trace recorded by another one is not here: set "
-                "LIFECYCLE['TRACE_STORE'] to 'sqlite' or 'redis' to share them)")
-    return (f"no trace {trace_id!r} in the trace store, {backend.describe()} (it keeps {kept} traces of every "
-            "process that shares it; it may have been cleared or pushed out by newer ones)")
+        return (f"no trace {trace_id!r} in this process's memory (it keeps the RECENT_TRACES newest traces this "
+                f"server process recorded{age}; with several processes, a trace recorded by another one is not "
+                "here: set LIFECYCLE['TRACE_STORE'] to 'sqlite' or 'redis' to share them)")
+    return (f"no trace {trace_id!r} in the trace store, {backend.describe()} (it keeps the RECENT_TRACES newest "
+            f"traces of every process that shares it{age}; this one may have been cleared or pushed out by newer "
+            "ones)")
 
 
 @guarded(methods=("POST",))
