@@ -52,9 +52,11 @@ def db_file(tmp_path) -> Path:
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     if not REDIS_URL:
-        reason = "REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379/0): Redis store test skipped"
-        print(reason)
-        pytest.skip(reason)
+        reason = "REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379/0)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: on CI the Redis store tests must run")
+        print(f"{reason}: Redis store test skipped")
+        pytest.skip(f"{reason}: Redis store test skipped")
     import redis
 
     prefix = f"lifecycle-test:{uuid.uuid4().hex[:12]}"
@@ -287,6 +289,7 @@ def test_a_bad_age_bound_is_reported():
 # -- Redis -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.redis
 def test_two_workers_on_redis_see_each_others_traces(redis_prefix):
     a, b = worker(redis_store(redis_prefix)), worker(redis_store(redis_prefix))
     a.add(sample("baba000000000001", "/from/a/"))
@@ -299,6 +302,7 @@ def test_two_workers_on_redis_see_each_others_traces(redis_prefix):
     assert ids(b) == [] and b.get_json("baba000000000002") is None
 
 
+@pytest.mark.redis
 def test_redis_keeps_the_newest_and_drops_the_old(redis_prefix):
     a = worker(redis_store(redis_prefix, max_traces=2, max_age=60))
     for n in range(3):
