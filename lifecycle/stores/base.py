@@ -43,7 +43,8 @@ class TraceStore:
     def __init__(self, *, max_traces: int = 100, max_age: float | None = None, queue_size: int = 1000) -> None:
         self.max_traces = max(0, int(max_traces))
         self.max_age = max_age
-        self.writer = Writer(self._write_batch, queue_size=queue_size, name=type(self).__name__)
+        self.writer = Writer(self._write_batch, queue_size=queue_size, name=type(self).__name__,
+                             done=self._writer_done)
 
     # -- for lifecycle.store -------------------------------------------------------------------------------
 
@@ -70,6 +71,9 @@ class TraceStore:
 
     def _write_batch(self, entries: list[Entry]) -> None:
         self.write(entries)
+
+    def _writer_done(self) -> None:
+        """Called in the writer thread as it ends (after :meth:`close`): release what it holds."""
 
     # -- what a backend implements -------------------------------------------------------------------------
 

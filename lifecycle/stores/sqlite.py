@@ -10,7 +10,6 @@ import os
 import re
 import sqlite3
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -63,15 +62,13 @@ class SQLiteStore(TraceStore):
         super().__init__(**kwargs)
         self.path = Path(path) if path is not None else default_path()
         self._private = path is None
-        self._local = threading.local()
+        self._ready = False  # the file's schema was checked (or made) by this instance
+        self._writer_conn: tuple[int, sqlite3.Connection] | None = None  # (pid, the writer thread's connection)
 
     def describe(self) -> str:
         return f"the SQLite file {self.path}"
 
-    def _connect(self) -> sqlite3.Connection:
-        local = self._local
-        if getattr(local, "pid", None) == os.getpid() and local.conn is not None:
-            return local.conn
+    def _open(self) -> sqlite3.Connection:
         try:
             if self._private:
                 _private_folder(self.path.parent)
@@ -79,20 +76,48 @@ class SQLiteStore(TraceStore):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
             try:
-                self._prepare(conn)
+                conn.execute("PRAGMA busy_timeout = 5000")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                if not self._ready:
+                    self._prepare(conn)
+                    self._ready = True
             except BaseException:
                 conn.close()
                 raise
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the trace store, {self.describe()}: {exc}") from None
-        local.pid, local.conn = os.getpid(), conn
         return conn
 
+    def _run(self, what: str, fn, *, writer: bool = False):
+        """``fn(connection)``: the writer thread keeps one connection; readers (request threads, which may be
+        short-lived) open one for the call and close it."""
+        try:
+            if writer:
+                held = self._writer_conn
+                if held is None or held[0] != os.getpid():
+                    self._writer_conn = held = (os.getpid(), self._open())
+                return fn(held[1])
+            conn = self._open()
+            try:
+                return fn(conn)
+            finally:
+                conn.close()
+        except StoreError:
+            raise
+        except sqlite3.Error as exc:
+            self._ready = False  # the file may have been deleted or replaced: check it again next time
+            if writer:
+                self._writer_done()  # and open a new connection for the next batch
+            raise StoreError(f"{what} {self.describe()} failed: {type(exc).__name__}: {exc}") from None
+
+    def _writer_done(self) -> None:
+        held, self._writer_conn = self._writer_conn, None
+        if held is not None and held[0] == os.getpid():
+            held[1].close()
+
     def _prepare(self, conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA busy_timeout = 5000")
         # Where WAL cannot work (a network file system) SQLite keeps its default journal: slower, still right.
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("BEGIN IMMEDIATE")  # one process at a time looks at (and creates) the schema
         try:
             application_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -113,14 +138,6 @@ class SQLiteStore(TraceStore):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-
-    def _run(self, what: str, fn):
-        try:
-            return fn(self._connect())
-        except StoreError:
-            raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"{what} {self.describe()} failed: {type(exc).__name__}: {exc}") from None
 
     def write(self, entries: list[Entry]) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -143,7 +160,7 @@ class SQLiteStore(TraceStore):
                 conn.execute("ROLLBACK")
                 raise
 
-        self._run("writing to", run)
+        self._run("writing to", run, writer=True)
 
     def recent(self, limit: int) -> list[tuple[float, dict[str, Any]]]:
         rows = self._run("reading", lambda conn: conn.execute(
@@ -185,14 +202,6 @@ class SQLiteStore(TraceStore):
             conn.execute("COMMIT")
 
         self._run("clearing", run)
-
-    def close(self) -> None:
-        super().close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
-            conn.close()
-            self._local.conn = None
-
 
 def _row_json(row: dict[str, Any]) -> bytes:
     import orjson

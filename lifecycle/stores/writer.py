@@ -27,8 +27,10 @@ LINGER = 0.05
 
 
 class Writer:
-    def __init__(self, write: Callable[[list[Any]], None], *, queue_size: int = 1000, name: str = "store") -> None:
+    def __init__(self, write: Callable[[list[Any]], None], *, queue_size: int = 1000, name: str = "store",
+                 done: Callable[[], None] | None = None) -> None:
         self._write = write
+        self._done = done
         self.queue_size = max(1, int(queue_size))
         self.name = name
         self.dropped = 0
@@ -64,6 +66,16 @@ class Writer:
                 self._cond.notify_all()
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            if self._done is not None:
+                try:
+                    self._done()
+                except Exception as exc:
+                    report(f"closing the trace store ({self.name})", exc)
+
+    def _loop(self) -> None:
         while True:
             with self._cond:
                 while not self._pending and not self._closing:
