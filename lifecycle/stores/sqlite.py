@@ -1,7 +1,7 @@
 """``SQLiteStore``: a SQLite file of its own (never the site's database), shared by the processes of one machine.
 
 WAL mode, so that the server processes' writers and the readers (the dashboard, ``manage.py lifecycle
-traces``) do not wait for each other; one connection per thread and process.
+traces``) do not wait for each other. The writer thread keeps its connection; a read opens one and closes it.
 """
 
 from __future__ import annotations
