@@ -59,12 +59,14 @@ def main() -> int:
     def store_info() -> str:
         if not recording:
             return ""
-        with store._lock:
-            entries = list(store._traces.values())
-        size = sum(len(data) for _, data in entries)
+        memory = store._default  # this process's traces in memory, in front of the trace store
+        with memory._lock:
+            entries = list(memory._ring.values())
+        size = sum(len(data) for _, _, data in entries)
         stats = get_publisher().stats()
-        return (f"  store {len(entries)}/{limit} traces, {size / 1024:.0f} KB JSON; publisher queued "
-                f"{stats['queued']}")
+        writer = store.stats()
+        return (f"  store {len(entries)}/{limit} traces, {size / 1024:.0f} KB JSON, writer queued "
+                f"{writer['queued']} dropped {writer['dropped']}; publisher queued {stats['queued']}")
 
     if args.tracemalloc:
         tracemalloc.start(10)

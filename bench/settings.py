@@ -13,7 +13,7 @@ from typing import Any
 
 MODE = os.environ.get("BENCH_MODE", "bare")
 MODES = ("bare", "bare2", "lifecycle", "lifecycle-live", "ddt", "silk", "otel", "kolo",
-         "lifecycle-nostack", "lifecycle-nolive", "lifecycle-pubonce")
+         "lifecycle-nostack", "lifecycle-nolive", "lifecycle-pubonce", "lifecycle-memstore")
 
 SECRET_KEY = "bench-only-not-secret"
 DEBUG = True
@@ -65,7 +65,8 @@ LOGGING_CONFIG = None
 
 if MODE.startswith("lifecycle"):
     # Defaults (STACK_DEPTH 5, RECENT_TRACES 100, LIVE_SPANS True): what a user gets out of the box.
-    # Two diagnostic variants isolate a cost: -nostack (STACK_DEPTH 0), -nolive (LIVE_SPANS False).
+    # Diagnostic variants isolate a cost: -nostack (STACK_DEPTH 0), -nolive (LIVE_SPANS False), -memstore (the
+    # memory trace store: no SQLite file written by the store's background thread).
     INSTALLED_APPS += ["channels", "lifecycle"]
     MIDDLEWARE.insert(0, "lifecycle.middleware.LifecycleMiddleware")
     # As the demo site: RedisPubSubChannelLayer when LIFECYCLE_REDIS_URL is set (bench/stream.py).
@@ -74,7 +75,12 @@ if MODE.startswith("lifecycle"):
         {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [_redis_url]}}
         if _redis_url else {"BACKEND": "channels.layers.InMemoryChannelLayer"})}
     LIFECYCLE: dict[str, Any] = {}
-    if MODE == "lifecycle-nostack":
+    if os.environ.get("BENCH_TMP"):  # the default SQLite trace store, in this run's folder
+        LIFECYCLE["TRACE_STORE_OPTIONS"] = {"path": os.path.join(os.environ["BENCH_TMP"], f"traces-{MODE}.sqlite3")}
+    if MODE == "lifecycle-memstore":
+        LIFECYCLE["TRACE_STORE"] = "memory"
+        LIFECYCLE.pop("TRACE_STORE_OPTIONS", None)
+    elif MODE == "lifecycle-nostack":
         LIFECYCLE["STACK_DEPTH"] = 0
     elif MODE == "lifecycle-nolive":
         LIFECYCLE["LIVE_SPANS"] = False

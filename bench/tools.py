@@ -348,6 +348,12 @@ class LifecycleNoLive(Lifecycle):
     name = "lifecycle-nolive"
 
 
+class LifecycleMemoryStore(Lifecycle):
+    """Diagnostic: ``TRACE_STORE`` "memory" (no SQLite file written in the background), to isolate its cost."""
+
+    name = "lifecycle-memstore"
+
+
 class LifecyclePublisherOnce(Lifecycle):
     """Diagnostic: the publisher decides once per trace whether span events can reach anyone.
 
@@ -373,6 +379,6 @@ class LifecyclePublisherOnce(Lifecycle):
 
 TOOLS: dict[str, type[Tool]] = {t.name: t for t in (Tool, Bare2, Lifecycle, LifecycleLive, DebugToolbar, Silk,
                                                       Otel, Kolo, LifecycleNoStack, LifecycleNoLive,
-                                                      LifecyclePublisherOnce)}
+                                                      LifecyclePublisherOnce, LifecycleMemoryStore)}
 PACKAGES = {"ddt": "debug_toolbar", "silk": "silk", "otel": "opentelemetry.instrumentation.django",
             "kolo": "kolo", "lifecycle-live": "channels"}

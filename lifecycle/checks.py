@@ -30,7 +30,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "REDACT_HEADERS": (list, tuple), "REDACT_WHOLE_NAMES": (list, tuple), "REDACT_SQL_PATTERNS": (list, tuple),
     "REPLAY_CHECKS": dict, "REPLAY_TIME_TOLERANCE": (int, float), "REPLAY_TIME_SLACK_MS": (int, float),
     "REPLAY_IGNORE_SQL": (list, tuple), "REPLAY_ACTUAL_DIR": (str, type(None)),
-    "REPLAY_RECORD_MODE": (str, type(None)),
+    "REPLAY_RECORD_MODE": (str, type(None)), "TRACE_MAX_AGE": (int, float, type(None)),
     "OTLP_ENDPOINT": (str, type(None)), "OTLP_HEADERS": dict, "OTLP_SERVICE_NAME": (str, type(None)),
     "OTLP_TIMEOUT": (int, float), "OTLP_QUEUE_SIZE": int,
 }
@@ -320,3 +320,18 @@ def check_access_reachable(app_configs=None, **kwargs):
         hint=f"{fix}, or set LIFECYCLE['ACCESS_CALLBACK'].",
         id="lifecycle.W007",
     )]
+
+
+@_check(Tags.compatibility)
+def check_trace_store(app_configs=None, **kwargs):
+    """``TRACE_STORE`` and ``TRACE_STORE_OPTIONS`` make a store (nothing is opened or connected here)."""
+    from lifecycle.stores import from_settings
+
+    try:
+        from_settings().close()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint="Set LIFECYCLE['TRACE_STORE'] to 'sqlite' (the default), 'redis' or 'memory', "
+                                     "with TRACE_STORE_OPTIONS its keyword arguments ({'path': ...} for sqlite, "
+                                     "{'url': ...} for redis). Until it is fixed each process keeps its traces "
+                                     "in memory only.", id="lifecycle.E010")]
+    return []

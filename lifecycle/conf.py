@@ -76,8 +76,20 @@ DEFAULTS: dict[str, Any] = {
     "MAX_VALUE_LENGTH": 200,
     # A duplicate-query group of at least this many queries is flagged as an N+1.
     "N_PLUS_ONE_THRESHOLD": 3,
-    # How many finished traces the in-process store keeps for the dashboard backlog and downloads.
+    # How many finished traces are kept for the dashboard backlog, downloads and `manage.py lifecycle traces`:
+    # the newest of all processes sharing the trace store, and each process's own newest in its memory.
     "RECENT_TRACES": 100,
+    # Where finished traces are kept (lifecycle.stores): "sqlite" (a SQLite file of its own, shared by the
+    # processes of one machine, kept across restarts), "redis" (shared by every process reaching the Redis),
+    # "memory" (each process's own memory only), or the dotted path of a lifecycle.stores.TraceStore
+    # subclass. None: "redis" where CHANNEL_LAYER is a channels_redis layer (its Redis), else "sqlite".
+    "TRACE_STORE": None,
+    # Keyword arguments of the store: {"path": "..."} for "sqlite" (default: a file per project in the
+    # system's temp folder), {"url": "redis://...", "prefix": "..."} for "redis"; "queue_size" for any (traces
+    # waiting for the background writer, 1000; past it they are dropped and counted).
+    "TRACE_STORE_OPTIONS": {},
+    # Seconds a trace is kept at most (None: as long as it is among the RECENT_TRACES newest).
+    "TRACE_MAX_AGE": 7 * 24 * 3600,
     # Stream span events while a request is running (False: only finished traces are published).
     "LIVE_SPANS": True,
     # Events waiting to be published; when full the oldest are dropped and counted.

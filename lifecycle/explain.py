@@ -79,10 +79,12 @@ def recorded_select(trace_id: str, span_id: Any) -> tuple[str, tuple[Any, ...] |
     """The SQL, parameters, alias and vendor of a recorded SELECT span; :class:`Refused` otherwise."""
     try:
         trace = store.get(trace_id)
+    except store.StoreError as exc:  # the shared store is unreachable, or its entry is damaged
+        raise Refused(str(exc), 503) from None
     except ValueError:  # TraceFormatError: a stored trace that no longer reads
         trace = None
     if trace is None:
-        raise Refused(f"No trace {trace_id[:80]!r} in the recent-trace store (it keeps the last RECENT_TRACES "
+        raise Refused(f"No trace {trace_id[:80]!r} in the trace store (it keeps the newest RECENT_TRACES "
                       "finished traces): record the request again.", 404)
     if isinstance(span_id, str) and span_id.isascii() and span_id.isdigit() and len(span_id) <= 18:
         span_id = int(span_id)

@@ -14,6 +14,7 @@ app_name = "lifecycle"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("api/traces/", views.api_traces, name="api-traces"),
+    path("api/traces/clear/", views.api_clear, name="api-clear"),  # before <trace_id>: "clear" is not an id
     path("api/traces/<str:trace_id>/", views.api_trace, name="api-trace"),
     path("api/traces/<str:trace_id>/spans/<str:span_id>/explain/", views.api_explain, name="api-explain"),
 ]

@@ -7,7 +7,8 @@ whose one sentence says which rule refused and how to allow it, and nothing abou
 from another site's page (``lifecycle.access.cross_site``) is refused the same way, so that no CORS
 setting of the site can make the JSON readable elsewhere. Responses are never cached, never framed by
 another page, and JSON is served with ``nosniff`` and ``Cross-Origin-Resource-Policy: same-origin``
-(never readable as a script).
+(never readable as a script). The one POST endpoint (``api/traces/clear/``) also needs Django's CSRF token,
+which the page's config carries.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from django.urls import get_script_prefix, reverse
 from django.utils.html import escape
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
+from django.views.decorators.http import require_http_methods
 
 from lifecycle import conf, explain, export, policy, store
 from lifecycle.access import AccessContext, cross_site, refused
@@ -57,7 +58,7 @@ def dashboard_config(request=None) -> dict[str, Any]:
     channel layer is configured for lifecycle (``LIFECYCLE["CHANNEL_LAYER"]`` None, or an alias
     without a layer), decided exactly as the publisher decides whether to publish. The page then polls
     ``api/traces/`` instead of opening a websocket; ``channels`` tells it which of the two to explain.
-    ``csrfToken`` (with a ``request``) is sent as ``X-CSRFToken`` with the POST endpoints.
+    ``csrfToken`` (with ``request``): what the page sends as ``X-CSRFToken`` with its POST requests.
     """
     base = reverse("lifecycle:dashboard")
     live = get_publisher().has_layer()
@@ -75,23 +76,23 @@ def _forbidden(page: bool, reason: str) -> HttpResponse:
     return JsonResponse({"error": reason}, status=403)
 
 
-class _JsonCsrf(CsrfViewMiddleware):
+class _CsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check, answering a failure in JSON (whether or not the site runs the middleware)."""
+
     def _reject(self, request, reason):
-        return JsonResponse({"error": f"CSRF check failed ({reason}): reload the dashboard for a fresh token."},
-                            status=403)
+        return JsonResponse({"error": f"CSRF check failed: {reason}. Send the dashboard config's csrfToken as the "
+                                      "X-CSRFToken header."}, status=403)
 
 
-def _no_view(request) -> HttpResponse:
-    return HttpResponse()
-
-
-_csrf = _JsonCsrf(_no_view)
+def _csrf_refusal(request, view) -> HttpResponse | None:
+    return _CsrfCheck(lambda r: HttpResponse()).process_view(request, view, (), {})
 
 
 def guarded(*, page: bool = False, methods: tuple[str, ...] = ("GET", "HEAD")):
     """404 where lifecycle is off; refuse other sites' pages and viewers the access callback refuses;
-    harden what is sent. A view answering POST (``methods``) also needs Django's CSRF token (``X-CSRFToken``),
-    checked here whether or not the site runs ``CsrfViewMiddleware``."""
+    harden what is sent. ``methods``: those the view answers (others get 405); a view taking POST also
+    gets Django's CSRF check, answered in JSON."""
+    unsafe = any(m not in ("GET", "HEAD", "OPTIONS", "TRACE") for m in methods)
 
     def decorate(view):
         @functools.wraps(view)
@@ -100,9 +101,8 @@ def guarded(*, page: bool = False, methods: tuple[str, ...] = ("GET", "HEAD")):
                 response = _forbidden(page, "cross-origin request refused")
             elif (reason := refused(AccessContext.from_request(request))) is not None:
                 response = _forbidden(page, reason)
-            elif request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and (
-                    rejected := _csrf.process_view(request, _no_view, (), {})) is not None:
-                response = rejected
+            elif unsafe and (refusal := _csrf_refusal(request, view)) is not None:
+                response = refusal
             else:
                 response = view(request, *args, **kwargs)
             response["X-Content-Type-Options"] = "nosniff"
@@ -112,8 +112,7 @@ def guarded(*, page: bool = False, methods: tuple[str, ...] = ("GET", "HEAD")):
             response["Referrer-Policy"] = "same-origin"
             return response
 
-        allow = require_safe if methods == ("GET", "HEAD") else require_http_methods(list(methods))
-        hardened = never_cache(allow(wrapper))
+        hardened = never_cache(require_http_methods(list(methods))(wrapper))
 
         @functools.wraps(view)
         def switched(request, *args, **kwargs):
@@ -121,13 +120,15 @@ def guarded(*, page: bool = False, methods: tuple[str, ...] = ("GET", "HEAD")):
                 raise Http404
             return hardened(request, *args, **kwargs)
 
-        # CSRF is checked in wrapper, after access, answering JSON: the site's CsrfViewMiddleware skips it.
-        return switched if methods == ("GET", "HEAD") else csrf_exempt(switched)
+        # The site's CsrfViewMiddleware would refuse first, in HTML: the wrapper checks CSRF itself, after the
+        # access and cross-site checks, and answers in JSON.
+        return csrf_exempt(switched) if unsafe else switched
 
     return decorate
 
 
 @guarded(page=True)
+@ensure_csrf_cookie
 def dashboard(request):
     config = dashboard_config(request)
     try:
@@ -140,8 +141,8 @@ def dashboard(request):
             config=json_script(config, "lifecycle-config"),
         )
         return HttpResponse(page)
-    # The CSRF cookie for csrfToken, set even where the site runs no CsrfViewMiddleware.
-    return _csrf.process_response(request, render(request, TEMPLATE, {"config": config}))
+    # ensure_csrf_cookie sets the cookie for csrfToken, also where the site runs no CsrfViewMiddleware.
+    return render(request, TEMPLATE, {"config": config})
 
 
 @guarded()
@@ -155,7 +156,7 @@ def api_traces(request):
         limit = int(limit)
     publisher = get_publisher()
     return JsonResponse({"traces": store.recent(limit), "dropped_events": publisher.dropped_events,
-                         "publisher": publisher.stats()})
+                         "publisher": publisher.stats(), "store": store.stats()})
 
 
 @guarded()
@@ -166,14 +167,12 @@ def api_trace(request, trace_id: str):
     if fmt not in export.FORMATS:
         return JsonResponse({"error": f"format: expected one of {', '.join(export.FORMATS)}, got {fmt[:40]!r}"},
                             status=400)
-    data = store.get_json(trace_id)
+    try:
+        data = store.get_json(trace_id)
+    except store.StoreError as exc:
+        return JsonResponse({"error": str(exc)}, status=503)
     if data is None:
-        return JsonResponse(
-            {"error": f"no trace {trace_id!r} in this process's recent-trace store (it keeps the last "
-                      "RECENT_TRACES traces that this server process recorded; with several processes, a trace "
-                      "recorded by another one is not here)"},
-            status=404,
-        )
+        return JsonResponse({"error": not_found(trace_id)}, status=404)
     if fmt != "json":
         data = export.export(data, fmt)
     response = HttpResponse(data, content_type=export.FORMATS[fmt].media_type)
@@ -192,6 +191,29 @@ def api_explain(request, trace_id: str, span_id: str):
     analyze = (request.POST.get("analyze") or request.GET.get("analyze") or "") not in ("", "0", "false")
     status, body = explain.answer(trace_id, span_id, analyze=analyze)
     return JsonResponse(body, status=status)
+
+
+def not_found(trace_id: str) -> str:
+    """Why ``trace_id`` is not served: where traces are kept and for how long."""
+    backend = store.backend()
+    age = ", none older than TRACE_MAX_AGE seconds" if conf.get("TRACE_MAX_AGE") is not None else ""
+    if not backend.shared:
+        return (f"no trace {trace_id!r} in this process's memory (it keeps the RECENT_TRACES newest traces this "
+                f"server process recorded{age}; with several processes, a trace recorded by another one is not "
+                "here: set LIFECYCLE['TRACE_STORE'] to 'sqlite' or 'redis' to share them)")
+    return (f"no trace {trace_id!r} in the trace store, {backend.describe()} (it keeps the RECENT_TRACES newest "
+            f"traces of every process that shares it{age}; this one may have been cleared or pushed out by newer "
+            "ones)")
+
+
+@guarded(methods=("POST",))
+def api_clear(request):
+    """``POST``: forget every recorded trace, in every process sharing the trace store."""
+    try:
+        store.clear()
+    except store.StoreError as exc:
+        return JsonResponse({"error": str(exc)}, status=503)
+    return JsonResponse({"cleared": True})
 
 
 def download_filename(trace_id: str) -> str:

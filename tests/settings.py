@@ -16,3 +16,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A second database alias, to show that every alias is recorded.
 DATABASES = {**DATABASES, "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:",  # noqa: F405
                                     "TEST": {"NAME": ":memory:"}}}
+
+# Each test process keeps its traces in its own memory: the default store, a SQLite file per project, would be
+# shared by the xdist workers (and the demo). Set as the default rather than in LIFECYCLE so that tests'
+# override_settings(LIFECYCLE={...}) keep it; tests of the SQLite and Redis stores name theirs.
+from lifecycle import conf as _lifecycle_conf  # noqa: E402
+
+_lifecycle_conf.DEFAULTS["TRACE_STORE"] = "memory"

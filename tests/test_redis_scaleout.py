@@ -32,6 +32,8 @@ from tests.settings import *  # noqa: F401,F403
 from tests.settings import CHANNEL_LAYERS
 
 CHANNEL_LAYERS["default"].setdefault("CONFIG", {{}})["prefix"] = {prefix!r}
+# Both processes keep their traces in one Redis store (its own keys for this run).
+LIFECYCLE = {{"TRACE_STORE": "redis", "TRACE_STORE_OPTIONS": {{"url": {redis_url!r}, "prefix": {prefix!r}}}}}
 '''
 
 
@@ -92,7 +94,7 @@ class Server:
 def servers(redis_url: str, tmp_path_factory) -> Iterator[tuple[Server, Server]]:
     tmp = tmp_path_factory.mktemp("scaleout")
     prefix = f"lifecycle-test-{uuid.uuid4().hex[:12]}"
-    (tmp / "scaleout_settings.py").write_text(SETTINGS.format(prefix=prefix))
+    (tmp / "scaleout_settings.py").write_text(SETTINGS.format(prefix=prefix, redis_url=redis_url))
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(p for p in (str(tmp), str(REPO), os.environ.get("PYTHONPATH")) if p),
@@ -116,6 +118,11 @@ def servers(redis_url: str, tmp_path_factory) -> Iterator[tuple[Server, Server]]
             server.terminate()  # both at once, then wait for each
         for server in started:
             server.stop()
+
+
+def http_json(server: Server, path: str):
+    with urllib.request.urlopen(f"{server.origin}{path}", timeout=10) as response:
+        return orjson.loads(response.read())
 
 
 def http_get(server: Server, path: str) -> int:
@@ -168,3 +175,26 @@ async def test_requests_served_by_one_process_reach_a_dashboard_on_the_other(ser
     assert end["trace"]["id"] == trace_id
     # Every span of the finished trace was seen ending live, while the request ran.
     assert {s["id"] for s in end["trace"]["spans"]} == {e["span"]["id"] for e in mine if e["e"] == "span.end"}
+
+
+async def test_a_trace_recorded_by_one_process_is_listed_downloaded_and_in_the_backlog_of_the_other(servers):
+    from websockets.asyncio.client import connect
+
+    a, b = servers
+    path = f"/t/tagged/{uuid.uuid4().hex[:8]}/"
+    loop = asyncio.get_running_loop()
+    assert await loop.run_in_executor(None, http_get, b, path) == 200
+    deadline = time.monotonic() + 10
+    while True:  # B's writer thread puts the trace in Redis just after the response
+        rows = (await loop.run_in_executor(None, http_json, a, "/__lifecycle__/api/traces/"))["traces"]
+        row = next((r for r in rows if r["path"] == path), None)
+        if row is not None:
+            break
+        assert time.monotonic() < deadline, f"A never listed B's trace of {path}:\n{b.output()}"
+        await asyncio.sleep(0.05)
+    trace = await loop.run_in_executor(None, http_json, a, f"/__lifecycle__/api/traces/{row['id']}/?download=1")
+    assert trace["id"] == row["id"] and trace["request"]["path"] == path and trace["summary"]["queries"] == 2
+    async with connect(f"ws://127.0.0.1:{a.port}/__lifecycle__/ws/", origin=a.origin, open_timeout=10) as ws:
+        assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "hello"
+        backlog = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert backlog["type"] == "backlog" and row["id"] in [r["id"] for r in backlog["traces"]]

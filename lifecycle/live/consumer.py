@@ -56,6 +56,13 @@ LAYER_TIMEOUT = 3.0
 PROBE = "lifecycle.probe"
 
 
+async def backlog_rows() -> list[dict[str, Any]]:
+    """``store.recent()``; read in a worker thread where the store reads a file or Redis (never on the loop)."""
+    if not store.backend().shared:
+        return store.recent()
+    return await asyncio.to_thread(store.recent)
+
+
 class RateLimit:
     """A token bucket: ``rate`` commands a second, bursts of ``2 * rate``.
 
@@ -399,7 +406,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         while outbox.waiting and outbox.seq - outbox.acked < outbox.window and not self.closed:
             batches = outbox.take()
             if batches is None:
-                await self.send_json({"type": "backlog", "seq": outbox.next_seq(), "traces": store.recent()})
+                await self.send_json({"type": "backlog", "seq": outbox.next_seq(), "traces": await backlog_rows()})
                 continue
             events = merge_event_arrays([b for b, _ in batches])
             await self.send_json({"type": "events", "seq": outbox.next_seq(), "events": orjson.Fragment(events),

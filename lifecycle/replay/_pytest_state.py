@@ -18,3 +18,7 @@ base_dir: Path | None = None  # the rootdir that relative trace paths start from
 written_by_workers: list[str] = []
 # "lifecycle N+1 guard" summary: (nodeid, text) per test, from this process's or the workers' reports.
 guard_warnings: list[tuple[str, str]] = []
+# True while pytest runs with the plugin: the default trace store is then memory (lifecycle.stores.selected), so
+# that a test run neither writes into the project's store (the dashboard of runserver) nor shares traces
+# between its processes.
+running = False

@@ -71,6 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     state.cli_mode = config.getoption("lifecycle_record", None)
     state.base_dir = config.rootpath
+    state.running = True
     state.written_by_workers.clear()
     state.guard_warnings.clear()
     _sync_replay_options(clear=True)
