@@ -131,10 +131,13 @@ export class Waterfall {
     this.resizes?.disconnect();
   }
 
-  private readonly onSchemeChange = (): void => {
+  private readonly onSchemeChange = (): void => this.recolor();
+
+  /** The colors changed (a theme switched): the bars are drawn again in the new ones. */
+  recolor(): void {
     this.bars.forgetColors();
     this.requestDraw(false);
-  };
+  }
 
   /** Shows `trace` (a new one resets zoom, collapse state and scroll; the same one keeps them). */
   setTrace(trace: Trace, nowNs: number): void {
