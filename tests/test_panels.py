@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 import jsonschema
-
 from django.conf import settings
 from django.test import Client, override_settings
 

@@ -93,6 +93,8 @@ export function mountPanel(panel: HTMLElement, stylesheet: string): PanelView | 
     shadow.replaceChildren(link, h("p", { class: "lifecycle-panel-error", testid: "lifecycle-panel-error", text }));
     return null;
   }
+  // The canvas reads its colors from the stylesheet's variables: again once it has loaded.
+  link.addEventListener("load", () => view.traceView.waterfall.recolor(), { once: true });
   shadow.replaceChildren(link, view.el);
   followTheme(host, view);
   return view;
