@@ -3,6 +3,8 @@ Content-Security-Policy (no 'unsafe-inline'): the panel is the dashboard's water
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.browser.conftest import DemoServer
@@ -36,9 +38,15 @@ HAS_COLOR = """(canvas, name) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def toolbar_server(tmp_path_factory):
-    settings = {"DJANGO_SETTINGS_MODULE": "tests.browser.toolbar_settings"}
+# The toolbar's defaults: panels fetched when opened, the toolbar in a shadow root. Then panels rendered
+# into the page with it (the panel's script loads with the page), with no shadow root.
+TOOLBARS = {"fetched-in-shadow-root": {}, "rendered-in-page": {"RENDER_PANELS": True, "USE_SHADOW_DOM": False}}
+
+
+@pytest.fixture(scope="module", params=list(TOOLBARS))
+def toolbar_server(request, tmp_path_factory):
+    settings = {"DJANGO_SETTINGS_MODULE": "tests.browser.toolbar_settings",
+                "LIFECYCLE_TEST_TOOLBAR_CONFIG": json.dumps(TOOLBARS[request.param])}
     server = DemoServer(tmp_path_factory.mktemp("toolbar"), env=settings).start()
     yield server
     server.stop()
