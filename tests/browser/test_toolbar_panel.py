@@ -44,9 +44,14 @@ TOOLBARS = {"fetched-in-shadow-root": {}, "rendered-in-page": {"RENDER_PANELS": 
 
 
 @pytest.fixture(scope="module", params=list(TOOLBARS))
-def toolbar_server(request, tmp_path_factory):
+def toolbar_config(request) -> dict:
+    return TOOLBARS[request.param]
+
+
+@pytest.fixture(scope="module")
+def toolbar_server(toolbar_config, tmp_path_factory):
     settings = {"DJANGO_SETTINGS_MODULE": "tests.browser.toolbar_settings",
-                "LIFECYCLE_TEST_TOOLBAR_CONFIG": json.dumps(TOOLBARS[request.param])}
+                "LIFECYCLE_TEST_TOOLBAR_CONFIG": json.dumps(toolbar_config)}
     server = DemoServer(tmp_path_factory.mktemp("toolbar"), env=settings).start()
     yield server
     server.stop()
@@ -118,6 +123,29 @@ def test_the_panel_is_the_dashboards_waterfall_of_the_request(toolbar_page, arti
     assert page.evaluate(HOST_STYLE) == host_before
     assert rows.first.evaluate("el => getComputedStyle(el).position") == "absolute"
     page.screenshot(path=str(artifacts / "toolbar-panel.png"))
+
+
+def test_the_panel_shows_the_request_picked_in_the_toolbars_history(toolbar_page, toolbar_config):
+    if toolbar_config.get("RENDER_PANELS"):
+        pytest.skip("the toolbar has no history panel when it renders the panels into the page")
+    page = toolbar_page
+    toolbar = page.locator("#djDebug")
+    first_request = toolbar.get_attribute("data-request-id")
+    first_trace = open_panel(page).locator("[data-testid=trace-view]").get_attribute("data-trace-id")
+    page.reload()
+    page.wait_for_selector("#djDebugToolbar", timeout=10000)
+    second_trace = open_panel(page).locator("[data-testid=trace-view]").get_attribute("data-trace-id")
+    assert second_trace != first_trace
+
+    # The history panel puts the first request's panels in place (their content loads when opened).
+    page.locator("#djDebugPanelList a.HistoryPanel").click()
+    page.locator(f".switchHistory[data-request-id='{first_request}']").click()
+    page.wait_for_function(
+        "id => document.getElementById('djDebugRoot').shadowRoot.getElementById('djDebug').dataset.requestId === id",
+        arg=first_request, timeout=5000)
+    panel = open_panel(page)
+    assert panel.locator("[data-testid=trace-view]").get_attribute("data-trace-id") == first_trace
+    assert panel.locator("[data-testid=waterfall-row][data-kind=sql]").count() == 3
 
 
 def test_the_panel_follows_the_toolbars_theme(toolbar_page):

@@ -15,6 +15,7 @@ from tests.settings import MIDDLEWARE
 
 MIDDLEWARE = [MIDDLEWARE[0], "debug_toolbar.middleware.DebugToolbarMiddleware", *MIDDLEWARE[1:]]
 DEBUG_TOOLBAR_PANELS = [
+    "debug_toolbar.panels.history.HistoryPanel",
     "debug_toolbar.panels.sql.SQLPanel",
     "debug_toolbar.panels.templates.TemplatesPanel",
     "lifecycle.panels.LifecyclePanel",
