@@ -42,6 +42,12 @@ HAS_COLOR = """(canvas, name) => {
 # into the page with it (the panel's script loads with the page), with no shadow root.
 TOOLBARS = {"fetched-in-shadow-root": {}, "rendered-in-page": {"RENDER_PANELS": True, "USE_SHADOW_DOM": False}}
 
+# Whether the rows' name column and the bars' canvas meet, after the next frame is drawn.
+NAME_COLUMN_AND_BARS = """(el) => new Promise((resolve) => requestAnimationFrame(() => {
+  const name = el.querySelector(".waterfall").style.getPropertyValue("--wf-name-width");
+  resolve(name !== "" && name === el.querySelector("canvas.wf-canvas").style.left);
+}))"""
+
 
 @pytest.fixture(scope="module", params=list(TOOLBARS))
 def toolbar_config(request) -> dict:
@@ -109,6 +115,8 @@ def test_the_panel_is_the_dashboards_waterfall_of_the_request(toolbar_page, arti
     box = panel.locator("canvas.wf-canvas").bounding_box()
     assert box and box["width"] > 200 and box["height"] > 50
     assert panel.locator("canvas.wf-canvas").evaluate(HAS_COLOR, "--kind-middleware")
+    # The name column ends where the bars begin (it was laid out before the panel had its size).
+    assert panel.evaluate(NAME_COLUMN_AND_BARS)
 
     # A click on a query row shows its detail: its SQL and where it ran.
     sql.nth(1).click()
@@ -134,8 +142,11 @@ def test_the_panel_shows_the_request_picked_in_the_toolbars_history(toolbar_page
     first_trace = open_panel(page).locator("[data-testid=trace-view]").get_attribute("data-trace-id")
     page.reload()
     page.wait_for_selector("#djDebugToolbar", timeout=10000)
-    second_trace = open_panel(page).locator("[data-testid=trace-view]").get_attribute("data-trace-id")
-    assert second_trace != first_trace
+    second = open_panel(page)
+    assert second.locator("[data-testid=trace-view]").get_attribute("data-trace-id") != first_trace
+    # panel.css came from the cache this time: the rows were laid out at once, before the panel was in
+    # the page and had a size; they still end where the bars begin.
+    assert second.evaluate(NAME_COLUMN_AND_BARS)
 
     # The history panel puts the first request's panels in place (their content loads when opened).
     page.locator("#djDebugPanelList a.HistoryPanel").click()
@@ -148,13 +159,14 @@ def test_the_panel_shows_the_request_picked_in_the_toolbars_history(toolbar_page
     assert panel.locator("[data-testid=waterfall-row][data-kind=sql]").count() == 3
 
 
-def test_the_panel_follows_the_toolbars_theme(toolbar_page):
+def test_the_panel_follows_the_toolbars_theme(toolbar_page, artifacts):
     from playwright.sync_api import expect
 
     page = toolbar_page
     page.wait_for_selector("#djDebugToolbar", timeout=10000)
     panel = open_panel(page)
     panel.locator("[data-testid=waterfall-row]").first.wait_for(timeout=5000)
+    assert panel.evaluate(NAME_COLUMN_AND_BARS)
     toolbar = page.locator("#djDebug")
     theme = toolbar.get_attribute("data-theme")
     background = panel.evaluate("el => getComputedStyle(el).backgroundColor")
@@ -162,3 +174,4 @@ def test_the_panel_follows_the_toolbars_theme(toolbar_page):
     expect(toolbar).not_to_have_attribute("data-theme", theme or "")
     expect(panel).not_to_have_css("background-color", background)
     assert panel.locator("canvas.wf-canvas").evaluate(HAS_COLOR, "--kind-middleware"), "bars in the new theme's colors"
+    page.screenshot(path=str(artifacts / "toolbar-panel-theme.png"))

@@ -400,6 +400,9 @@ export class Waterfall {
 
   private draw(): void {
     const nameW = this.nameWidth();
+    // The rows were laid out before the waterfall had its size (shown while its stylesheet loaded, say):
+    // the name column is wider now, and the rows must follow the bars.
+    if (nameW !== this.shownNameWidth) this.renderRows();
     const box = this.size();
     const cssW = Math.max(0, box.w - nameW);
     const width = Math.max(0, cssW - 8); // room for a 2 px bar at the very end
