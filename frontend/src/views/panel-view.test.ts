@@ -70,6 +70,16 @@ describe("the toolbar panel", () => {
     expect(host.shadowRoot?.lastElementChild).toBe(shown);
   });
 
+  it("lets go of a panel the toolbar replaced (another request picked in its history)", () => {
+    const host = panelHtml(bookList);
+    const [view] = mountPanels(document, "");
+    const dispose = vi.spyOn(view!, "dispose");
+    host.parentElement?.remove();
+    panelHtml(bookList);
+    expect(mountPanels(document, "")).toHaveLength(1);
+    expect(dispose).toHaveBeenCalledOnce();
+  });
+
   it("says what is wrong with data it cannot show", () => {
     const host = panelHtml({ ...bookList, spans: "nope" });
     expect(mountPanels(document, "")).toHaveLength(0);

@@ -18,6 +18,8 @@ import { TraceView, type SpanGroup } from "./trace-view";
 
 export class PanelView {
   readonly el: HTMLElement;
+  /** Undo what reaches outside the panel (page-wide listeners, observers), once it is gone. */
+  readonly disposers: (() => void)[] = [];
   readonly traceView: TraceView;
   readonly detail: DetailPane;
   private selected: number | null = null;
@@ -37,6 +39,11 @@ export class PanelView {
     this.traceView.show(trace, open, nowNs);
     // A snapshot taken while the request still ran: its open spans end at the snapshot.
     if (trace.duration_ns === null) this.traceView.tickRunning(nowNs);
+  }
+
+  dispose(): void {
+    this.traceView.waterfall.dispose();
+    for (const undo of this.disposers.splice(0)) undo();
   }
 
   select(id: number | null): void {
@@ -74,7 +81,10 @@ function followTheme(host: HTMLElement, view: PanelView): void {
     view.traceView.waterfall.recolor();
   };
   copy();
-  if (typeof MutationObserver !== "undefined") new MutationObserver(copy).observe(toolbar, { attributes: true, attributeFilter: ["data-theme"] });
+  if (typeof MutationObserver === "undefined") return;
+  const observer = new MutationObserver(copy);
+  observer.observe(toolbar, { attributes: true, attributeFilter: ["data-theme"] });
+  view.disposers.push(() => observer.disconnect());
 }
 
 /** Shows the panel `panel` (a [data-lifecycle-panel] element); null when it already shows. */
@@ -100,12 +110,23 @@ export function mountPanel(panel: HTMLElement, stylesheet: string): PanelView | 
   return view;
 }
 
-/** Shows every lifecycle panel under `scope` that does not show yet. */
+/** The panels shown, by their [data-lifecycle-panel] element. */
+const shown = new Map<HTMLElement, PanelView>();
+
+/** Shows every lifecycle panel under `scope` that does not show yet; lets go of those no longer in the
+ * page (the toolbar replaces a panel's content when another request is picked in its history). */
 export function mountPanels(scope: ParentNode, stylesheet: string): PanelView[] {
+  for (const [panel, view] of shown) {
+    if (panel.isConnected) continue;
+    view.dispose();
+    shown.delete(panel);
+  }
   const views: PanelView[] = [];
   for (const panel of Array.from(scope.querySelectorAll<HTMLElement>("[data-lifecycle-panel]"))) {
     const view = mountPanel(panel, stylesheet);
-    if (view) views.push(view);
+    if (!view) continue;
+    views.push(view);
+    shown.set(panel, view);
   }
   return views;
 }
