@@ -89,6 +89,8 @@ def open_panel(page):
 
 
 def test_the_panel_is_the_dashboards_waterfall_of_the_request(toolbar_page, artifacts):
+    from playwright.sync_api import expect
+
     page = toolbar_page
     # Under the page's Content-Security-Policy, with no inline script: the toolbar still shows.
     page.wait_for_selector("#djDebugToolbar", timeout=10000)
@@ -117,6 +119,13 @@ def test_the_panel_is_the_dashboards_waterfall_of_the_request(toolbar_page, arti
     assert panel.locator("canvas.wf-canvas").evaluate(HAS_COLOR, "--kind-middleware")
     # The name column ends where the bars begin (it was laid out before the panel had its size).
     assert panel.evaluate(NAME_COLUMN_AND_BARS)
+
+    # Below it, the table of kinds stays; the query groups the server wrote are the trace view's banners now.
+    content = page.locator(".lifecycle-panel")
+    expect(content.locator("table").first).to_be_visible()
+    assert "self time (ms)" in content.locator("table").first.inner_text().lower()
+    expect(content.get_by_text("N+1 queries")).to_be_hidden()
+    expect(panel.locator("[data-testid=n-plus-one-banner]")).to_be_visible()
 
     # A click on a query row shows its detail: its SQL and where it ran.
     sql.nth(1).click()

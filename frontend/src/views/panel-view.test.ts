@@ -15,7 +15,9 @@ function panelHtml(trace: unknown, nowNs = 0): HTMLElement {
   const view = document.createElement("div");
   view.dataset["lifecyclePanelView"] = "";
   view.textContent = "fallback";
-  panel.append(data, view);
+  const fallback = document.createElement("div");
+  fallback.dataset["lifecyclePanelFallback"] = "";
+  panel.append(data, view, fallback);
   document.body.append(panel);
   return view;
 }
@@ -39,6 +41,7 @@ describe("the toolbar panel", () => {
     expect(shadow?.querySelectorAll("[data-testid=waterfall-row]").length).toBeGreaterThan(0);
     // Nothing of the dashboard's markup lands in the page itself.
     expect(document.querySelector("[data-testid=trace-view]")).toBeNull();
+    expect(document.querySelector<HTMLElement>("[data-lifecycle-panel-fallback]")?.hidden).toBe(true);
   });
 
   it("shows a span's detail when it is selected, and a group's first query when the group is picked", () => {
@@ -85,6 +88,7 @@ describe("the toolbar panel", () => {
     expect(mountPanels(document, "")).toHaveLength(0);
     const error = host.shadowRoot?.querySelector("[data-testid=lifecycle-panel-error]")?.textContent ?? "";
     expect(error).toMatch(/^Could not show the panel's trace: .*spans/);
+    expect(document.querySelector<HTMLElement>("[data-lifecycle-panel-fallback]")?.hidden).toBe(false);
   });
 
   it("follows the toolbar's theme", () => {

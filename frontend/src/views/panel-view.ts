@@ -6,6 +6,7 @@
 //   <div data-lifecycle-panel data-now-ns="…" data-stylesheet="…/panel.css">
 //     <script type="application/json">the trace</script>   (json_script: data, never run)
 //     <div data-lifecycle-panel-view>what shows until this script runs</div>
+//     … <div data-lifecycle-panel-fallback>the query groups, hidden once the trace view shows them</div>
 // The views go into a shadow root of the view element, with panel.css linked inside it: the host page's
 // and the toolbar's styles stay out, and the dashboard's stay in.
 
@@ -106,6 +107,8 @@ export function mountPanel(panel: HTMLElement, stylesheet: string): PanelView | 
   // The canvas reads its colors from the stylesheet's variables: again once it has loaded.
   link.addEventListener("load", () => view.traceView.waterfall.recolor(), { once: true });
   shadow.replaceChildren(link, view.el);
+  // The query groups the server wrote for a toolbar without this script: the trace view has them.
+  for (const el of Array.from(panel.querySelectorAll<HTMLElement>("[data-lifecycle-panel-fallback]"))) el.hidden = true;
   followTheme(host, view);
   return view;
 }
