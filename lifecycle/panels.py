@@ -5,6 +5,12 @@ MIDDLEWARE (before ``DebugToolbarMiddleware``), so the trace is open while the t
 panels: the panel takes a snapshot of it then (everything the site did; the toolbar's own work is left
 out of the trace, see ``lifecycle.instruments.toolbar``, which suspends the recording meanwhile),
 summarized the same way as a finished trace, and links to it in the live dashboard.
+
+The panel shows that snapshot with the dashboard's own views (the built ``lifecycle/panel.js``: the
+waterfall, the summary with the self time per kind, the span detail), with no inline script or style: the
+trace is in a ``json_script`` element of the content, read by the script, which draws into a shadow root
+of its own with ``lifecycle/panel.css`` (the host page's styles and the toolbar's stay out of it). The
+table of kinds and the query groups stay in the content as a summary that needs no script.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from time import perf_counter_ns
 
 from debug_toolbar.panels import Panel
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from lifecycle import kinds, nplusone
@@ -82,27 +91,6 @@ class LifecyclePanel(Panel):
             dashboard = reverse("lifecycle:dashboard") + f"#trace={trace.id}"
         except NoReverseMatch:
             dashboard = None
-        by_id = {s.id: s for s in trace.spans}
-
-        def depth(span: Span) -> int:
-            d = 0
-            while span.parent_id is not None and span.parent_id in by_id:
-                span = by_id[span.parent_id]
-                d += 1
-            return d
-
-        total = max(now, 1)
-        rows = []
-        for s in trace.spans[:500]:
-            duration = s.duration_ns
-            running = duration is None
-            shown = max(0, now - s.start_ns) if duration is None else duration
-            rows.append({
-                "kind": s.kind, "name": s.name[:200], "depth": depth(s), "running": running,
-                "start_ms": s.start_ns / 1e6, "duration_ms": shown / 1e6,
-                "left": 100 * s.start_ns / total, "width": max(0.3, 100 * shown / total),
-                "where": " in ".join(nplusone.chain(s.attrs)) if s.kind in ("sql", "cache") else "",
-            })
         self_time = summary.get("self_time_ns") or summary["time_ns"]
         self.record_stats({
             "trace_id": trace.id,
@@ -123,10 +111,31 @@ class LifecyclePanel(Panel):
             } for g in summary["duplicate_groups"]],
             "similar": [{"count": g["count"], "pattern": g["key"][:300], "fingerprints": g["fingerprints"]}
                         for g in summary.get("similar_groups", ())],
-            "rows": rows,
-            "more": max(0, len(trace.spans) - 500),
+            # The waterfall's data (lifecycle/panel.js draws it): the trace as the dashboard's API serves
+            # it, and the snapshot's time, where the spans still running end. Kept as text: the toolbar's
+            # store decodes some dict keys ("__djdt_binary__") into bytes, and the site's data may hold them.
+            "trace_json": trace.to_json().decode(),
+            "now_ns": now,
         })
 
     @property
+    def scripts(self) -> list[str]:
+        # The toolbar loads them as modules once the panel's content is in the page (no inline script:
+        # CSP-friendly); panel.js then reads the trace from the content's json_script element.
+        return [*super().scripts, static("lifecycle/panel.js")]
+
+    @property
     def content(self) -> str:
-        return render_to_string(self.template, self.get_stats())
+        stats = self.get_stats()
+        data = stats.get("trace_json")
+        return render_to_string(self.template, {**stats, "trace_data": _json_script(data) if data else ""})
+
+
+# What django.utils.html.json_script escapes: JSON text that cannot close its <script> element.
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+def _json_script(json_text: str) -> str:
+    """A json_script element (data, never run) holding JSON text already serialized."""
+    escaped = json_text.translate(_JSON_SCRIPT_ESCAPES)  # safe inside the element, as json_script's
+    return format_html('<script type="application/json">{}</script>', mark_safe(escaped))

@@ -1,5 +1,5 @@
-// Rebuilds the dashboard into a temporary folder and compares it byte for byte with the committed
-// build in lifecycle/static/lifecycle/. Exits 1 when they differ (CI runs this).
+// Rebuilds the dashboard and the toolbar panel (both entries of vite.config.ts) into a temporary folder and
+// compares them byte for byte with the committed build in lifecycle/static/lifecycle/. Exits 1 when they differ (CI runs this).
 
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";

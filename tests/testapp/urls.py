@@ -17,6 +17,7 @@ urlpatterns = [
     path("whoami/", views.whoami, name="t-whoami"),
     path("hostile/", views.hostile, name="t-hostile"),
     path("template-queries/", views.template_queries, name="t-template-queries"),
+    path("toolbar-page/", views.toolbar_page, name="t-toolbar-page"),
     path("own-spans/", views.own_spans, name="t-own-spans"),
     path("async-own-spans/", views.async_own_spans, name="t-async-own-spans"),
     path("http/async/", views.http_call_async, name="t-http-async"),

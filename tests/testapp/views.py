@@ -108,6 +108,20 @@ class Row:
         return "second"
 
 
+# No 'unsafe-inline': what a site with a strict policy sends. The toolbar and its panels must work under it.
+STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:"
+
+
+def toolbar_page(request):
+    """A page of queries and templates, under a strict Content-Security-Policy (browser tests of the
+    django-debug-toolbar panel)."""
+    for i in range(3):
+        _select(f"toolbar-{i}")
+    response = render(request, "testapp/toolbar_page.html", {"items": [1, 2]})
+    response["Content-Security-Policy"] = STRICT_CSP
+    return response
+
+
 def template_queries(request):
     rows = [Row(n) for n in range(3)]
     one = render_to_string("testapp/rows.html", {"rows": rows})  # RENDER-ONE

@@ -131,10 +131,13 @@ export class Waterfall {
     this.resizes?.disconnect();
   }
 
-  private readonly onSchemeChange = (): void => {
+  private readonly onSchemeChange = (): void => this.recolor();
+
+  /** The colors changed (a theme switched): the bars are drawn again in the new ones. */
+  recolor(): void {
     this.bars.forgetColors();
     this.requestDraw(false);
-  };
+  }
 
   /** Shows `trace` (a new one resets zoom, collapse state and scroll; the same one keeps them). */
   setTrace(trace: Trace, nowNs: number): void {
@@ -397,6 +400,9 @@ export class Waterfall {
 
   private draw(): void {
     const nameW = this.nameWidth();
+    // The rows were laid out before the waterfall had its size (shown while its stylesheet loaded, say):
+    // the name column is wider now, and the rows must follow the bars.
+    if (nameW !== this.shownNameWidth) this.renderRows();
     const box = this.size();
     const cssW = Math.max(0, box.w - nameW);
     const width = Math.max(0, cssW - 8); // room for a 2 px bar at the very end
