@@ -95,6 +95,12 @@ CHANNEL_LAYERS = {
 # django-request-lifecycle: every key and its default is listed in the README's "Settings" section
 # (defaults merged in lifecycle/conf.py). Empty here: the demo runs on the defaults.
 LIFECYCLE: dict[str, Any] = {}
+# The trace store is the default (a SQLite file of the project's own in the temp folder, or Redis with the
+# Redis layer); LIFECYCLE_TRACE_STORE_PATH names another SQLite file (the browser tests give each demo
+# server its own, so that servers started one after the other do not list each other's traces).
+if os.environ.get("LIFECYCLE_TRACE_STORE_PATH") and not _redis_url:
+    LIFECYCLE["TRACE_STORE"] = "sqlite"
+    LIFECYCLE["TRACE_STORE_OPTIONS"] = {"path": os.environ["LIFECYCLE_TRACE_STORE_PATH"]}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

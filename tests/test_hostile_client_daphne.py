@@ -32,7 +32,8 @@ class Daphne:
     def __init__(self, tmp: Path) -> None:
         self.log = tmp / "daphne.log"
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_site.settings", "PYTHONPATH": str(REPO),
-               "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}"}
+               "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+               "LIFECYCLE_TRACE_STORE_PATH": str(tmp / "traces.sqlite3")}
         env.pop("LIFECYCLE_REDIS_URL", None)
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env,
                        check=True)

@@ -107,13 +107,19 @@ class TraceStore:
 
 
 def project_key() -> str:
-    """A name for this project, stable across restarts: its BASE_DIR (or settings module) and a hash of it,
-    so that two projects on one machine or one Redis keep their traces apart."""
+    """A name for this project, stable across restarts: its BASE_DIR (else the folder of its settings
+    module, else the working directory) and a hash of it, so that two projects on one machine or one Redis
+    keep their traces apart (two projects' settings modules may have the same dotted name)."""
     import os
+    import sys
 
     from django.conf import settings
 
-    base = getattr(settings, "BASE_DIR", None) or getattr(settings, "SETTINGS_MODULE", None) or os.getcwd()
+    base = getattr(settings, "BASE_DIR", None)
+    if not base:
+        module = sys.modules.get(getattr(settings, "SETTINGS_MODULE", None) or "")
+        file = getattr(module, "__file__", None)
+        base = os.path.dirname(os.path.dirname(os.path.abspath(file))) if file else os.getcwd()
     text = str(base)
     name = re.sub(r"[^A-Za-z0-9]+", "-", os.path.basename(text.rstrip("/\\")) or "project").strip("-")[:40]
     return f"{name or 'project'}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"

@@ -57,6 +57,7 @@ class DemoServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'demo.sqlite3'}",
+                    "LIFECYCLE_TRACE_STORE_PATH": str(tmp / "traces.sqlite3"),
                     "DJANGO_SETTINGS_MODULE": "demo_site.settings", "PYTHONPATH": str(ROOT), **(env or {})}
         self.env.pop("LIFECYCLE_REDIS_URL", None)
         self.log = tmp / "daphne.log"
