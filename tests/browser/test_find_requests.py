@@ -130,3 +130,45 @@ def test_clear_empties_the_list_and_explains_a_refusal(page, demo_server):
     banner.wait_for(timeout=5000)
     assert "refused to clear its traces" in banner.inner_text()
     assert posted[0]["method"] == "POST" and "x-csrftoken" in posted[0]["headers"]
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A demo server of this test's own: clearing its traces must not empty the list other tests read."""
+    from tests.browser.conftest import DemoServer
+
+    server = DemoServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+def test_clear_forgets_the_traces_on_the_server_too(browser, own_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        assert own_server.get("/books/fixed/") == 200
+        (old,) = own_server.trace_ids("/books/fixed/")
+        page.goto(own_server.url + "/__lifecycle__/")
+        page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=15000)
+        row(page, old).wait_for(timeout=10000)
+
+        page.locator("[data-testid=clear-button]").click()
+        page.wait_for_selector("[data-testid=empty-state]:not([hidden])", timeout=5000)
+        # The server forgot it too: not in the API's list, not in the backlog of a page opened afresh.
+        for _ in range(50):
+            if not own_server.trace_ids("/books/fixed/"):
+                break
+            page.wait_for_timeout(100)
+        assert own_server.trace_ids("/books/fixed/") == []
+        assert not page.locator("[data-testid=error-banner]").is_visible()
+        page.reload()
+        page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=15000)
+        assert own_server.get("/api/books/") == 200
+        (new,) = own_server.trace_ids("/api/books/")
+        row(page, new).wait_for(timeout=10000)
+        assert row(page, old).count() == 0
+    finally:
+        context.close()
+    assert errors == [], f"JavaScript errors on the dashboard: {errors}"
