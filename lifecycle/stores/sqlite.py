@@ -18,6 +18,7 @@ from lifecycle.safety import report
 from lifecycle.stores.base import Entry, StoreError, TraceStore, checked_row, checked_trace, project_key
 
 SCHEMA_VERSION = 1
+_ROWS_PER_INSERT = 200  # 4 parameters a row: within SQLite's oldest limit of 999 per statement
 # Written in the file, so that another program's SQLite file is never taken for (and pruned as) ours.
 APPLICATION_ID = 0x4C494643  # "LIFC"
 
@@ -147,10 +148,15 @@ class SQLiteStore(TraceStore):
         def run(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO traces (id, added_at, row, data) VALUES (?, ?, ?, ?)",
-                    [(e.id, e.added_at, _row_json(e.row), e.data) for e in entries],
-                )
+                # One statement per chunk of rows, not executemany: each statement step lets go of the GIL
+                # and takes it back, and every take-back can make the request thread wait.
+                for at in range(0, len(entries), _ROWS_PER_INSERT):
+                    chunk = entries[at:at + _ROWS_PER_INSERT]
+                    values: list[Any] = []
+                    for e in chunk:
+                        values += (e.id, e.added_at, _row_json(e.row), e.data)
+                    conn.execute("INSERT OR REPLACE INTO traces (id, added_at, row, data) VALUES "
+                                 + ", ".join(["(?, ?, ?, ?)"] * len(chunk)), values)
                 if self.max_age is not None:
                     conn.execute("DELETE FROM traces WHERE added_at < ?", (self.cutoff(),))
                 if self.max_traces == 0:

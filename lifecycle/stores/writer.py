@@ -22,8 +22,10 @@ from lifecycle.safety import report
 _writers: weakref.WeakSet[Writer] = weakref.WeakSet()
 EXIT_FLUSH_SECONDS = 2.0
 # Seconds the writer waits after a first entry for more, so that a busy server's traces go in a few
-# transactions rather than one each (and its thread wakes once per batch, not per request).
-LINGER = 0.05
+# transactions rather than one each (and its thread wakes, and takes the GIL, once per batch, not per
+# request). This process's own traces are listed at once (lifecycle.store keeps them in memory too); other
+# processes see them this much later.
+LINGER = 0.25
 
 
 class Writer:
