@@ -178,6 +178,7 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
     if base and memo is not None:
         recent = memo.get(_RECENT)
         if recent is not None:
+            # base + 2: from _known_path's frame (ours, then our caller's).
             known = _known_path(recent, memo, base + 2)  # type: ignore[arg-type]  # the memo's list entry
             if known is not None:
                 return known
@@ -296,13 +297,9 @@ def _learn_path(frame: FrameType | None, anchor: FrameType, entry: tuple, memo: 
     paths.setdefault(n, []).append((tuple(checks), found))
     recent = memo.get(_RECENT)
     key = id(anchor)
-    if recent is None:
-        memo[_RECENT] = [key]
-    elif not recent or recent[0] != key:
-        if key in recent:
-            recent.remove(key)
-        recent.insert(0, key)
-        del recent[_MAX_RECENT:]
+    if recent is None or recent[0] != key:
+        # A new list, never one changed in place: another thread of the request may be reading it.
+        memo[_RECENT] = [key, *(k for k in recent or () if k != key)][:_MAX_RECENT]
 
 
 def _known_path(recent: list, memo: dict, base: int) -> tuple | None:
@@ -310,26 +307,29 @@ def _known_path(recent: list, memo: dict, base: int) -> tuple | None:
     anchor follows a path learned before (``_learn_path``). ``sys._getframe(n)`` steps over the frames in
     between without making their frame objects, which is what a walk spends most on."""
     getframe = sys._getframe
-    for key in recent:
-        entry = memo.get(key)
-        if entry is None:
-            continue  # that anchor returned
-        for n, learned in entry[3].items():
-            try:
-                if id(getframe(base + n)) != key:
+    try:
+        for key in recent:
+            entry = memo.get(key)
+            if entry is None:
+                continue  # that anchor returned
+            for n, learned in entry[3].items():
+                try:
+                    if id(getframe(base + n)) != key:
+                        continue
+                except ValueError:  # a shorter stack
                     continue
-            except ValueError:  # a shorter stack
-                continue
-            for checks, found in learned:
-                for at, code, value in checks:
-                    f = getframe(base + at)
-                    if code is None:
-                        if f.f_locals.get("self") is not value:
+                for checks, found in learned:
+                    for at, code, value in checks:
+                        f = getframe(base + at)
+                        if code is None:
+                            if f.f_locals.get("self") is not value:
+                                break
+                        elif f.f_code is not code or f.f_lineno != value:
                             break
-                    elif f.f_code is not code or f.f_lineno != value:
-                        break
-                else:
-                    return found
+                    else:
+                        return found
+    except RuntimeError:  # another thread of the request learned a path meanwhile (the dict grew): walk
+        return None
     return None
 
 

@@ -236,3 +236,41 @@ def test_a_property_calling_one_of_two_functions_names_the_function_of_each_turn
     queries = _render_recorded("{% for turn in turns %}{{ turn.dispatched }}{% endfor %}", {"turns": turns})
     assert [q.attrs["stack"][0][2] for q in queries] == ["_reviews_a" if t.odd else "_reviews_b" for t in turns]
     assert all(q.attrs["stack"][1][2] == "dispatched" for q in queries)
+
+
+def test_loops_rendered_by_two_threads_of_one_trace_each_name_their_lines(books, caplog):
+    import contextvars
+    import threading
+
+    from django.template import engines
+
+    from lifecycle.recorder import Recording
+
+    books_list = list(Book.objects.order_by("pk")) * 20
+    sources = {"a": "{% for book in books %}\n{{ book.reviews.count }}{% endfor %}",
+               "b": "{% for book in books %}\n\n{{ book.tags.count }}{% endfor %}"}
+    rec = Recording("block", "test")
+    rec.activate()
+    try:
+        barrier = threading.Barrier(2)
+
+        def render(name):
+            barrier.wait()
+            engines["django"].from_string(sources[name]).render({"books": books_list})
+
+        threads = [threading.Thread(target=contextvars.copy_context().run, args=(render, name)) for name in sources]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        rec.deactivate()
+    queries = [s for s in rec.trace.spans if s.kind == "sql"]
+    assert len(queries) == 2 * len(books_list)
+    lines = {(q.attrs["template_stack"][0]["line"], q.attrs["template_stack"][0]["source"]) for q in queries}
+    assert lines == {(2, "{{ book.reviews.count }}"), (3, "{{ book.tags.count }}")}
+    by_table = {"review": 2, "tag": 3}
+    for q in queries:
+        table = "review" if "shop_review" in q.attrs["sql"] else "tag"
+        assert q.attrs["template_stack"][0]["line"] == by_table[table]
+    assert "sql instrument" not in caplog.text
