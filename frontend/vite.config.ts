@@ -67,5 +67,7 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts"],
     environment: "node",
+    // happy-dom loads no stylesheet files: the panel's <link> to panel.css counts as loaded (not an error).
+    environmentOptions: { happyDOM: { settings: { handleDisabledFileLoadingAsSuccess: true } } },
   },
 });
