@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db.backends.utils import CursorWrapper
 
-from lifecycle import conf
+from lifecycle import conf, redact
 from lifecycle.frames import capture as user_frames
 from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.kinds import BUILTIN as _BUILTIN
@@ -60,7 +60,7 @@ def _begin(rec, db, sql, params, many):
 def _failed(rec, span, exc) -> None:
     try:
         if span is not None:
-            span.attrs["error"] = f"{type(exc).__name__}: {exc}"
+            span.attrs["error"] = redact.error(exc)
             rec.end(span)
     except Exception as err:
         report("sql instrument", err)

@@ -24,7 +24,7 @@ import sys
 from contextlib import contextmanager
 from typing import Any
 
-from lifecycle import conf
+from lifecycle import conf, redact
 from lifecycle.frames import user_frames
 from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.recorder import _recording
@@ -66,7 +66,7 @@ def _recorded(rec, connection, sql, caller):
     except BaseException as exc:
         try:
             if attrs is not None and span is not None:
-                attrs["error"] = f"{type(exc).__name__}: {exc}"
+                attrs["error"] = redact.error(exc)
         except Exception as err:
             report("transaction instrument", err)
         raise

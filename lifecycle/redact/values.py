@@ -313,9 +313,25 @@ def text(s: str, extra: Extra = None) -> str:
     return s
 
 
+# PostgreSQL's DETAIL of a constraint error quotes the row's values: ``Key (api_token)=(abc123) already
+# exists.``, ``Key (a, secret)=(1, x) is not present in table "t".``
+_DB_KEY = re.compile(r"\bKey \((?P<k>[^()]*)\)=\((?P<v>.*?)\)(?=[\s.,;]|$)", re.S)
+
+
+def _db_key(m: re.Match) -> str:
+    names = [n.strip().strip('"') for n in m.group("k").split(",")]
+    if not any(_secret(n, None) for n in names):
+        return m.group(0)
+    return f"Key ({m.group('k')})=({REDACTED})"
+
+
 def error(exc: BaseException) -> str:
-    """``"TypeName: message"`` of an exception recorded on a span, redacted as free text and capped."""
-    return cap(text(f"{type(exc).__name__}: {exc}"))
+    """``"TypeName: message"`` of an exception recorded on a span, redacted as free text (and the values of
+    secret columns that a database's constraint error quotes) and capped."""
+    message = f"{type(exc).__name__}: {exc}"
+    if "Key (" in message:
+        message = _DB_KEY.sub(_db_key, message)
+    return cap(text(message))
 
 
 def _pairs_in_text(s: str, extra: Extra) -> str:

@@ -66,3 +66,33 @@ def test_a_wrapper_list_that_the_site_fills_is_left_alone():
     with connection.execute_wrapper(comment_wrapper):
         assert connection.execute_wrappers == [comment_wrapper]
     assert connection.execute_wrappers == []
+
+
+def test_a_failing_query_keeps_its_exception_and_records_its_message_redacted(db):
+    """A database error's message can quote the row's values (PostgreSQL's ``DETAIL: Key (api_token)=(...)``):
+    the span keeps the message with secret values redacted; the site gets the exception untouched."""
+    from django.db import DatabaseError
+
+    from lifecycle.recorder import Recording
+
+    message = ('duplicate key value violates unique constraint "shop_user_api_token_key"\n'
+               "DETAIL:  Key (api_token)=(tok-5f2e9a) already exists. password=hunter2")
+    raised = DatabaseError(message)
+
+    def failing(execute, sql, params, many, context):
+        raise raised
+
+    rec = Recording("block", "test")
+    rec.activate()
+    try:
+        with connection.execute_wrapper(failing), pytest.raises(DatabaseError) as caught:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+    finally:
+        rec.deactivate()
+    assert caught.value is raised and str(caught.value) == message
+    (span,) = [s for s in rec.trace.spans if s.kind == "sql"]
+    error = span.attrs["error"]
+    assert error.startswith("DatabaseError: duplicate key value violates unique constraint")
+    assert "tok-5f2e9a" not in error and "hunter2" not in error
+    assert "Key (api_token)=(********)" in error
