@@ -102,7 +102,7 @@ class TraceStore:
         raise NotImplementedError
 
     def describe(self) -> str:
-        """Where the traces are, for messages: ``the SQLite file /tmp/...``."""
+        """Where the traces are, for messages: ``the SQLite file <path>``."""
         return type(self).__name__
 
 
