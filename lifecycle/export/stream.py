@@ -34,7 +34,7 @@ import orjson
 
 from lifecycle import conf
 from lifecycle.safety import report
-from lifecycle.trace import Span, Trace
+from lifecycle.trace import Trace
 
 logger = logging.getLogger("lifecycle")
 
@@ -50,12 +50,7 @@ MAX_BACKOFF = 30.0
 
 def _load(data: bytes) -> Trace:
     """A trace this process wrote itself, read back without the schema check (it is ours, and valid)."""
-    obj = orjson.loads(data)
-    spans = [Span(s["id"], s["parent_id"], s["kind"], s["name"], s["start_ns"], s["duration_ns"], s["attrs"])
-             for s in obj["spans"]]
-    return Trace(id=obj["id"], started_at=obj["started_at"], duration_ns=obj["duration_ns"], request=obj["request"],
-                 response=obj["response"], resolver=obj["resolver"], spans=spans, summary=obj["summary"],
-                 dropped=obj.get("dropped"), kind=obj.get("kind") or "request", kinds=obj.get("kinds"))
+    return Trace.from_valid_dict(orjson.loads(data))
 
 
 class OtlpExporter:
