@@ -57,6 +57,19 @@ def get_page(client, path: str):
     return response
 
 
+def redis_url_or_skip(what: str) -> str:
+    """``REDIS_URL`` (the real Redis ``.ci/run`` names); without it ``what`` is skipped, with the reason
+    printed, and on CI (``CI=true``) it fails instead."""
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        reason = "REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379/0)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: on CI the {what} must run")
+        print(f"{reason}: {what} skipped")
+        pytest.skip(f"{reason}: {what} skipped")
+    return url
+
+
 def last_trace() -> Trace:
     rows = store.recent(1)
     assert rows, "no trace was recorded"

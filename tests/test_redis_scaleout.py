@@ -21,10 +21,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.conftest import redis_url_or_skip
+
 pytestmark = pytest.mark.redis
 
 REPO = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("REDIS_URL", "")
 STARTUP_TIMEOUT = 60.0  # generous: a loaded CI machine may take long to import Django twice
 
 SETTINGS = '''\
@@ -39,13 +40,7 @@ LIFECYCLE = {{"TRACE_STORE": "redis", "TRACE_STORE_OPTIONS": {{"url": {redis_url
 
 @pytest.fixture(scope="module")
 def redis_url() -> str:
-    if not REDIS_URL:
-        reason = "REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379/0)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: on CI the two-process Redis test must run")
-        print(f"{reason}: two-process Redis test skipped")
-        pytest.skip(f"{reason}: two-process Redis test skipped")
-    return REDIS_URL
+    return redis_url_or_skip("two-process Redis test")
 
 
 class Server:

@@ -24,6 +24,7 @@ from lifecycle.stores import StoreError
 from lifecycle.stores.memory import MemoryStore
 from lifecycle.stores.sqlite import SQLiteStore
 from lifecycle.trace import Trace
+from tests.conftest import redis_url_or_skip
 
 SAMPLE = Path(__file__).parent / "traces" / "book_list.json"
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -51,12 +52,7 @@ def db_file(tmp_path) -> Path:
 
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
-    if not REDIS_URL:
-        reason = "REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379/0)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: on CI the Redis store tests must run")
-        print(f"{reason}: Redis store test skipped")
-        pytest.skip(f"{reason}: Redis store test skipped")
+    redis_url_or_skip("Redis store tests")
     import redis
 
     prefix = f"lifecycle-test:{uuid.uuid4().hex[:12]}"
