@@ -49,6 +49,15 @@ NAME_COLUMN_AND_BARS = """(el) => new Promise((resolve) => requestAnimationFrame
 }))"""
 
 
+# True once the history panel's script answers a Refresh; presses Refresh otherwise (run while polling).
+HISTORY_READY = """() => {
+  const root = document.getElementById("djDebugRoot").shadowRoot;
+  if (root.getElementById("djdtStatus").textContent !== "") return true;
+  root.querySelector(".refreshHistory").click();
+  return false;
+}"""
+
+
 @pytest.fixture(scope="module", params=list(TOOLBARS))
 def toolbar_config(request) -> dict:
     return TOOLBARS[request.param]
@@ -158,11 +167,16 @@ def test_the_panel_shows_the_request_picked_in_the_toolbars_history(toolbar_page
     assert second.evaluate(NAME_COLUMN_AND_BARS)
 
     # The history panel puts the first request's panels in place (their content loads when opened).
+    # The toolbar loads the history panel's script (an async module) after it shows the panel, so its
+    # click handlers come some time later. The test presses the panel's Refresh until the toolbar
+    # answers in its status line: the handlers are there and the rows are rebuilt, so the Switch click
+    # lands on the row it names.
     page.locator("#djDebugPanelList a.HistoryPanel").click()
+    page.wait_for_function(HISTORY_READY, polling=300, timeout=15000)
     page.locator(f".switchHistory[data-request-id='{first_request}']").click()
     page.wait_for_function(
         "id => document.getElementById('djDebugRoot').shadowRoot.getElementById('djDebug').dataset.requestId === id",
-        arg=first_request, timeout=5000)
+        arg=first_request, timeout=10000)
     panel = open_panel(page)
     assert panel.locator("[data-testid=trace-view]").get_attribute("data-trace-id") == first_trace
     assert panel.locator("[data-testid=waterfall-row][data-kind=sql]").count() == 3
