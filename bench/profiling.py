@@ -23,7 +23,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-PASS_THROUGH = ("inner(", "wrapped(", "execute(sql", "original_render(", "original_extends(", "original_resolve(",
+PASS_THROUGH = ("inner(", "wrapped(", "execute(sql", "original(self, sql",
+                "original_render(", "original_extends(", "original_resolve(",
                 "original_make_atomic(", "original_get_parent(", "original_for(", "self.get_response(",
                 "original_convert(", "method(*args", "next(iterator)", "__anext__()")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 MODE = os.environ.get("BENCH_MODE", "bare")
 MODES = ("bare", "bare2", "lifecycle", "lifecycle-live", "ddt", "silk", "otel", "kolo",
-         "lifecycle-nostack", "lifecycle-nolive", "lifecycle-pubonce", "lifecycle-memstore")
+         "lifecycle-nostack", "lifecycle-nolive", "lifecycle-pubonce", "lifecycle-memstore", "lifecycle-idle")
 
 SECRET_KEY = "bench-only-not-secret"
 DEBUG = True
@@ -78,6 +78,10 @@ if MODE.startswith("lifecycle"):
     if os.environ.get("BENCH_TMP"):  # the default SQLite trace store, in this run's folder
         LIFECYCLE["TRACE_STORE_OPTIONS"] = {"path": os.path.join(os.environ["BENCH_TMP"], f"traces-{MODE}.sqlite3")}
     if MODE == "lifecycle-memstore":
+        LIFECYCLE["TRACE_STORE"] = "memory"
+        LIFECYCLE.pop("TRACE_STORE_OPTIONS", None)
+    elif MODE == "lifecycle-idle":
+        LIFECYCLE["IGNORE_PATHS"] = ["/heavy/", "/light/"]
         LIFECYCLE["TRACE_STORE"] = "memory"
         LIFECYCLE.pop("TRACE_STORE_OPTIONS", None)
     elif MODE == "lifecycle-nostack":

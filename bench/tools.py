@@ -354,6 +354,19 @@ class LifecycleMemoryStore(Lifecycle):
     name = "lifecycle-memstore"
 
 
+class LifecycleIdle(Tool):
+    """Diagnostic: lifecycle installed (app, middleware, every instrument) but recording nothing
+    (``IGNORE_PATHS`` covers the pages): the cost of being installed, paid by requests no one records."""
+
+    name = "lifecycle-idle"
+
+    def verify(self, view: str, body: bytes) -> dict[str, Any]:
+        from lifecycle import store
+
+        expect(not store.recent(1), "lifecycle-idle: a trace was recorded")
+        return super().verify(view, body)
+
+
 class LifecyclePublisherOnce(Lifecycle):
     """Diagnostic: the publisher decides once per trace whether span events can reach anyone.
 
@@ -379,6 +392,6 @@ class LifecyclePublisherOnce(Lifecycle):
 
 TOOLS: dict[str, type[Tool]] = {t.name: t for t in (Tool, Bare2, Lifecycle, LifecycleLive, DebugToolbar, Silk,
                                                       Otel, Kolo, LifecycleNoStack, LifecycleNoLive,
-                                                      LifecyclePublisherOnce, LifecycleMemoryStore)}
+                                                      LifecyclePublisherOnce, LifecycleMemoryStore, LifecycleIdle)}
 PACKAGES = {"ddt": "debug_toolbar", "silk": "silk", "otel": "opentelemetry.instrumentation.django",
             "kolo": "kolo", "lifecycle-live": "channels"}

@@ -14,7 +14,7 @@ from typing import Any
 from lifecycle import conf, kinds, nplusone
 from lifecycle.fingerprint import fingerprint, similar_key
 from lifecycle.frames import display
-from lifecycle.trace import Trace
+from lifecycle.trace import ROW_ITEMS, ROW_SQL_CHARS, Trace, _cut
 
 # Per SQL text, what finalize derives from the text alone: (fingerprint key, normalized text, similar-group
 # key). One lookup per query instead of two cached calls.
@@ -60,6 +60,10 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
     # tuples are compared by identity: ``shown`` and the slots hold them, so no id is reused meanwhile.
     slots: dict[tuple, list] = {}
     layers: dict[int | None, Any] = {}
+    # The list row's content (Trace.row), gathered on this pass: statements (normalized, in the order they
+    # first ran) and template names.
+    row_sql: dict[str, None] = {}
+    templates: dict[Any, None] = {}
     for span in trace.spans:
         kind = span.kind
         duration = span.duration_ns
@@ -99,19 +103,21 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
             if slot is None:
                 slot = slots[slot_key] = _slot(span, sql, attrs.get("template_stack"), raw_stack, request, shown,
                                                by_fp, by_similar, loops)
+                if len(row_sql) < ROW_ITEMS and "sql" in attrs and type(sql) is str:
+                    row_sql[_cut(slot[11], ROW_SQL_CHARS)] = None
             params = attrs.get("params")
             try:
-                pkey: Any = tuple(params) if params else ()
-                hash(pkey)
+                slot[10].add(tuple(params) if params else ())
             except TypeError:
-                pkey = nplusone.hashable(params)
+                slot[10].add(nplusone.hashable(params))
             if slot[1] is not None:
-                attrs["stack"] = [*slot[1]]
+                attrs["stack"] = slot[1]  # one list for the queries of a call chain (read-only from here on)
             attrs["fp"] = slot[0]
             slot[7] += 1
             slot[8] += duration
             slot[9].append(span_id)
-            slot[10].add(pkey)
+        elif kind == "template":
+            templates[span.attrs.get("template", span.name)] = None
         elif kind == "middleware":
             # Each layer's own time before and after the next layer (``before_ns``/``after_ns``): a
             # layer's first middleware child is the next layer; parents come before children.
@@ -127,7 +133,8 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
             if isinstance(stack, (tuple, list)) and stack and isinstance(stack[0], tuple):
                 attrs["stack"] = display(stack)
             exceptions.append(span)
-    for key, _formatted, group, site, loop, sim, _stack, count, total, span_ids, pkeys in slots.values():
+    trace.content = {"sql": list(row_sql), "templates": [n for n in templates if isinstance(n, str)][:ROW_ITEMS]}
+    for key, _formatted, group, site, loop, sim, _stack, count, total, span_ids, pkeys, _norm in slots.values():
         group[1] += count
         group[2] += total
         group[3].extend(span_ids)
@@ -193,7 +200,8 @@ def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict,
     """What the queries of one SQL text, call chain and request share, for ``finalize``: [fingerprint key,
     formatted stack (None: leave the stack as it is), duplicate group, call-site entry of the
     group, N+1 group (None for transaction control), similar group, the stack tuple (held), then the
-    count, total time, span ids and distinct parameters of its queries, added to the groups at the end]."""
+    count, total time, span ids and distinct parameters of its queries, added to the groups at the end,
+    and the normalized statement]."""
     facts = _sql_facts.get(sql)
     if facts is None:
         facts = _facts(sql)
@@ -218,7 +226,7 @@ def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict,
     sim = by_similar.get(skey)
     if sim is None:
         sim = by_similar[skey] = [0, 0, [], set()]
-    return [key, formatted, group, site, loop, sim, raw_stack, 0, 0, [], set()]
+    return [key, formatted, group, site, loop, sim, raw_stack, 0, 0, [], set(), norm]
 
 
 _MAX_SITES = 10

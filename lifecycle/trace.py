@@ -80,7 +80,7 @@ class Trace:
     """A request: metadata plus a flat list of spans forming a tree (span 0 is the request)."""
 
     __slots__ = ("id", "started_at", "duration_ns", "request", "response", "resolver", "spans", "summary",
-                 "dropped", "kind", "kinds")
+                 "dropped", "kind", "kinds", "content")
 
     def __init__(
         self,
@@ -109,6 +109,9 @@ class Trace:
         self.kind = kind
         # How its span kinds are drawn: {kind: {"label", "symbol", "color"}} (lifecycle.kinds.describe).
         self.kinds = kinds if kinds is not None else {}
+        # The list row's content (``_content``), when ``lifecycle.summary.finalize`` gathered it on its pass
+        # over the spans; None: read from the spans when a row is made. Not part of the JSON form.
+        self.content: dict[str, list[str]] | None = None
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -141,7 +144,7 @@ class Trace:
             # Already redacted in the trace's request (lifecycle.capture.request_info, redact_trace).
             "query": _cut(self.request.get("query") or "", ROW_QUERY_CHARS),
             "user": _username(self.request.get("user")),
-            **self._content(),
+            **(self.content if self.content is not None else self._content()),
         }
 
     def _content(self) -> dict[str, list[str]]:

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 
 from lifecycle import store, trace
 from lifecycle.conf import REDACTED
+from lifecycle.summary import finalize
 from lifecycle.trace import Span, Trace
 from tests.conftest import last_trace
 
@@ -37,6 +38,8 @@ def test_row_lists_the_statements_and_templates_of_the_page(client, seeded):
     authors = [s for s in row["sql"] if '"shop_author"' in s]
     assert len(authors) == 1 and "= ?" in authors[0].replace("%s", "?")
     assert row["queries"] > len(row["sql"])
+    # Gathered by finalize on its pass over the spans; the same as the row read from the trace's spans.
+    assert row == last_trace().row()
 
 
 def test_row_content_is_capped():
@@ -51,6 +54,9 @@ def test_row_content_is_capped():
     assert all(len(s) <= trace.ROW_SQL_CHARS + 1 for s in row["sql"])
     assert row["templates"][0] == "t1.html"
     assert len(row["query"]) == trace.ROW_QUERY_CHARS + 1
+    # finalize gathers the same content on its own pass (the row of a recorded trace is made from that).
+    finalize(t)
+    assert t.content is not None and t.row() == {**row, "queries": 59}
 
 
 @pytest.mark.parametrize("request_info", [{}, {"method": "WS", "path": "/ws/", "user": None}])

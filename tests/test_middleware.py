@@ -119,7 +119,10 @@ def test_a_failing_instrument_leaves_the_response_untouched(seeded, monkeypatch,
         got_again = _responses(paths)
     assert got == expected
     assert got_again == expected
-    warnings = [r for r in caplog.records if r.name == "lifecycle"]
+    # (The publisher's one note that live events cannot leave this process may come too, when this is the
+    # process's first recorded request: it is not a failure.)
+    warnings = [r for r in caplog.records
+                if r.name == "lifecycle" and "cannot reach the dashboard" not in r.getMessage()]
     assert len(warnings) == 1, "a failure is logged once, then counted"
     assert "failed; the request goes on without it" in warnings[0].getMessage()
     assert sum(safety.failures.values()) >= 2
