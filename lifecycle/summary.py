@@ -64,6 +64,7 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
     # first ran) and template names.
     row_sql: dict[str, None] = {}
     templates: dict[Any, None] = {}
+    last: tuple = (None, None, None, None, None)  # the previous query's (sql, template_stack, stack, request, slot)
     for span in trace.spans:
         kind = span.kind
         duration = span.duration_ns
@@ -98,13 +99,13 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
             attrs = span.attrs
             sql = attrs.get("sql", "")
             raw_stack = attrs.get("stack")
-            slot_key = (sql, id(attrs.get("template_stack")), id(raw_stack), request)
-            slot = slots.get(slot_key)
-            if slot is None:
-                slot = slots[slot_key] = _slot(span, sql, attrs.get("template_stack"), raw_stack, request, shown,
-                                               by_fp, by_similar, loops)
-                if len(row_sql) < ROW_ITEMS and "sql" in attrs and type(sql) is str:
-                    row_sql[_cut(slot[11], ROW_SQL_CHARS)] = None
+            lines = attrs.get("template_stack")
+            if lines is last[1] and raw_stack is last[2] and request == last[3] and sql == last[0]:
+                slot = last[4]  # the next query of a loop: the same statement from the same call chain
+            else:
+                slot = _find_slot(slots, span, attrs, sql, lines, raw_stack, request, shown, by_fp, by_similar,
+                                  loops, row_sql)
+                last = (sql, lines, raw_stack, request, slot)
             params = attrs.get("params")
             try:
                 slot[10].add(tuple(params) if params else ())
@@ -193,6 +194,18 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
         "error": error,
     }
     return trace
+
+
+def _find_slot(slots: dict, span, attrs: dict, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict,
+               by_fp: dict, by_similar: dict, loops: nplusone.Collector, row_sql: dict) -> list:
+    """The slot of a query's (SQL text, template_stack list, stack tuple, request), made on first use."""
+    slot_key = (sql, id(lines), id(raw_stack), request)
+    slot = slots.get(slot_key)
+    if slot is None:
+        slot = slots[slot_key] = _slot(span, sql, lines, raw_stack, request, shown, by_fp, by_similar, loops)
+        if len(row_sql) < ROW_ITEMS and "sql" in attrs and type(sql) is str:
+            row_sql[_cut(slot[11], ROW_SQL_CHARS)] = None
+    return slot
 
 
 def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict, by_fp: dict, by_similar: dict,
