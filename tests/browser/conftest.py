@@ -108,6 +108,17 @@ class DemoServer:
                 self.proc.kill()
 
 
+def open_dashboard(browser, server):
+    """A page on ``server``'s dashboard, live, and the list its JavaScript errors are collected in."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/__lifecycle__/")
+    page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=15000)
+    return context, page, errors
+
+
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     server = DemoServer(tmp_path_factory.mktemp("demo")).start()

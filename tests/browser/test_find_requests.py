@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from tests.browser.conftest import DemoServer, open_dashboard
+
 pytestmark = pytest.mark.browser
 
 COUNT = "[data-testid=request-count]"
@@ -135,23 +137,16 @@ def test_clear_empties_the_list_and_explains_a_refusal(page, demo_server):
 @pytest.fixture
 def own_server(tmp_path):
     """A demo server of this test's own: clearing its traces must not empty the list other tests read."""
-    from tests.browser.conftest import DemoServer
-
     server = DemoServer(tmp_path).start()
     yield server
     server.stop()
 
 
 def test_clear_forgets_the_traces_on_the_server_too(browser, own_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    assert own_server.get("/books/fixed/") == 200
+    (old,) = own_server.trace_ids("/books/fixed/")
+    context, page, errors = open_dashboard(browser, own_server)
     try:
-        assert own_server.get("/books/fixed/") == 200
-        (old,) = own_server.trace_ids("/books/fixed/")
-        page.goto(own_server.url + "/__lifecycle__/")
-        page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=15000)
         row(page, old).wait_for(timeout=10000)
 
         page.locator("[data-testid=clear-button]").click()

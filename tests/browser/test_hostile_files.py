@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import DemoServer
+from tests.browser.conftest import DemoServer, open_dashboard
 from tests.browser.test_dashboard import click_row, request_row
 
 pytestmark = pytest.mark.browser
@@ -45,17 +45,6 @@ def few_spans_server(tmp_path_factory):
     server = limited_server(tmp_path_factory, "demo-few-spans", DASHBOARD_MAX_SPANS=50)
     yield server
     server.stop()
-
-
-def open_dashboard(browser, server):
-    """A page on the dashboard, live, and the list its JavaScript errors are collected in."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url + "/__lifecycle__/")
-    page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=15000)
-    return context, page, errors
 
 
 def open_file(page, name: str, text: str) -> None:
