@@ -14,7 +14,7 @@ from typing import Any
 from lifecycle import conf, kinds, nplusone
 from lifecycle.fingerprint import fingerprint, similar_key
 from lifecycle.frames import display
-from lifecycle.trace import ROW_ITEMS, ROW_SQL_CHARS, Trace, _cut
+from lifecycle.trace import Trace
 
 # Per SQL text, what finalize derives from the text alone: (fingerprint key, normalized text, similar-group
 # key). One lookup per query instead of two cached calls.
@@ -60,10 +60,6 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
     # tuples are compared by identity: ``shown`` and the slots hold them, so no id is reused meanwhile.
     slots: dict[tuple, list] = {}
     layers: dict[int | None, Any] = {}
-    # The list row's content (Trace.row), gathered on this pass: statements (normalized, in the order they
-    # first ran) and template names.
-    row_sql: dict[str, None] = {}
-    templates: dict[Any, None] = {}
     last: tuple = (None, None, None, None, None)  # the previous query's (sql, template_stack, stack, request, slot)
     for span in trace.spans:
         kind = span.kind
@@ -103,8 +99,11 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
             if lines is last[1] and raw_stack is last[2] and request == last[3] and sql == last[0]:
                 slot = last[4]  # the next query of a loop: the same statement from the same call chain
             else:
-                slot = _find_slot(slots, span, attrs, sql, lines, raw_stack, request, shown, by_fp, by_similar,
-                                  loops, row_sql)
+                slot_key = (sql, id(lines), id(raw_stack), request)
+                slot = slots.get(slot_key)
+                if slot is None:
+                    slot = slots[slot_key] = _slot(span, sql, lines, raw_stack, request, shown, by_fp, by_similar,
+                                                   loops)
                 last = (sql, lines, raw_stack, request, slot)
             params = attrs.get("params")
             try:
@@ -117,8 +116,6 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
             slot[7] += 1
             slot[8] += duration
             slot[9].append(span_id)
-        elif kind == "template":
-            templates[span.attrs.get("template", span.name)] = None
         elif kind == "middleware":
             # Each layer's own time before and after the next layer (``before_ns``/``after_ns``): a
             # layer's first middleware child is the next layer; parents come before children.
@@ -134,8 +131,7 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
             if isinstance(stack, (tuple, list)) and stack and isinstance(stack[0], tuple):
                 attrs["stack"] = display(stack)
             exceptions.append(span)
-    trace.content = {"sql": list(row_sql), "templates": [n for n in templates if isinstance(n, str)][:ROW_ITEMS]}
-    for key, _formatted, group, site, loop, sim, _stack, count, total, span_ids, pkeys, _norm in slots.values():
+    for key, _formatted, group, site, loop, sim, _stack, count, total, span_ids, pkeys in slots.values():
         group[1] += count
         group[2] += total
         group[3].extend(span_ids)
@@ -196,25 +192,12 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
     return trace
 
 
-def _find_slot(slots: dict, span, attrs: dict, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict,
-               by_fp: dict, by_similar: dict, loops: nplusone.Collector, row_sql: dict) -> list:
-    """The slot of a query's (SQL text, template_stack list, stack tuple, request), made on first use."""
-    slot_key = (sql, id(lines), id(raw_stack), request)
-    slot = slots.get(slot_key)
-    if slot is None:
-        slot = slots[slot_key] = _slot(span, sql, lines, raw_stack, request, shown, by_fp, by_similar, loops)
-        if len(row_sql) < ROW_ITEMS and "sql" in attrs and type(sql) is str:
-            row_sql[_cut(slot[11], ROW_SQL_CHARS)] = None
-    return slot
-
-
 def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict, by_fp: dict, by_similar: dict,
           loops: nplusone.Collector) -> list:
     """What the queries of one SQL text, call chain and request share, for ``finalize``: [fingerprint key,
     formatted stack (None: leave the stack as it is), duplicate group, call-site entry of the
     group, N+1 group (None for transaction control), similar group, the stack tuple (held), then the
-    count, total time, span ids and distinct parameters of its queries, added to the groups at the end,
-    and the normalized statement]."""
+    count, total time, span ids and distinct parameters of its queries, added to the groups at the end]."""
     facts = _sql_facts.get(sql)
     if facts is None:
         facts = _facts(sql)
@@ -239,7 +222,7 @@ def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict,
     sim = by_similar.get(skey)
     if sim is None:
         sim = by_similar[skey] = [0, 0, [], set()]
-    return [key, formatted, group, site, loop, sim, raw_stack, 0, 0, [], set(), norm]
+    return [key, formatted, group, site, loop, sim, raw_stack, 0, 0, [], set()]
 
 
 _MAX_SITES = 10

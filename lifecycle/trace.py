@@ -80,7 +80,7 @@ class Trace:
     """A request: metadata plus a flat list of spans forming a tree (span 0 is the request)."""
 
     __slots__ = ("id", "started_at", "duration_ns", "request", "response", "resolver", "spans", "summary",
-                 "dropped", "kind", "kinds", "content")
+                 "dropped", "kind", "kinds")
 
     def __init__(
         self,
@@ -109,9 +109,6 @@ class Trace:
         self.kind = kind
         # How its span kinds are drawn: {kind: {"label", "symbol", "color"}} (lifecycle.kinds.describe).
         self.kinds = kinds if kinds is not None else {}
-        # The list row's content (``_content``), when ``lifecycle.summary.finalize`` gathered it on its pass
-        # over the spans; None: read from the spans when a row is made. Not part of the JSON form.
-        self.content: dict[str, list[str]] | None = None
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -144,7 +141,7 @@ class Trace:
             # Already redacted in the trace's request (lifecycle.capture.request_info, redact_trace).
             "query": _cut(self.request.get("query") or "", ROW_QUERY_CHARS),
             "user": _username(self.request.get("user")),
-            **(self.content if self.content is not None else self._content()),
+            **self._content(),
         }
 
     def _content(self) -> dict[str, list[str]]:
@@ -173,9 +170,7 @@ class Trace:
             "request": self.request,
             "response": self.response,
             "resolver": self.resolver,
-            # Span.to_dict's dict, built here without a call per span (this runs at the end of every request).
-            "spans": [{"id": s.id, "parent_id": s.parent_id, "kind": s.kind, "name": s.name, "start_ns": s.start_ns,
-                       "duration_ns": s.duration_ns, "attrs": s.attrs} for s in self.spans],
+            "spans": [s.to_dict() for s in self.spans],
             "summary": self.summary,
             "dropped": self.dropped,
             "kind": self.kind,
