@@ -77,13 +77,11 @@ if MODE.startswith("lifecycle"):
     LIFECYCLE: dict[str, Any] = {}
     if os.environ.get("BENCH_TMP"):  # the default SQLite trace store, in this run's folder
         LIFECYCLE["TRACE_STORE_OPTIONS"] = {"path": os.path.join(os.environ["BENCH_TMP"], f"traces-{MODE}.sqlite3")}
-    if MODE == "lifecycle-memstore":
+    if MODE in ("lifecycle-memstore", "lifecycle-idle"):
         LIFECYCLE["TRACE_STORE"] = "memory"
         LIFECYCLE.pop("TRACE_STORE_OPTIONS", None)
-    elif MODE == "lifecycle-idle":
+    if MODE == "lifecycle-idle":
         LIFECYCLE["IGNORE_PATHS"] = ["/heavy/", "/light/"]
-        LIFECYCLE["TRACE_STORE"] = "memory"
-        LIFECYCLE.pop("TRACE_STORE_OPTIONS", None)
     elif MODE == "lifecycle-nostack":
         LIFECYCLE["STACK_DEPTH"] = 0
     elif MODE == "lifecycle-nolive":
