@@ -8,7 +8,9 @@ secrets), so that the summary is built from what may be shown.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable
+from operator import attrgetter
 from typing import Any
 
 from lifecycle import conf, kinds, nplusone
@@ -20,6 +22,7 @@ from lifecycle.trace import Trace
 # key). One lookup per query instead of two cached calls.
 _sql_facts: dict[str, tuple[str, str, str]] = {}
 _CACHE_SIZE = 4096
+_kind_of = attrgetter("kind")
 
 
 @conf.on_reset
@@ -40,7 +43,10 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
     """The summary and the JSON forms of a trace already redacted (``redact_trace``).
     ``now_ns``: for a snapshot of a trace still recording (the debug-toolbar panel), the time of the
     snapshot (from the trace start): a span still open counts as running until then."""
-    per_kind: dict[str, list[int]] = {}  # kind -> [count, inclusive time, self time]
+    spans = trace.spans
+    # Per kind: the time of its spans, and the part of it their children cover (self time is the rest).
+    time_of: dict[str, int] = {}
+    covered: dict[str, int] = {}
     # While the spans are read, a group is a list (cheaper than a dict): duplicates by fingerprint
     # [normalized, count, total_ns, span_ids, distinct params, sites, first span, transaction control]
     # and similar ones [count, total_ns, span_ids, distinct fingerprints]. Only groups of two or more
@@ -48,74 +54,69 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
     by_fp: dict[Hashable, list] = {}
     by_similar: dict[str, list] = {}
     loops = nplusone.Collector()
-    # Self time: each span's duration goes to its kind, and the part of it its children cover is taken
-    # back from its parent's kind. Per span: [its kind's accumulator, start, end, id of its request span
-    # (the root counts as one), end of its children seen so far].
+    # Per span, for its children: [its kind, its end, id of its request span (the root counts as one), end of
+    # its children seen so far].
     info: dict[int, list] = {}
     exceptions: list[Any] = []
     # The queries of a loop share their stack: format each distinct frame tuple once per trace.
     shown: dict[tuple, list] = {}
-    # Per (SQL text, template_stack list, stack tuple, request): what its queries share, and their count,
-    # time, span ids and parameters, added to the groups once the spans are read (see _slot). The lists and
-    # tuples are compared by identity: ``shown`` and the slots hold them, so no id is reused meanwhile.
+    # Per (SQL text, template_stack list, stack tuple, request): what its queries share, and their time, span
+    # ids and parameters, added to the groups once the spans are read (see _slot). The lists and tuples are
+    # compared by identity: ``shown`` and the slots hold them, so no id is reused meanwhile.
     slots: dict[tuple, list] = {}
     layers: dict[int | None, Any] = {}
-    last: tuple = (None, None, None, None, None)  # the previous query's (sql, template_stack, stack, request, slot)
-    for span in trace.spans:
+    # The previous query's, for the next query of a loop (the same statement from the same call chain).
+    last_sql = last_lines = last_stack = last_request = last_slot = None
+    for span in spans:
         kind = span.kind
-        duration = span.duration_ns
         start = span.start_ns
+        duration = span.duration_ns
         if duration is None:
             duration = max(0, now_ns - start) if now_ns is not None else 0
-        parent_id = span.parent_id
-        span_id = span.id
-        acc = per_kind.get(kind)
-        if acc is None:
-            acc = per_kind[kind] = [0, 0, 0]
-        acc[0] += 1
-        acc[1] += duration
-        acc[2] += duration
+        time_of[kind] = time_of.get(kind, 0) + duration
         end = start + duration
-        parent = info.get(parent_id) if parent_id is not None else None
+        span_id = span.id
+        parent = info.get(span.parent_id)
         if parent is None:
             request = span_id
         else:
-            request = span_id if kind == "request" else parent[3]
+            request = span_id if kind == "request" else parent[2]
             # Children are in start order: the part of this one not yet covered by its earlier siblings,
             # cut to its parent's time (concurrent children are not counted twice).
-            seen = parent[4]
+            seen = parent[3]
             lo = start if start > seen else seen
-            hi = end if end < parent[2] else parent[2]
+            hi = parent[1]
+            if end < hi:
+                hi = end
             if hi > lo:
-                parent[0][2] -= hi - lo
+                covered[parent[0]] = covered.get(parent[0], 0) + hi - lo
             if end > seen:
-                parent[4] = end
-        info[span_id] = [acc, start, end, request, start]
+                parent[3] = end
+        info[span_id] = [kind, end, request, start]
         if kind == "sql":
             attrs = span.attrs
             sql = attrs.get("sql", "")
             raw_stack = attrs.get("stack")
             lines = attrs.get("template_stack")
-            if lines is last[1] and raw_stack is last[2] and request == last[3] and sql == last[0]:
-                slot = last[4]  # the next query of a loop: the same statement from the same call chain
+            if lines is last_lines and raw_stack is last_stack and request == last_request and sql == last_sql:
+                slot = last_slot
             else:
                 slot_key = (sql, id(lines), id(raw_stack), request)
                 slot = slots.get(slot_key)
                 if slot is None:
                     slot = slots[slot_key] = _slot(span, sql, lines, raw_stack, request, shown, by_fp, by_similar,
                                                    loops)
-                last = (sql, lines, raw_stack, request, slot)
+                last_sql, last_lines, last_stack, last_request, last_slot = sql, lines, raw_stack, request, slot
             params = attrs.get("params")
             try:
-                slot[10].add(tuple(params) if params else ())
+                slot[9].add(tuple(params) if params else ())
             except TypeError:
-                slot[10].add(nplusone.hashable(params))
+                slot[9].add(nplusone.hashable(params))
             if slot[1] is not None:
                 attrs["stack"] = slot[1]  # one list for the queries of a call chain (read-only from here on)
             attrs["fp"] = slot[0]
-            slot[7] += 1
-            slot[8] += duration
-            slot[9].append(span_id)
+            slot[7] += duration
+            slot[8].append(span_id)
         elif kind == "middleware":
             # Each layer's own time before and after the next layer (``before_ns``/``after_ns``): a
             # layer's first middleware child is the next layer; parents come before children.
@@ -124,14 +125,15 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
                 before = span.start_ns - outer.start_ns
                 outer.attrs["before_ns"] = before
                 outer.attrs["after_ns"] = max(0, (outer.duration_ns or 0) - before - duration)
-            layers[span.id] = span
+            layers[span_id] = span
         elif kind == "exception":
             attrs = span.attrs
             stack = attrs.get("stack")
             if isinstance(stack, (tuple, list)) and stack and isinstance(stack[0], tuple):
                 attrs["stack"] = display(stack)
             exceptions.append(span)
-    for key, _formatted, group, site, loop, sim, _stack, count, total, span_ids, pkeys in slots.values():
+    for key, _formatted, group, site, loop, sim, _stack, total, span_ids, pkeys in slots.values():
+        count = len(span_ids)
         group[1] += count
         group[2] += total
         group[3].extend(span_ids)
@@ -175,12 +177,12 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
                             "span_ids": sorted(span_ids), "fingerprints": len(fps)})
     similar.sort(key=lambda g: (-g["count"], -g["total_ns"]))
 
-    counts = {kind: acc[0] for kind, acc in per_kind.items()}
+    counts = dict(Counter(map(_kind_of, spans)))  # in the order the kinds first appear, as time_of
     trace.kinds = kinds.describe(counts)
     trace.summary = {
         "counts": counts,
-        "time_ns": {kind: acc[1] for kind, acc in per_kind.items()},
-        "self_time_ns": {kind: acc[2] for kind, acc in per_kind.items()},
+        "time_ns": time_of,
+        "self_time_ns": {kind: time - covered.get(kind, 0) for kind, time in time_of.items()},
         "queries": counts.get("sql", 0),
         "duplicate_groups": duplicates,
         "similar_groups": similar,
@@ -197,7 +199,7 @@ def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict,
     """What the queries of one SQL text, call chain and request share, for ``finalize``: [fingerprint key,
     formatted stack (None: leave the stack as it is), duplicate group, call-site entry of the
     group, N+1 group (None for transaction control), similar group, the stack tuple (held), then the
-    count, total time, span ids and distinct parameters of its queries, added to the groups at the end]."""
+    total time, span ids and distinct parameters of its queries, added to the groups at the end]."""
     facts = _sql_facts.get(sql)
     if facts is None:
         facts = _facts(sql)
@@ -222,7 +224,7 @@ def _slot(span, sql: str, lines: Any, raw_stack: Any, request: int, shown: dict,
     sim = by_similar.get(skey)
     if sim is None:
         sim = by_similar[skey] = [0, 0, [], set()]
-    return [key, formatted, group, site, loop, sim, raw_stack, 0, 0, [], set()]
+    return [key, formatted, group, site, loop, sim, raw_stack, 0, [], set()]
 
 
 _MAX_SITES = 10
@@ -254,7 +256,7 @@ def _error(trace: Trace, exceptions: list[Any], info: dict[int, list], status: i
         attrs = span.attrs
         if attrs.get("handled"):
             continue
-        req = by_id.get(info[span.id][3])
+        req = by_id.get(info[span.id][2])
         answered = status if req is None or req.parent_id is None else req.attrs.get("status")
         if answered is not None and answered < 500:
             continue
