@@ -14,18 +14,23 @@ from typing import Any
 
 from lifecycle import conf
 from lifecycle.conf import REDACTED
-from lifecycle.redact.values import scrub, sql_params
+from lifecycle.redact.values import scrub, sensitive_sql, sql_params
 from lifecycle.trace import Trace
 
 
 def redact_trace(trace: Trace, secrets: Collection[str] = ()) -> Trace:
     """Redact ``trace`` in place (call it once, before ``finalize``); returns it."""
     limit = conf.get("MAX_VALUE_LENGTH")
+    last_sql: str | None = None
+    secret = False
     for span in trace.spans:
         if span.kind == "sql":
             attrs = span.attrs
             if "raw_params" in attrs:
-                attrs["params"] = sql_params(attrs.get("sql", ""), attrs.pop("raw_params"), attrs.get("many", False),
+                sql = attrs.get("sql", "")
+                if sql != last_sql:  # the queries of a loop run one statement: its columns are looked at once
+                    last_sql, secret = sql, sensitive_sql(sql)
+                attrs["params"] = sql_params(sql, attrs.pop("raw_params"), attrs.get("many", False), secret=secret,
                                              limit=limit)
     if secrets:
         scrub_trace(trace, secrets)
