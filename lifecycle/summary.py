@@ -2,7 +2,7 @@
 
 During a request the instruments keep raw frame tuples (cheap); here, once per trace, they are formatted,
 the queries fingerprinted, and the per-kind counts and the duplicate (N+1) and similar query groups are
-built. The trace is redacted before (``lifecycle.redact.trace.redact_trace``: SQL parameters, known
+built. The trace is redacted before (``lifecycle.redact.trace.redact_trace``: values known to be
 secrets), so that the summary is built from what may be shown.
 """
 

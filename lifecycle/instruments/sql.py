@@ -33,14 +33,14 @@ label = "SQL"
 
 _originals: dict = {}
 _depth = 5
+_limit = 200
 
 
 def _begin(rec, db, sql, params, many):
     """The span of a query about to run (None when the recorder fails: the query runs all the same)."""
     try:
         text = sql if isinstance(sql, str) else str(sql)
-        attrs: dict[str, Any] = {"sql": text, "raw_params": params, "many": many, "alias": db.alias,
-                                 "vendor": db.vendor, "rows": None}
+        attrs: dict[str, Any] = {"sql": text, "many": many, "alias": db.alias, "vendor": db.vendor, "rows": None}
         if _depth:
             # From the caller of our _execute_with_wrappers (CursorWrapper.execute) outwards: one walk gives
             # the user frames and the template lines (frames.capture, imported as user_frames: the
@@ -57,33 +57,45 @@ def _begin(rec, db, sql, params, many):
         return None
 
 
-def _failed(rec, span, exc) -> None:
+def _shown_params(attrs, params) -> None:
+    """The query's parameters as the trace shows them, once it has run (never before: an iterator of
+    parameters is the driver's to consume), after its end is taken (their cost is not the query's): display
+    strings, all redacted when the statement touches a secret-looking column (``REDACT_SQL_PATTERNS``).
+    Values the request later turns out to hold secret are replaced when the trace ends (``redact_trace``)."""
+    attrs["params"] = redact.sql_params(attrs["sql"], params, attrs["many"], limit=_limit)
+
+
+def _failed(rec, span, exc, params) -> None:
     try:
         if span is not None:
             span.attrs["error"] = redact.error(exc)
             rec.end(span)
+            _shown_params(span.attrs, params)
     except Exception as err:
         report("sql instrument", err)
 
 
-def _ran(rec, span, cursor) -> None:
+def _ran(rec, span, cursor, params) -> None:
     """The query ran: from here on a failure of ours loses the span's end, never the result."""
     try:
+        attrs = span.attrs
         try:
             # The DB-API cursor itself: Django's CursorWrapper forwards attributes through __getattr__.
             rowcount = getattr(cursor, "cursor", cursor).rowcount
             if isinstance(rowcount, int) and rowcount >= 0:
-                span.attrs["rows"] = rowcount
+                attrs["rows"] = rowcount
         except Exception:
             pass  # a driver without a usable rowcount: no row count
         rec.end(span)
+        _shown_params(attrs, params)
     except Exception as exc:
         report("sql instrument", exc)
 
 
 def configure() -> None:
-    global _depth
+    global _depth, _limit
     _depth = conf.get("STACK_DEPTH")
+    _limit = conf.get("MAX_VALUE_LENGTH")
 
 
 def install() -> None:
@@ -107,9 +119,9 @@ def install() -> None:
         try:
             result = original(self, sql, params, many, executor)
         except Exception as exc:
-            _failed(rec, span, exc)
+            _failed(rec, span, exc, params)
             raise
-        _ran(rec, span, self)
+        _ran(rec, span, self, params)
         return result
 
     patch(CursorWrapper, "_execute_with_wrappers", _execute_with_wrappers, _originals)

@@ -52,11 +52,12 @@ def debug_transaction(connection, sql):
 def _recorded(rec, connection, sql, caller):
     span = attrs = None
     try:
-        attrs = {"sql": sql, "raw_params": None, "many": False, "alias": connection.alias,
-                 "vendor": connection.vendor, "rows": None, "transaction": True}
+        attrs = {"sql": sql, "many": False, "alias": connection.alias, "vendor": connection.vendor, "rows": None,
+                 "transaction": True}
         depth = conf.get("STACK_DEPTH")
         if depth:
             attrs["stack"] = user_frames(depth, caller, rec.anchors)
+        attrs["params"] = []  # transaction control takes none
         span = rec.begin("sql", sql, attrs)
     except Exception as exc:
         report("transaction instrument", exc)

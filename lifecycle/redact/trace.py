@@ -1,9 +1,9 @@
 """A finished trace's redaction, before :func:`lifecycle.summary.finalize` builds its summary and JSON forms.
 
-During a request the SQL instrument keeps each query's raw parameters (cheap); here, once per trace,
-they become display strings, all redacted when the statement touches a secret-looking column
-(``REDACT_SQL_PATTERNS``). Then the values known to be secret (the recording's ``secrets``: URL arguments
-with secret names, ``@sensitive_variables``) are replaced everywhere: span names and attributes, the
+Each carrier is redacted as it is captured (headers and query strings by ``lifecycle.capture``, a query's
+parameters by the SQL instrument once the query has run, ``lifecycle.redact.values.sql_params``). What is
+left for the end are the values known to be secret only then (the recording's ``secrets``: URL arguments
+with secret names, ``@sensitive_variables``): they are replaced everywhere, span names and attributes, the
 request, the response and the resolver. The summary is built from what is left, so it holds none of them.
 """
 
@@ -12,26 +12,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from lifecycle import conf
 from lifecycle.conf import REDACTED
-from lifecycle.redact.values import scrub, sensitive_sql, sql_params
+from lifecycle.redact.values import scrub
 from lifecycle.trace import Trace
 
 
 def redact_trace(trace: Trace, secrets: Collection[str] = ()) -> Trace:
     """Redact ``trace`` in place (call it once, before ``finalize``); returns it."""
-    limit = conf.get("MAX_VALUE_LENGTH")
-    last_sql: str | None = None
-    secret = False
-    for span in trace.spans:
-        if span.kind == "sql":
-            attrs = span.attrs
-            if "raw_params" in attrs:
-                sql = attrs.get("sql", "")
-                if sql != last_sql:  # the queries of a loop run one statement: its columns are looked at once
-                    last_sql, secret = sql, sensitive_sql(sql)
-                attrs["params"] = sql_params(sql, attrs.pop("raw_params"), attrs.get("many", False), secret=secret,
-                                             limit=limit)
     if secrets:
         scrub_trace(trace, secrets)
     return trace

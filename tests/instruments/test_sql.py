@@ -125,6 +125,26 @@ def test_sensitive_parameters_are_redacted(seeded):
     assert last_trace().request["user"] == {"id": user.pk, "username": "carol"}
 
 
+def test_a_querys_parameters_are_the_values_it_ran_with(db):
+    """A view that reuses its parameter list for the next query still shows each query's own values."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from lifecycle.middleware import LifecycleMiddleware
+
+    def view(request):
+        params = ["first", 1]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s, %s", params)
+            params[0], params[1] = "second", 2
+            cursor.execute("SELECT %s, %s", params)
+            params.clear()
+        return HttpResponse("ok")
+
+    LifecycleMiddleware(view)(RequestFactory().get("/x/"))
+    assert [s.attrs["params"] for s in last_trace().spans_of("sql")] == [["first", "1"], ["second", "2"]]
+
+
 def test_no_recording_outside_requests(seeded, capsys):
     from django.core.management import call_command
     from django.template import Context, Template
