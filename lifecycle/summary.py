@@ -56,7 +56,7 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
     loops = nplusone.Collector()
     # Per span, for its children: [its kind, its end, id of its request span (the root counts as one), end of
     # its children seen so far].
-    info: dict[int, list] = {}
+    info: dict[int | None, list] = {}
     exceptions: list[Any] = []
     # The queries of a loop share their stack: format each distinct frame tuple once per trace.
     shown: dict[tuple, list] = {}
@@ -66,7 +66,8 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
     slots: dict[tuple, list] = {}
     layers: dict[int | None, Any] = {}
     # The previous query's, for the next query of a loop (the same statement from the same call chain).
-    last_sql = last_lines = last_stack = last_request = last_slot = None
+    last_sql = last_lines = last_stack = last_request = None
+    last_slot: Any = None
     for span in spans:
         kind = span.kind
         start = span.start_ns
@@ -247,7 +248,7 @@ def _sites(sites: dict[tuple, list]) -> list[dict[str, Any]]:
              "stack": span.attrs.get("stack") or []} for n, span in ranked]
 
 
-def _error(trace: Trace, exceptions: list[Any], info: dict[int, list], status: int | None) -> str | None:
+def _error(trace: Trace, exceptions: list[Any], info: dict[int | None, list], status: int | None) -> str | None:
     """The trace's error: an exception that became a server error (5xx) or left the request unanswered,
     else a 5xx status. An ``Http404`` or ``PermissionDenied`` that Django turned into a 404 or 403 page is
     not an error: its request answered below 500."""
