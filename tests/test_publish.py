@@ -323,7 +323,7 @@ def test_trace_start_row_of_an_unfinished_trace():
 
 def test_live_spans_carry_only_safe_attributes():
     sql = Span(3, 1, "sql", "SELECT 1", 10, None, {
-        "sql": "SELECT * FROM t WHERE password = %s", "raw_params": ("hunter2",), "alias": "default",
+        "sql": "SELECT * FROM t WHERE password = %s", "params": ["hunter2"], "alias": "default",
         "vendor": "sqlite", "many": False, "stack": (("f.py", 1, "f"),), "rows": 1})
     live = live_span(sql)
     assert live["attrs"] == {"sql": "SELECT * FROM t WHERE password = %s", "alias": "default",

@@ -94,6 +94,40 @@ def test_traces_survive_a_restart(db_file):
     assert after.get("bbbb000000000001").request["path"] == "/page/1/"
 
 
+def test_a_file_made_by_an_earlier_version_is_used_as_it_is(db_file):
+    """New files get larger pages; a file that an earlier version made (SQLite's default page size, traces in
+    it) keeps its pages and its traces, and takes new ones."""
+    from lifecycle.stores import sqlite as sqlite_store
+
+    old_page_size = sqlite_store.PAGE_SIZE
+    sqlite_store.PAGE_SIZE = 4096
+    try:
+        before = worker(SQLiteStore(path=db_file))
+        before.add(sample("cccc000000000001", "/old/"))
+        assert before.flush(10)
+        before.backend.close()
+    finally:
+        sqlite_store.PAGE_SIZE = old_page_size
+
+    after = worker(SQLiteStore(path=db_file))
+    after.add(sample("cccc000000000002", "/new/"))
+    assert after.flush(10)
+    assert [row["path"] for row in worker(SQLiteStore(path=db_file)).recent()] == ["/new/", "/old/"]
+    with sqlite3.connect(db_file) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+
+
+def test_a_new_file_has_the_page_size_that_keeps_a_trace_in_few_pages(tmp_path):
+    from lifecycle.stores.sqlite import PAGE_SIZE
+
+    traces = worker(SQLiteStore(path=tmp_path / "new.sqlite3"))
+    traces.add(sample("dddd000000000001"))
+    assert traces.flush(10)
+    with sqlite3.connect(tmp_path / "new.sqlite3") as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE > 4096
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 def test_the_newest_recent_traces_of_all_processes_are_kept(db_file):
     with override_settings(LIFECYCLE={"RECENT_TRACES": 3}):
         a = worker(SQLiteStore(path=db_file, max_traces=3))
