@@ -30,6 +30,13 @@ def _clean_store():
 
 
 @pytest.fixture
+def debug_on(settings):
+    """DEBUG on, as in development (the test runner turns it off): lifecycle records, and the default access
+    rule lets a developer from INTERNAL_IPS in. The store is emptied around every test (``_clean_store``)."""
+    settings.DEBUG = True
+
+
+@pytest.fixture
 def seeded(db):
     """The demo bookshop data (seed_demo), for tests that request demo pages."""
     call_command("seed_demo", verbosity=0)

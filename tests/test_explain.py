@@ -4,7 +4,6 @@ rolled back, under the dashboard's access rule, its cross-site refusal and Djang
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -17,7 +16,8 @@ from django.utils import timezone
 from lifecycle import explain, store
 from lifecycle.conf import REDACTED
 
-pytestmark = [pytest.mark.urls(__name__), pytest.mark.sql_backends, pytest.mark.django_db]
+pytestmark = [pytest.mark.urls(__name__), pytest.mark.sql_backends, pytest.mark.django_db,
+              pytest.mark.usefixtures("debug_on")]
 
 INTERNAL = "127.0.0.1"
 OUTSIDE = "203.0.113.9"
@@ -61,14 +61,6 @@ urlpatterns = [
     path("writer/", writer_view),
     path("__lifecycle__/", include("lifecycle.urls")),
 ]
-
-
-@pytest.fixture(autouse=True)
-def debug_on(settings) -> Iterator[None]:
-    settings.DEBUG = True
-    store.clear()
-    yield
-    store.clear()
 
 
 def recorded(path: str, client: Client | None = None) -> tuple[str, list]:

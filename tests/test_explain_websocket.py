@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
@@ -12,15 +10,7 @@ from django.test import Client
 from lifecycle import store
 from tests.test_consumers import communicator, connected
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sql_backends]
-
-
-@pytest.fixture(autouse=True)
-def debug_on(settings) -> Iterator[None]:
-    settings.DEBUG = True
-    store.clear()
-    yield
-    store.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sql_backends, pytest.mark.usefixtures("debug_on")]
 
 
 def recorded_select() -> tuple[str, int, int]:
