@@ -108,9 +108,12 @@ class DemoServer:
                 self.proc.kill()
 
 
-def open_dashboard(browser, server):
-    """A page on ``server``'s dashboard, live, and the list its JavaScript errors are collected in."""
+def open_dashboard(browser, server, permissions=()):
+    """A page on ``server``'s dashboard, live, and the list its JavaScript errors are collected in.
+    ``permissions``: granted to the dashboard's origin first (``"clipboard-read"``...)."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    if permissions:
+        context.grant_permissions(list(permissions), origin=server.url)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

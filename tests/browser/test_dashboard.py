@@ -7,6 +7,8 @@ import threading
 
 import pytest
 
+from tests.browser.conftest import open_dashboard
+
 pytestmark = pytest.mark.browser
 
 BOOKS = 20  # seed_demo's books: the N+1 page runs one author query per book
@@ -14,12 +16,7 @@ BOOKS = 20  # seed_demo's books: the N+1 page runs one author query per book
 
 @pytest.fixture
 def page(browser, demo_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(demo_server.url + "/__lifecycle__/")
-    page.wait_for_selector('[data-testid=connection-state][data-state=live]', timeout=15000)
+    context, page, errors = open_dashboard(browser, demo_server)
     yield page
     context.close()
     assert errors == [], f"JavaScript errors on the dashboard: {errors}"

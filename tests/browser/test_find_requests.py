@@ -17,12 +17,7 @@ COUNT = "[data-testid=request-count]"
 
 @pytest.fixture
 def page(browser, demo_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(demo_server.url + "/__lifecycle__/")
-    page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=15000)
+    context, page, errors = open_dashboard(browser, demo_server)
     yield page
     context.close()
     assert errors == [], f"JavaScript errors on the dashboard: {errors}"

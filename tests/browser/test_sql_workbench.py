@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.browser.conftest import DemoServer
+from tests.browser.conftest import DemoServer, open_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.sql_backends]
 
@@ -38,13 +38,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url + "/__lifecycle__/")
-    page.wait_for_selector("[data-testid=connection-state][data-state=live]", timeout=15000)
+    context, page, errors = open_dashboard(browser, server, permissions=("clipboard-read", "clipboard-write"))
     yield page
     context.close()
     assert errors == [], f"JavaScript errors on the dashboard: {errors}"
