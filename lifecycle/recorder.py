@@ -61,7 +61,7 @@ class Recording:
     """The mutable state of one trace while it is recorded."""
 
     __slots__ = ("trace", "t0", "_next_id", "max_spans", "dropped", "listener", "_lock", "_finished",
-                 "request_span", "_tokens", "anchors", "secrets", "exceptions", "_spans", "_room")
+                 "request_span", "_tokens", "anchors", "secrets", "exceptions")
 
     def __init__(self, kind: str = "request", name: str = "", attrs: dict[str, Any] | None = None, *,
                  max_spans: int = 5000, listener: Listener | None = None) -> None:
@@ -82,10 +82,7 @@ class Recording:
         # leaving several layers gets one span, and the user's exception object is never marked.
         self.exceptions: dict[int, BaseException] = {}
         self.request_span = Span(next(self._next_id), None, kind, name, 0, None, attrs or {})
-        self._spans = self.trace.spans
-        self._spans.append(self.request_span)
-        # Spans this recording may still hold: MAX_SPANS, then none once it is finished (begin's one test).
-        self._room = max_spans
+        self.trace.spans.append(self.request_span)
 
     # -- activation ------------------------------------------------------------------------------------
 
@@ -109,13 +106,13 @@ class Recording:
 
     def begin(self, kind: str, name: str, attrs: dict[str, Any] | None = None) -> Span | None:
         try:
-            spans = self._spans
-            if len(spans) >= self._room:
+            spans = self.trace.spans
+            if len(spans) >= self.max_spans or self._finished:
                 self.dropped += 1
                 return None
             parent = _parent.get()
             span = Span(next(self._next_id), parent.id if parent is not None else 0, kind, name,
-                        perf_counter_ns() - self.t0, None, {} if attrs is None else attrs)
+                        perf_counter_ns() - self.t0, None, attrs if attrs is not None else {})
             spans.append(span)
             return span
         except Exception as exc:  # a span lost, never a request
@@ -174,7 +171,6 @@ class Recording:
         if self._finished:
             return trace
         self._finished = True
-        self._room = -1
         now = perf_counter_ns() - self.t0
         for span in trace.spans:
             if span.duration_ns is None:
