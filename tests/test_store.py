@@ -94,20 +94,17 @@ def test_traces_survive_a_restart(db_file):
     assert after.get("bbbb000000000001").request["path"] == "/page/1/"
 
 
-def test_a_file_made_by_an_earlier_version_is_used_as_it_is(db_file):
+def test_a_file_made_by_an_earlier_version_is_used_as_it_is(db_file, monkeypatch):
     """New files get larger pages; a file that an earlier version made (SQLite's default page size, traces in
     it) keeps its pages and its traces, and takes new ones."""
     from lifecycle.stores import sqlite as sqlite_store
 
-    old_page_size = sqlite_store.PAGE_SIZE
-    sqlite_store.PAGE_SIZE = 4096
-    try:
-        before = worker(SQLiteStore(path=db_file))
-        before.add(sample("cccc000000000001", "/old/"))
-        assert before.flush(10)
-        before.backend.close()
-    finally:
-        sqlite_store.PAGE_SIZE = old_page_size
+    monkeypatch.setattr(sqlite_store, "PAGE_SIZE", 4096)
+    before = worker(SQLiteStore(path=db_file))
+    before.add(sample("cccc000000000001", "/old/"))
+    assert before.flush(10)
+    before.backend.close()
+    monkeypatch.undo()
 
     after = worker(SQLiteStore(path=db_file))
     after.add(sample("cccc000000000002", "/new/"))
