@@ -15,7 +15,10 @@ A group is an **N+1** when it has at least ``N_PLUS_ONE_THRESHOLD`` queries and 
 same parameters: ``book.author`` for each book of a list is an N+1 even when some books share their author.
 The same statement with the same parameters over and over (``request.user`` looked up in a loop, a count
 without parameters) is a *duplicate*: cache the value; it is counted in the duplicate groups and not
-flagged. Transaction control (``SAVEPOINT``, ``COMMIT``...) is never an N+1.
+flagged. Parameters are compared as the trace shows them, except where they are redacted (the statement
+matches ``REDACT_SQL_PATTERNS``, as every query on ``auth_user`` does): there the trace's ``params_id``
+numbers tell one set of values from another (``params_key``). Transaction control (``SAVEPOINT``,
+``COMMIT``...) is never an N+1.
 """
 
 from __future__ import annotations
@@ -87,8 +90,8 @@ class Collector:
     def __init__(self) -> None:
         self.groups: dict[tuple, Group] = {}
 
-    def add(self, span: Span, key: Hashable, request: int, params: Any) -> None:
-        self.add_key(span, key, request, hashable(params), site_of(span.attrs), span.duration_ns or 0)
+    def add(self, span: Span, key: Hashable, request: int) -> None:
+        self.add_key(span, key, request, params_key(span.attrs), site_of(span.attrs), span.duration_ns or 0)
 
     def group(self, span: Span, key: Hashable, request: int, site: Site) -> Group:
         """The group of a query of ``request`` with comparison ``key`` run from ``site`` (``span`` is the
@@ -124,8 +127,17 @@ def find(spans: Sequence[Span], key_of, threshold: int) -> list[Group]:
         key = key_of(span)
         if key is None:
             continue
-        collector.add(span, key, requests.get(span.id, -1), span.attrs.get("params"))
+        collector.add(span, key, requests.get(span.id, -1))
     return collector.flagged(threshold)
+
+
+def params_key(attrs: dict[str, Any]) -> Hashable:
+    """What tells a query's parameters from another's: the parameters the trace shows, or where they are
+    redacted, the number the trace gives their values (``params_id``: the same number for the same values)."""
+    params_id = attrs.get("params_id")
+    if params_id is not None:
+        return ("params_id", params_id)
+    return hashable(attrs.get("params"))
 
 
 def hashable(value: Any) -> Hashable:

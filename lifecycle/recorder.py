@@ -61,7 +61,7 @@ class Recording:
     """The mutable state of one trace while it is recorded."""
 
     __slots__ = ("trace", "t0", "_next_id", "max_spans", "dropped", "listener", "_lock", "_finished",
-                 "request_span", "_tokens", "anchors", "secrets", "exceptions")
+                 "request_span", "_tokens", "anchors", "secrets", "exceptions", "params_ids")
 
     def __init__(self, kind: str = "request", name: str = "", attrs: dict[str, Any] | None = None, *,
                  max_spans: int = 5000, listener: Listener | None = None) -> None:
@@ -81,6 +81,10 @@ class Recording:
         # Exceptions already recorded, by id (the exception kept so that its id cannot be reused): one
         # leaving several layers gets one span, and the user's exception object is never marked.
         self.exceptions: dict[int, BaseException] = {}
+        # The parameter sets of statements whose parameters are redacted, numbered as first seen: the trace
+        # shows the number (``params_id``), so that the N+1 rule can tell a loop over users (different ids)
+        # from the same lookup repeated. The values stay here, in memory, until the recording is dropped.
+        self.params_ids: dict[Any, int] = {}
         self.request_span = Span(next(self._next_id), None, kind, name, 0, None, attrs or {})
         self.trace.spans.append(self.request_span)
 

@@ -75,6 +75,22 @@ def two_sites(request):
     return render(request, "nplusone/cards.html", {"books": Book.objects.order_by("pk"), "names": names})
 
 
+def owners(request):
+    # Every statement on auth_user names its password column, so its parameters are redacted.
+    from django.contrib.auth.models import User
+
+    names = [User.objects.get(pk=pk).username for pk in User.objects.order_by("pk").values_list("pk", flat=True)]
+    return render(request, "nplusone/plain.html", {"names": names})
+
+
+def one_owner_again(request):
+    from django.contrib.auth.models import User
+
+    first = User.objects.order_by("pk").first()
+    names = [User.objects.get(pk=first.pk).username for _ in range(5)]
+    return render(request, "nplusone/plain.html", {"names": names})
+
+
 GROWN = {"cards": False}  # the next version of `grow` also renders the cards (tests flip it)
 
 
@@ -102,4 +118,6 @@ urlpatterns = [
     path("np/sites/", two_sites),
     path("np/grow/", grow),
     path("np/book/<int:pk>/", one_book),
+    path("np/owners/", owners),
+    path("np/owner-again/", one_owner_again),
 ]

@@ -12,6 +12,7 @@ from django.test import Client, override_settings
 
 from demo_site.shop.models import Author, Book, Review
 from lifecycle import nplusone
+from lifecycle.conf import REDACTED
 from lifecycle.trace import Span
 from tests import nplusone_app
 from tests.conftest import last_trace
@@ -123,6 +124,48 @@ def test_the_same_parameters_repeated_are_a_duplicate_not_an_n_plus_one(books):
     assert group["count"] == 5
     assert group["identical"] == 4
     assert group["n_plus_one"] is False
+
+
+@pytest.fixture
+def users(db):
+    from django.contrib.auth.models import User
+
+    for i in range(4):
+        User.objects.create_user(f"np-user-{i}", password=f"pw-{i}-not-shown")
+
+
+def test_a_loop_over_users_is_an_n_plus_one_though_their_parameters_are_redacted(users):
+    # auth_user's statements name its password column (REDACT_SQL_PATTERNS): every parameter is shown as
+    # ********, yet four users looked up one by one are four different lookups.
+    [group] = flagged("/np/owners/")
+    assert "auth_user" in group["fingerprint"]
+    assert group["count"] == 4
+    assert group["distinct_params"] == 4
+    lookups = [s for s in last_trace().spans if s.kind == "sql" and s.id in group["span_ids"]]
+    assert {tuple(s.attrs["params"]) for s in lookups} == {(REDACTED,)}
+    assert sorted(s.attrs["params_id"] for s in lookups) == sorted(set(s.attrs["params_id"] for s in lookups))
+    [duplicate] = [g for g in last_trace().summary["duplicate_groups"] if g["fp"] == group["fp"]]
+    assert (duplicate["identical"], duplicate["n_plus_one"]) == (0, True)
+
+
+def test_one_user_looked_up_again_and_again_is_a_duplicate(users):
+    assert flagged("/np/owner-again/") == []
+    [group] = [g for g in last_trace().summary["duplicate_groups"] if "auth_user" in g["fingerprint"]]
+    assert (group["count"], group["identical"], group["n_plus_one"]) == (5, 4, False)
+
+
+def test_the_numbers_of_redacted_parameters_say_nothing_of_the_values(users):
+    from django.contrib.auth.models import User
+
+    assert Client().get("/np/owners/").status_code == 200
+    trace = last_trace()
+    # Numbered from 0 in the order first seen, whatever the primary keys are; only on redacted statements.
+    assert [s.attrs["params_id"] for s in trace.spans if "params_id" in s.attrs] == [0, 1, 2, 3]
+    assert all(s.attrs["params"] == [REDACTED] for s in trace.spans if "params_id" in s.attrs)
+    assert not any("params_id" in s.attrs for s in trace.spans if "password" not in s.attrs.get("sql", "password"))
+    data = trace.to_json()
+    for pk in User.objects.values_list("pk", flat=True):
+        assert f'"params":["{pk}"]'.encode() not in data
 
 
 def test_a_few_repeats_below_the_threshold(books):

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db.backends.utils import CursorWrapper
 
-from lifecycle import conf, redact
+from lifecycle import conf, nplusone, redact
 from lifecycle.frames import capture as user_frames
 from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.kinds import BUILTIN as _BUILTIN
@@ -57,12 +57,23 @@ def _begin(rec, db, sql, params, many):
         return None
 
 
-def _shown_params(attrs, params) -> None:
+def _shown_params(rec, attrs, params) -> None:
     """The query's parameters as the trace shows them, once it has run (never before: an iterator of
     parameters is the driver's to consume), after its end is taken (their cost is not the query's): display
     strings, all redacted when the statement touches a secret-looking column (``REDACT_SQL_PATTERNS``).
-    Values the request later turns out to hold secret are replaced when the trace ends (``redact_trace``)."""
-    attrs["params"] = redact.sql_params(attrs["sql"], params, attrs["many"], limit=_limit)
+    Values the request later turns out to hold secret are replaced when the trace ends (``redact_trace``).
+
+    Redacted parameters are also numbered (``params_id``): the same number for the same values within the
+    trace, and nothing else about them, so that a loop looking up one user after another (every statement
+    on ``auth_user`` names its ``password`` column) is still told from one user looked up again and again."""
+    sql, many = attrs["sql"], attrs["many"]
+    secret = redact.sensitive_sql(sql)
+    if secret and params is not None and not many:
+        if not isinstance(params, (list, tuple, dict)):
+            params = list(params)
+        known = rec.params_ids
+        attrs["params_id"] = known.setdefault(nplusone.hashable(params), len(known))
+    attrs["params"] = redact.sql_params(sql, params, many, secret=secret, limit=_limit)
 
 
 def _failed(rec, span, exc, params) -> None:
@@ -70,7 +81,7 @@ def _failed(rec, span, exc, params) -> None:
         if span is not None:
             span.attrs["error"] = redact.error(exc)
             rec.end(span)
-            _shown_params(span.attrs, params)
+            _shown_params(rec, span.attrs, params)
     except Exception as err:
         report("sql instrument", err)
 
@@ -87,7 +98,7 @@ def _ran(rec, span, cursor, params) -> None:
         except Exception:
             pass  # a driver without a usable rowcount: no row count
         rec.end(span)
-        _shown_params(attrs, params)
+        _shown_params(rec, attrs, params)
     except Exception as exc:
         report("sql instrument", exc)
 

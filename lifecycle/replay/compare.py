@@ -173,7 +173,7 @@ def profile(
             per_request[request, key] += 1
             per_site[request, key, nplusone.site_of(attrs)] += 1
             if not nplusone.is_transaction_control(text):
-                loops.add(span, key, request, attrs.get("params"))
+                loops.add(span, key, request)
             total += 1
     for (_, key), n in per_request.items():
         queries[key].most_in_one_request = max(queries[key].most_in_one_request, n)

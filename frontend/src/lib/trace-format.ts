@@ -109,6 +109,8 @@ export interface SqlAttrs {
   sql: string;
   /** Parameters as strings, redacted. */
   params: string[];
+  /** Only when `params` are redacted (REDACT_SQL_PATTERNS): the same number for the same values in this trace. */
+  params_id?: number;
   alias: string;
   vendor?: string;
   rows?: number | null;
