@@ -17,10 +17,16 @@ import linecache
 import os
 import sys
 import sysconfig
+from contextvars import ContextVar
 from importlib.util import find_spec
 from types import FrameType
 
 Frame = tuple[str, int, str]
+
+# The user frames of the coroutine that awaits a ``sync_to_async`` call, for the walks made in the thread that
+# runs it (``lifecycle.instruments.sql`` sets it around the call): that thread's own stack holds the executor,
+# not the coroutine, so an async view's ``await Book.objects.aget(...)`` would otherwise have no user frame.
+awaited: ContextVar[tuple[Frame, ...] | None] = ContextVar("lifecycle_awaited", default=None)
 
 # Per filename: _LIBRARY, _USER, _STOPS (a file of ours holding marked codes; never a user file), _NODES
 # (the file of Django's ``Node.render_annotated``: library code whose frames may be a template node's), or
@@ -42,7 +48,10 @@ _is_user: dict[str, int] = {}
 #   not on through blocks, extends, includes, the view and the handler (37 -> 17 frames a query on the
 #   benchmark's N+1 page; more is saved with deeper nesting).
 #   The template lines above an anchor are remembered with its user frames (``capture``).
-_STOP, _ANCHOR = 1, 2
+# - _AWAITED: asgiref's ``SyncToAsync.thread_handler``, which runs a sync_to_async call's function in its
+#   worker thread (or in the thread blocked in async_to_sync further out): the walk goes on with the user frames
+#   of the coroutine that awaits the call (``awaited``) and ends there.
+_STOP, _ANCHOR, _AWAITED = 1, 2, 3
 _marked: dict[str, tuple[tuple[object, int], ...]] = {}
 # Django's ``Node.render_annotated`` (its frames' ``self`` is the node rendering), by filename: a file of its
 # own kind, so that the many other frames of django/template/base.py cost one identity check more.
@@ -57,6 +66,12 @@ def stop_at(code) -> None:
 def anchor_at(code) -> None:
     """Remember the user frames above frames running ``code`` (idempotent; see ``_marked``)."""
     _mark(code, _ANCHOR)
+
+
+def awaited_at(code) -> None:
+    """Frames running ``code`` run a sync_to_async call's function: a walk that reaches one goes on with
+    the frames in ``awaited`` (idempotent)."""
+    _mark(code, _AWAITED)
 
 
 def node_at(code) -> None:
@@ -238,6 +253,13 @@ def capture(depth: int, frame: FrameType | None, memo: dict[int, tuple] | None =
                             pending = []
                         pending.append((id(f), len(out), len(where) if where is not None else 0))
                 elif role == _STOP:
+                    break
+                elif role == _AWAITED:
+                    # Where a sync_to_async call's function starts: what called it is the coroutine awaiting
+                    # the call, in the event loop's thread, not the executor (or async_to_sync) frames above.
+                    above_await = awaited.get()
+                    if above_await:
+                        out.extend(above_await)
                     break
             elif kind == _JINJA:
                 entry = jinja_line(f)

@@ -4,6 +4,7 @@ site has, and the shapes that are not N+1."""
 from __future__ import annotations
 
 from django import template
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 
@@ -91,6 +92,21 @@ def one_owner_again(request):
     return render(request, "nplusone/plain.html", {"names": names})
 
 
+async def async_lookups(request):
+    pks = [pk async for pk in Author.objects.order_by("pk").values_list("pk", flat=True)]
+    first = await Author.objects.aget(pk=pks[0])
+    second = await Author.objects.aget(pk=pks[1])
+    third = await Author.objects.aget(pk=pks[2])
+    return JsonResponse({"names": [first.name, second.name, third.name]})
+
+
+async def async_loop(request):
+    names = []
+    async for book in Book.objects.order_by("pk"):
+        names.append((await Author.objects.aget(pk=book.author_id)).name)
+    return JsonResponse({"names": names})
+
+
 GROWN = {"cards": False}  # the next version of `grow` also renders the cards (tests flip it)
 
 
@@ -119,5 +135,7 @@ urlpatterns = [
     path("np/grow/", grow),
     path("np/book/<int:pk>/", one_book),
     path("np/owners/", owners),
+    path("np/async-lookups/", async_lookups),
+    path("np/async-loop/", async_loop),
     path("np/owner-again/", one_owner_again),
 ]

@@ -168,6 +168,51 @@ def test_the_numbers_of_redacted_parameters_say_nothing_of_the_values(users):
         assert f'"params":["{pk}"]'.encode() not in data
 
 
+def source_line(number: int) -> str:
+    return Path(nplusone_app.__file__).read_text().splitlines()[number - 1]
+
+
+def test_an_async_views_queries_name_the_lines_that_awaited_them(books):
+    # The async ORM runs each query in a sync_to_async worker thread; the user frames are the view's.
+    assert flagged("/np/async-lookups/") == []
+    queries = [s for s in last_trace().spans if s.kind == "sql"]
+    assert len(queries) == 4
+    lines = []
+    for span in queries:
+        # The first query runs in a comprehension (its own frame before Python 3.12): chain() names the view.
+        where, func = nplusone.chain(span.attrs)[0].split(" ")
+        file, number = where.split(":")
+        assert (file, func) == ("tests/nplusone_app.py", "async_lookups")
+        lines.append(source_line(int(number)).strip())
+    assert lines[0].startswith("pks = [pk async for pk in")
+    assert [line.split(" = ")[0] for line in lines[1:]] == ["first", "second", "third"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_the_worker_threads_queries_name_the_awaiting_lines():
+    # Served by Django's ASGI handler on a running loop: sync_to_async runs each query in a worker thread of
+    # the request's executor, not in a thread blocked in async_to_sync.
+    from django.test import AsyncClient
+
+    for i in range(3):
+        await Author.objects.acreate(name=f"np-async-{i}")
+    assert (await AsyncClient().get("/np/async-lookups/")).status_code == 200
+    queries = [s for s in last_trace().spans if s.kind == "sql"]
+    assert len(queries) == 4
+    chains = [nplusone.chain(span.attrs)[0] for span in queries]
+    assert all(c.startswith("tests/nplusone_app.py:") and c.endswith(" async_lookups") for c in chains)
+    assert len(set(chains)) == 4
+    assert last_trace().summary["n_plus_one"] == 0
+
+
+def test_an_await_in_an_async_for_is_an_n_plus_one_at_its_line(books):
+    group = author_group(flagged("/np/async-loop/"))
+    assert group["count"] == AUTHORS * BOOKS_EACH
+    file, number, func = group["stack"][0]
+    assert (file, func) == ("tests/nplusone_app.py", "async_loop")
+    assert "await Author.objects.aget(pk=book.author_id)" in source_line(number)
+
+
 def test_a_few_repeats_below_the_threshold(books):
     assert flagged("/np/two/") == []
     assert [g["count"] for g in last_trace().summary["duplicate_groups"]] == [2]

@@ -18,9 +18,11 @@ import functools
 import sys
 from typing import Any
 
+from asgiref.sync import SyncToAsync
 from django.db.backends.utils import CursorWrapper
 
 from lifecycle import conf, nplusone, redact
+from lifecycle.frames import awaited, awaited_at
 from lifecycle.frames import capture as user_frames
 from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.kinds import BUILTIN as _BUILTIN
@@ -136,6 +138,41 @@ def install() -> None:
         return result
 
     patch(CursorWrapper, "_execute_with_wrappers", _execute_with_wrappers, _originals)
+
+    # The async ORM (``aget``, ``async for``...) and every other ``sync_to_async`` call run their queries in a
+    # worker thread, whose stack holds no user frame: the awaiting coroutine's user frames are read here, in
+    # the event loop's thread, and handed to the walks made in the worker (``frames.awaited``, a ContextVar:
+    # sync_to_async copies the context into the thread).
+    original_call: Any = SyncToAsync.__call__
+
+    @functools.wraps(original_call)
+    async def __call__(self, *args, **kwargs):
+        __traceback_hide__ = True  # Django's debug page hides this frame, as it hides asgiref's own
+        rec = get_recording()
+        if rec is None or not _depth:
+            return await original_call(self, *args, **kwargs)
+        token = _awaiting(sys._getframe(1))
+        try:
+            return await original_call(self, *args, **kwargs)
+        finally:
+            if token is not None:
+                try:
+                    awaited.reset(token)
+                except ValueError:
+                    pass  # reset from another context than it was set in; that context is gone anyway
+
+    patch(SyncToAsync, "__call__", __call__, _originals)
+    awaited_at(SyncToAsync.thread_handler.__code__)
+
+
+def _awaiting(frame):
+    """Hand the user frames from ``frame`` (the coroutine awaiting a sync_to_async call) outwards to the walks
+    made in the thread that runs it; the token to take them back, None when the recorder failed."""
+    try:
+        return awaited.set(user_frames(_depth, frame)[0])
+    except Exception as exc:
+        report("sql instrument", exc)
+        return None
 
 
 def uninstall() -> None:
