@@ -68,6 +68,42 @@ def anchor_at(code) -> None:
     _mark(code, _ANCHOR)
 
 
+# Code flags of the frames an await chain is made of (inspect.CO_COROUTINE, CO_ITERABLE_COROUTINE,
+# CO_ASYNC_GENERATOR): the first frame without one below a coroutine is the event loop running its task.
+_AWAITING = 0x80 | 0x100 | 0x200
+
+
+def awaiting(depth: int, frame: FrameType | None) -> tuple[Frame, ...]:
+    """Up to ``depth`` user frames of the await chain from ``frame`` (a coroutine's) outwards, for a
+    sync_to_async call made there (``awaited``). The chain ends at the first frame that is not a coroutine's:
+    the event loop (asyncio's, uvloop's) and what started it, which say nothing of the request, are left out
+    (a task started by ``asyncio.gather`` shows only its own frames). The walk also ends at our stops (the
+    view's wrapper). A coroutine run by ``async_to_sync`` inside another sync_to_async call goes on with
+    that call's awaiting frames."""
+    out: list[Frame] = []
+    get = _is_user.get
+    f = frame
+    while f is not None:
+        code = f.f_code
+        if not code.co_flags & _AWAITING:
+            above = awaited.get()
+            if above:
+                out.extend(above)
+            break
+        name = code.co_filename
+        kind = get(name, _UNSEEN)
+        if kind == _UNSEEN:
+            kind = _classify(name)
+        if kind == _USER:
+            out.append((name, f.f_lineno, code.co_name))
+            if len(out) >= depth:
+                break
+        elif kind == _STOPS and any(code is marked and role == _STOP for marked, role in _marked[name]):
+            break
+        f = f.f_back
+    return tuple(out[:depth])
+
+
 def awaited_at(code) -> None:
     """Frames running ``code`` run a sync_to_async call's function: a walk that reaches one goes on with
     the frames in ``awaited`` (idempotent)."""

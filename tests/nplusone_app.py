@@ -3,6 +3,8 @@ site has, and the shapes that are not N+1."""
 
 from __future__ import annotations
 
+import asyncio
+
 from django import template
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -107,6 +109,16 @@ async def async_loop(request):
     return JsonResponse({"names": names})
 
 
+async def author_name_of(pk):
+    return (await Author.objects.aget(pk=pk)).name
+
+
+async def async_gather(request):
+    pks = [pk async for pk in Author.objects.order_by("pk").values_list("pk", flat=True)]
+    count, name = await asyncio.gather(Author.objects.acount(), author_name_of(pks[0]))
+    return JsonResponse({"count": count, "name": name})
+
+
 GROWN = {"cards": False}  # the next version of `grow` also renders the cards (tests flip it)
 
 
@@ -137,5 +149,6 @@ urlpatterns = [
     path("np/owners/", owners),
     path("np/async-lookups/", async_lookups),
     path("np/async-loop/", async_loop),
+    path("np/async-gather/", async_gather),
     path("np/owner-again/", one_owner_again),
 ]

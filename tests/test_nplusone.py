@@ -205,6 +205,27 @@ async def test_under_asgi_the_worker_threads_queries_name_the_awaiting_lines():
     assert last_trace().summary["n_plus_one"] == 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_query_in_a_gathered_task_names_no_frame_from_outside_the_request():
+    # A task started by asyncio.gather is awaited by nobody on the stack: its walk must end at the event
+    # loop, not go on to what started the loop (this test's own frame, a user file, runs asyncio.run).
+    import asyncio
+
+    from django.test import AsyncClient
+
+    for i in range(3):
+        Author.objects.create(name=f"np-gather-{i}")
+
+    async def fetch():
+        return await AsyncClient().get("/np/async-gather/")
+
+    assert asyncio.run(fetch()).status_code == 200
+    queries = [s for s in last_trace().spans if s.kind == "sql"]
+    assert len(queries) == 3
+    assert {frame[0] for span in queries for frame in span.attrs["stack"]} == {"tests/nplusone_app.py"}
+    assert [s.attrs["stack"][0][2] for s in queries if s.attrs["stack"]].count("author_name_of") == 1
+
+
 def test_an_await_in_an_async_for_is_an_n_plus_one_at_its_line(books):
     group = author_group(flagged("/np/async-loop/"))
     assert group["count"] == AUTHORS * BOOKS_EACH

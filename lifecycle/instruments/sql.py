@@ -22,7 +22,7 @@ from asgiref.sync import SyncToAsync
 from django.db.backends.utils import CursorWrapper
 
 from lifecycle import conf, nplusone, redact
-from lifecycle.frames import awaited, awaited_at
+from lifecycle.frames import awaited, awaited_at, awaiting
 from lifecycle.frames import capture as user_frames
 from lifecycle.instruments.base import patch, unpatch_all
 from lifecycle.kinds import BUILTIN as _BUILTIN
@@ -169,7 +169,7 @@ def _awaiting(frame):
     """Hand the user frames from ``frame`` (the coroutine awaiting a sync_to_async call) outwards to the walks
     made in the thread that runs it; the token to take them back, None when the recorder failed."""
     try:
-        return awaited.set(user_frames(_depth, frame)[0])
+        return awaited.set(awaiting(_depth, frame))
     except Exception as exc:
         report("sql instrument", exc)
         return None
