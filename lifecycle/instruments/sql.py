@@ -71,8 +71,7 @@ def _shown_params(rec, attrs, params) -> None:
     sql, many = attrs["sql"], attrs["many"]
     secret = redact.sensitive_sql(sql)
     if secret and params is not None and not many:
-        if not isinstance(params, (list, tuple, dict)):
-            params = list(params)
+        params = redact.sql_param_values(params)  # read once: the number and the shown values come from it
         known = rec.params_ids
         attrs["params_id"] = known.setdefault(nplusone.hashable(params), len(known))
     attrs["params"] = redact.sql_params(sql, params, many, secret=secret, limit=_limit)

@@ -35,6 +35,7 @@ from lifecycle.redact.values import (
     response_headers,
     scrub,
     sensitive_sql,
+    sql_param_values,
     sql_params,
     text,
     url,
@@ -45,5 +46,6 @@ from lifecycle.redact.words import looks_secret, sensitive_header, sensitive_nam
 __all__ = [
     "ALL", "REDACTED", "URL_HEADERS", "body", "cache_key", "cap", "error", "form_value", "header_value", "headers",
     "json_value", "looks_secret", "marks", "pairs", "paths", "query_string", "response_headers", "scrub",
-    "sensitive_header", "sensitive_name", "sensitive_sql", "sql_params", "text", "url", "value", "words_of",
+    "sensitive_header", "sensitive_name", "sensitive_sql", "sql_param_values", "sql_params", "text", "url", "value",
+    "words_of",
 ]

@@ -370,6 +370,20 @@ def scrub(s: str, secrets: Collection[str]) -> str:
 # -- SQL parameters and cache keys -------------------------------------------------------------------------
 
 
+def sql_param_values(params: Any) -> list | tuple:
+    """The values of one parameter set as the driver took them: a list or tuple as it is, a dict's values, an
+    iterable's items, or a lone value (a driver that took it as it was)."""
+    cls = type(params)
+    if cls is tuple or cls is list:
+        return params
+    if isinstance(params, dict):
+        return list(params.values())
+    try:
+        return list(params)
+    except TypeError:
+        return [params]
+
+
 def sql_params(sql: str, params: Any, many: bool, *, secret: bool | None = None,
                limit: int | None = None) -> list[str]:
     """Parameters as display strings; all redacted when the SQL touches a secret-looking column.
@@ -388,16 +402,7 @@ def sql_params(sql: str, params: Any, many: bool, *, secret: bool | None = None,
         return [f"<{count} parameter sets>"]
     if secret is None:
         secret = sensitive_sql(sql)
-    cls = type(params)
-    if cls is tuple or cls is list:
-        items = params
-    elif isinstance(params, dict):
-        items = list(params.values())
-    else:
-        try:
-            items = list(params)
-        except TypeError:
-            items = [params]
+    items = sql_param_values(params)
     if secret:
         return [REDACTED] * len(items)
     if limit is None:
