@@ -137,7 +137,15 @@ def params_key(attrs: dict[str, Any]) -> Hashable:
     params_id = attrs.get("params_id")
     if params_id is not None:
         return ("params_id", params_id)
-    return hashable(attrs.get("params"))
+    params = attrs.get("params")
+    if not params:
+        return ()  # none shown, whether the list is empty or missing
+    try:
+        key = tuple(params)
+        hash(key)
+    except TypeError:
+        return hashable(params)
+    return key
 
 
 def hashable(value: Any) -> Hashable:

@@ -108,14 +108,7 @@ def finalize(trace: Trace, *, now_ns: int | None = None) -> Trace:
                     slot = slots[slot_key] = _slot(span, sql, lines, raw_stack, request, shown, by_fp, by_similar,
                                                    loops)
                 last_sql, last_lines, last_stack, last_request, last_slot = sql, lines, raw_stack, request, slot
-            if "params_id" in attrs:
-                slot[9].add(nplusone.params_key(attrs))
-            else:
-                params = attrs.get("params")
-                try:
-                    slot[9].add(tuple(params) if params else ())
-                except TypeError:
-                    slot[9].add(nplusone.hashable(params))
+            slot[9].add(nplusone.params_key(attrs))
             if slot[1] is not None:
                 attrs["stack"] = slot[1]  # one list for the queries of a call chain (read-only from here on)
             attrs["fp"] = slot[0]
