@@ -188,6 +188,16 @@ def test_an_async_views_queries_name_the_lines_that_awaited_them(books):
     assert [line.split(" = ")[0] for line in lines[1:]] == ["first", "second", "third"]
 
 
+async def closed_worker_connections():
+    """Close the connections the view's queries opened in asgiref's worker thread (the one that runs
+    thread-sensitive calls made outside a request executor): the test client keeps them open, and PostgreSQL
+    could not drop the test database at the end."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_under_asgi_the_worker_threads_queries_name_the_awaiting_lines():
     # Served by Django's ASGI handler on a running loop: sync_to_async runs each query in a worker thread of
@@ -196,7 +206,10 @@ async def test_under_asgi_the_worker_threads_queries_name_the_awaiting_lines():
 
     for i in range(3):
         await Author.objects.acreate(name=f"np-async-{i}")
-    assert (await AsyncClient().get("/np/async-lookups/")).status_code == 200
+    try:
+        assert (await AsyncClient().get("/np/async-lookups/")).status_code == 200
+    finally:
+        await closed_worker_connections()
     queries = [s for s in last_trace().spans if s.kind == "sql"]
     assert len(queries) == 4
     chains = [nplusone.chain(span.attrs)[0] for span in queries]
@@ -217,7 +230,10 @@ def test_a_query_in_a_gathered_task_names_no_frame_from_outside_the_request():
         Author.objects.create(name=f"np-gather-{i}")
 
     async def fetch():
-        return await AsyncClient().get("/np/async-gather/")
+        try:
+            return await AsyncClient().get("/np/async-gather/")
+        finally:
+            await closed_worker_connections()
 
     assert asyncio.run(fetch()).status_code == 200
     queries = [s for s in last_trace().spans if s.kind == "sql"]
